@@ -1,0 +1,135 @@
+"""The short-lived token cache: one small JSON file per profile in the state directory.
+
+This is the hot path. A cached ``get`` reads this one file and nothing else, so this
+module imports only the standard library's json and the helper's file primitives.
+
+The file holds the current short-lived token (a Copilot token or an OAuth access token)
+with its timing, the times recent tokens were erased (to tell a stale token from a policy
+problem), and fingerprints of environment tokens the server rejected (so a dead
+``GH_TOKEN`` is never sent again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import files
+
+EXPIRY_MARGIN = 60  # a token this close to expiry is treated as expired
+ERASE_WINDOW = 300  # "freshly minted tokens keep being erased": 3 erases within 5 minutes
+ERASE_ALARM = 3
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    token: str
+    expires_at: int
+    refresh_at: int
+    minted_at: int
+    api_base: str = ""
+    username: str = ""
+
+    def fresh(self, now: float) -> bool:
+        return now < self.expires_at - EXPIRY_MARGIN and now < self.refresh_at
+
+
+@dataclass(frozen=True)
+class State:
+    token: CachedToken | None = None
+    # The last API base the provider named; kept after an erase, so the host it names stays
+    # claimed while there is no token.
+    api_base: str = ""
+    erased: tuple[float, ...] = ()
+    dead: tuple[str, ...] = field(default=())
+
+    def with_token(self, token: CachedToken) -> State:
+        return replace(self, token=token, api_base=token.api_base or self.api_base)
+
+    def recent_erases(self, now: float) -> int:
+        return sum(1 for t in self.erased if now - t < ERASE_WINDOW)
+
+    def after_erase(self, now: float) -> State:
+        recent = tuple(t for t in self.erased if now - t < ERASE_WINDOW)
+        return replace(self, token=None, erased=(recent + (now,))[-10:])
+
+    def is_dead(self, secret: str) -> bool:
+        return fingerprint(secret) in self.dead
+
+    def mark_dead(self, secret: str) -> State:
+        return replace(self, dead=(self.dead + (fingerprint(secret),))[-20:])
+
+
+def fingerprint(secret: str) -> str:
+    """A one-way tag for a secret; the secret itself is never written to the state file."""
+    import hashlib  # not at module level: it costs the cached path ~9 ms
+
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
+
+
+def path_for(state_dir: Path, profile: str) -> Path:
+    return state_dir / f"{profile}.json"
+
+
+def read(path: Path, notice: files.Notice) -> State:
+    """The state in ``path``; an empty state when it is missing or unusable."""
+    try:
+        raw = files.read_json(path, notice)
+    except files.UnreadableFile as e:
+        notice(f"ignoring {e}; it will be rewritten")
+        return State()
+    if raw is None:
+        return State()
+    try:
+        return _decode(raw)
+    except (KeyError, TypeError, ValueError):
+        notice(f"ignoring {path}: unexpected content; it will be rewritten")
+        return State()
+
+
+def write(path: Path, state: State, notice: files.Notice) -> None:
+    files.write_json(path, _encode(state), notice)
+
+
+def _decode(raw: dict) -> State:
+    token = raw.get("token")
+    cached = None
+    if token is not None:
+        cached = CachedToken(
+            token=_str(token["token"]),
+            expires_at=_int(token["expires_at"]),
+            refresh_at=_int(token["refresh_at"]),
+            minted_at=_int(token["minted_at"]),
+            api_base=_str(token.get("api_base", "")),
+            username=_str(token.get("username", "")),
+        )
+        if not cached.token:
+            raise ValueError("empty token")
+    erased = tuple(float(t) for t in raw.get("erased", ()))
+    dead = tuple(_str(d) for d in raw.get("dead", ()))
+    api_base = _str(raw.get("api_base", ""))
+    return State(token=cached, api_base=api_base, erased=erased, dead=dead)
+
+
+def _encode(state: State) -> dict:
+    out: dict = {"version": 1, "api_base": state.api_base, "erased": list(state.erased),
+                 "dead": list(state.dead)}
+    if state.token is not None:
+        t = state.token
+        out["token"] = {
+            "token": t.token, "expires_at": t.expires_at, "refresh_at": t.refresh_at,
+            "minted_at": t.minted_at, "api_base": t.api_base, "username": t.username,
+        }
+    return out
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str) or any(ch in value for ch in "\r\n\0"):
+        raise TypeError("expected a single-line string")
+    return value
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("expected a number")
+    return int(value)

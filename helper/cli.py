@@ -1,0 +1,256 @@
+"""The command line: ``git-credential-copilot [--profile NAME] ACTION``.
+
+Every command takes its streams and environment as arguments, so tests call ``main`` in
+process; only locks, signals and installation need a real subprocess. stdout carries the
+credential protocol (or the token) and nothing else; everything for a person goes to stderr.
+The argument parser is hand-written because argparse would cost the cached ``get`` a few
+milliseconds on every LLM request.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+from . import __version__, broker, config, protocol
+from .console import Console
+from .errors import EXIT_OK, EXIT_USAGE, HelperError, UsageError
+
+USAGE = """\
+usage: git-credential-copilot [--profile NAME] ACTION
+
+Hands out fresh GitHub Copilot (or OAuth) tokens and never gets stuck on a stale one.
+
+git credential-helper actions (key=value lines on stdin):
+  get                 print a fresh token for the host on stdin
+  store               import a GitHub token (host github.com) or cache a token
+  erase               forget a rejected token (only if it is the current one)
+
+commands:
+  login               run a fresh device-flow login, replacing what the profile had
+  logout              forget everything stored for the profile
+  token [--format raw|json|env]
+                      print the profile's token (raw: the token alone)
+  status              show the login, the store and the token's expiry (no secrets)
+
+options:
+  --profile NAME      use this profile (else $GIT_CREDENTIAL_COPILOT_PROFILE, the profile
+                      claiming the host, or default_profile)
+  --version, --help
+
+exit codes: 0 ok, 1 no credential could be produced, 2 usage or configuration error
+"""
+
+ACTIONS = ("get", "store", "erase", "login", "logout", "token", "status")
+FORMATS = ("raw", "json", "env")
+
+
+@dataclass(frozen=True)
+class Args:
+    action: str
+    profile: str = ""
+    format: str = "raw"
+
+
+@dataclass(frozen=True)
+class Streams:
+    stdin: BinaryIO
+    stdout: TextIO
+    console: Console
+
+
+def parse_args(argv: Sequence[str]) -> Args | str:
+    """The parsed command line, or the text to print for --help/--version."""
+    action, profile, fmt = "", "", ""
+    items = list(argv)
+    while items:
+        item = items.pop(0)
+        if item in ("-h", "--help", "help"):
+            return USAGE
+        if item == "--version":
+            return f"git-credential-copilot {__version__}\n"
+        name, eq, value = item.partition("=")
+        if name in ("--profile", "--format"):
+            if not eq:
+                if not items:
+                    raise UsageError(f"{name} needs a value")
+                value = items.pop(0)
+            if name == "--profile":
+                profile = value
+            else:
+                fmt = value
+        elif item.startswith("-"):
+            raise UsageError(f"unknown option {item!r}; see --help")
+        elif not action:
+            action = item
+        else:
+            raise UsageError(f"unexpected argument {item!r}; see --help")
+    if action not in ACTIONS:
+        raise UsageError(f"unknown action {action!r}; see --help" if action else "no action given; see --help")
+    if fmt and action != "token":
+        raise UsageError("--format goes with the token command")
+    if fmt and fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    return Args(action=action, profile=profile, format=fmt or "raw")
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: BinaryIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    stdin = stdin if stdin is not None else sys.stdin.buffer
+    stdout = stdout if stdout is not None else sys.stdout
+    env = env if env is not None else os.environ
+    console = Console(stderr if stderr is not None else sys.stderr)
+    try:
+        parsed = parse_args(sys.argv[1:] if argv is None else argv)
+        if isinstance(parsed, str):
+            stdout.write(parsed)
+            return EXIT_OK
+        return run(parsed, Streams(stdin, stdout, console), env)
+    except HelperError as e:
+        console.notice(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        console.notice("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as e:  # never a traceback for a user; the type says where to look
+        if env.get("GIT_CREDENTIAL_COPILOT_DEBUG"):
+            raise
+        console.notice(
+            f"internal error ({type(e).__name__}); please report it, and rerun with "
+            "GIT_CREDENTIAL_COPILOT_DEBUG=1 for a traceback"
+        )
+        return 1
+
+
+def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
+    if args.action in ("get", "store", "erase"):
+        credential = protocol.read(streams.stdin)
+        cfg = _config(args, env)
+        return CREDENTIAL_ACTIONS[args.action](cfg, credential, streams, env)
+    cfg = _config(args, env)
+    profile = cfg.profile(cfg.profile_override or cfg.default_profile)
+    return COMMANDS[args.action](args, _broker(cfg, profile, streams, env), streams)
+
+
+def _config(args: Args, env: Mapping[str, str]) -> config.Config:
+    cfg = config.load(env)
+    if args.profile:
+        from dataclasses import replace
+
+        cfg.profile(args.profile)  # raises for an unknown profile
+        cfg = replace(cfg, profile_override=args.profile)
+    return cfg
+
+
+def _broker(cfg: config.Config, profile: config.Profile, streams: Streams,
+            env: Mapping[str, str], prompt: bool | None = None) -> broker.Broker:
+    allowed = broker.interactive(cfg, env, streams.console) if prompt is None else prompt
+    return broker.Broker(cfg, profile, env, streams.console, allowed)
+
+
+# -- git's credential-helper actions ----------------------------------------------------
+
+
+def cmd_get(cfg: config.Config, cred: protocol.Credential, streams: Streams,
+            env: Mapping[str, str]) -> int:
+    profile = broker.choose_profile(cfg, cred.host, env)
+    if profile is None or not broker.transport_ok(cred.protocol, cred.host):
+        return EXIT_OK  # not ours: git moves on to its next helper
+    token = _broker(cfg, profile, streams, env).token()
+    api_host = config.host_of(token.api_base) if token.api_base else ""
+    protocol.write(streams.stdout, [
+        ("protocol", cred.protocol or "https"),
+        ("host", cred.host or api_host),
+        ("username", token.username or "oauth2"),
+        ("password", token.token),
+        ("password_expiry_utc", str(token.expires_at)),
+    ])
+    return EXIT_OK
+
+
+def cmd_store(cfg: config.Config, cred: protocol.Credential, streams: Streams,
+              env: Mapping[str, str]) -> int:
+    profile = broker.choose_profile(cfg, cred.host, env, include_login=True)
+    if profile is not None and cred.host and broker.transport_ok(cred.protocol, cred.host):
+        _broker(cfg, profile, streams, env, prompt=False).store(
+            cred.host, cred.username, cred.password, cred.password_expiry_utc
+        )
+    return EXIT_OK
+
+
+def cmd_erase(cfg: config.Config, cred: protocol.Credential, streams: Streams,
+              env: Mapping[str, str]) -> int:
+    profile = broker.choose_profile(cfg, cred.host, env, include_login=True)
+    if profile is not None:
+        _broker(cfg, profile, streams, env, prompt=False).erase(cred.host, cred.password)
+    return EXIT_OK
+
+
+CREDENTIAL_ACTIONS = {"get": cmd_get, "store": cmd_store, "erase": cmd_erase}
+
+
+# -- commands for people and scripts ----------------------------------------------------
+
+
+def cmd_login(args: Args, b: broker.Broker, streams: Streams) -> int:
+    token = b.login()
+    who = f" as {token.username}" if token.username else ""
+    streams.console.notice(
+        f"logged in{who} (profile {b.profile.name!r}); token valid for "
+        f"{(token.expires_at - b.now()) / 60:.0f} min and renewed automatically"
+    )
+    return EXIT_OK
+
+
+def cmd_logout(args: Args, b: broker.Broker, streams: Streams) -> int:
+    b.logout()
+    streams.console.notice(f"logged out of profile {b.profile.name!r}; nothing of it is stored")
+    return EXIT_OK
+
+
+def cmd_token(args: Args, b: broker.Broker, streams: Streams) -> int:
+    token = b.token()
+    streams.stdout.write(format_token(args.format, token, b.profile))
+    streams.stdout.flush()
+    return EXIT_OK
+
+
+def format_token(fmt: str, token, profile: config.Profile) -> str:
+    if fmt == "raw":
+        return token.token + "\n"
+    api_base = token.api_base or profile.api_base
+    if fmt == "json":
+        import json
+
+        out = {"token": token.token, "expires_at": token.expires_at, "profile": profile.name}
+        if api_base:
+            out["api_base"] = api_base
+        return json.dumps(out) + "\n"
+    import shlex
+
+    lines = [f"export OPENAI_API_KEY={shlex.quote(token.token)}"]
+    if api_base:
+        lines.insert(0, f"export OPENAI_API_BASE={shlex.quote(api_base)}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_status(args: Args, b: broker.Broker, streams: Streams) -> int:
+    b.prompt_allowed = False
+    lines, ok = b.status()
+    streams.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK if ok else 1
+
+
+COMMANDS = {
+    "login": cmd_login, "logout": cmd_logout, "token": cmd_token, "status": cmd_status,
+}

@@ -1,0 +1,80 @@
+"""Everything a person reads: one-line notices and the device-code prompt, all on stderr.
+
+stdout belongs to the credential protocol; nothing here ever writes to it. On a terminal the
+device-code prompt keeps a live countdown until the code expires.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # the cached path uses Console for notices and must stay light
+    from .rfc8628 import DeviceCode
+
+PREFIX = "git-credential-copilot: "
+
+
+class Console:
+    def __init__(
+        self,
+        stream: TextIO,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.stream = stream
+        self.sleep = sleep
+        self.clock = clock
+        self._deadline: float | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        try:
+            return bool(self.stream.isatty())
+        except (AttributeError, ValueError):
+            return False
+
+    def notice(self, line: str) -> None:
+        self._write(f"{PREFIX}{line}\n")
+
+    def show_device_code(self, code: DeviceCode, what: str) -> None:
+        """Tell the person where to go and what to type; the code on a line of its own."""
+        lines = [f"{PREFIX}to sign in to {what}, open this page in a browser:",
+                 f"  {code.verification_uri}",
+                 "and enter this code:",
+                 f"  {code.user_code}"]
+        if code.verification_uri_complete:
+            lines += ["or open this link, which carries the code:",
+                      f"  {code.verification_uri_complete}"]
+        self._write("\n".join(lines) + "\n")
+        self._deadline = self.clock() + code.expires_in
+
+    def wait(self, seconds: float) -> None:
+        """Sleep between polls; on a terminal, count down to the code's expiry meanwhile."""
+        if not self.is_terminal or self._deadline is None:
+            self.sleep(seconds)
+            return
+        end = self.clock() + seconds
+        while True:
+            left = end - self.clock()
+            self._write(f"\r  waiting for you to enter the code... {self._remaining()} left \x1b[K")
+            if left <= 0:
+                return
+            self.sleep(min(1.0, left))
+
+    def done_waiting(self) -> None:
+        if self.is_terminal and self._deadline is not None:
+            self._write("\r\x1b[K")
+        self._deadline = None
+
+    def _remaining(self) -> str:
+        left = max(0, int((self._deadline or 0) - self.clock()))
+        return f"{left // 60}:{left % 60:02d}"
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed stderr must not turn a working refresh into a failure

@@ -1,0 +1,189 @@
+"""The GitHub Copilot provider: a GitHub OAuth login, exchanged for short-lived Copilot tokens.
+
+Flow: GitHub's device flow (``{github_url}/login/device/code``) gives a GitHub OAuth token;
+``GET {api_url}/copilot_internal/v2/token`` with ``Authorization: token <github token>``
+and the editor headers Copilot expects exchanges it for a Copilot token
+(``token``, ``expires_at``, ``refresh_in``, ``endpoints.api``) that callers send as
+``Authorization: Bearer`` to the Copilot API.
+
+The exchange's answers mean: 401, the GitHub token is dead (revoked, expired): never send it
+again. 403, the account has no Copilot access (the body says why). 404, the token comes from
+an OAuth app Copilot does not accept. Neither 403 nor 404 is fixed by a new token, so
+neither deletes anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+
+from . import rfc6749, rfc8628
+from .cache import CachedToken
+from .config import url_problem
+from .console import Console
+from .errors import CredentialError, one_line
+from .providers import Authorization, Grant, GrantRevoked, Minted, Provider, Source
+from .transport import Response, ServerError
+
+DEFAULT_API_BASE = "https://api.githubcopilot.com"
+# The Copilot token endpoint and API expect to be called by an editor integration.
+EDITOR_HEADERS = {
+    "Editor-Version": "vscode/1.99.3",
+    "Editor-Plugin-Version": "copilot-chat/0.26.7",
+    "Copilot-Integration-Id": "vscode-chat",
+    "User-Agent": "GitHubCopilotChat/0.26.7",
+}
+ENV_FIRST = "COPILOT_GITHUB_TOKEN"
+ENV_FALLBACK = ("GH_TOKEN", "GITHUB_TOKEN")
+# GitHub's expiring user tokens (GitHub Apps) are refreshed this long before they expire.
+GITHUB_TOKEN_MARGIN = 300
+
+
+class NoCopilotAccess(CredentialError):
+    """The exchange refused a valid GitHub token: no subscription, policy, or wrong app."""
+
+
+class CopilotProvider(Provider):
+    kind = "copilot"
+
+    @property
+    def login_label(self) -> str:
+        return f"GitHub ({self.profile.login_host})"
+
+    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Source]:
+        found = []
+        if env.get(ENV_FIRST):
+            found.append(Source(Grant(access_token=env[ENV_FIRST]), ENV_FIRST))
+        if stored is not None:
+            found.append(Source(stored, "store"))
+        else:
+            found += [Source(Grant(access_token=env[name]), name)
+                      for name in ENV_FALLBACK if env.get(name)]
+        return found
+
+    def mint(self, source: Source) -> Minted:
+        grant = source.grant
+        renewed = None
+        if self._github_token_expired(grant):
+            grant = renewed = self._refresh_github_token(grant)
+        try:
+            token = self._exchange(grant)
+        except GrantRevoked:
+            if renewed is None and grant.refresh_token:
+                renewed = self._refresh_github_token(grant)
+                token = self._exchange(renewed)
+            else:
+                raise
+        return Minted(token=token, grant=renewed)
+
+    def authorize(self, console: Console) -> Authorization:
+        base = self.profile.github_url
+        code = rfc8628.request_code(
+            self.transport, f"{base}/login/device/code", self.profile.client_id, self.profile.scope
+        )
+        console.show_device_code(code, self.login_label)
+        try:
+            answer = rfc8628.poll(
+                self.transport, f"{base}/login/oauth/access_token", self.profile.client_id,
+                code, wait=console.wait,
+            )
+        finally:
+            console.done_waiting()
+        grant = _grant_from(answer)
+        return Authorization(grant=replace(grant, username=self._login_of(grant)))
+
+    # -- the exchange -------------------------------------------------------------------
+
+    def _exchange(self, grant: Grant) -> CachedToken:
+        url = f"{self.profile.api_url}/copilot_internal/v2/token"
+        headers = {"Authorization": f"token {grant.access_token}", **EDITOR_HEADERS}
+        response = self.transport.request("GET", url, headers=headers)
+        if response.status == 401:
+            raise GrantRevoked(f"{url} answered 401: the GitHub token was rejected")
+        if response.status == 403:
+            raise NoCopilotAccess(f"Copilot refused this GitHub account (403): {_reason(response)}")
+        if response.status == 404:
+            raise NoCopilotAccess(
+                "Copilot does not accept this GitHub token (404): it was issued to an app "
+                "Copilot does not trust; log in with this helper's device flow instead"
+            )
+        if response.status != 200:
+            raise ServerError(f"{url} answered HTTP {response.status} ({response.snippet()})")
+        return _copilot_token(response, grant.username)
+
+    # -- GitHub's expiring user tokens (GitHub Apps with token expiration) ----------------
+
+    @staticmethod
+    def _github_token_expired(grant: Grant) -> bool:
+        return bool(grant.refresh_token and grant.expires_at
+                    and time.time() > grant.expires_at - GITHUB_TOKEN_MARGIN)
+
+    def _refresh_github_token(self, grant: Grant) -> Grant:
+        try:
+            answer = rfc6749.refresh(
+                self.transport, f"{self.profile.github_url}/login/oauth/access_token",
+                self.profile.client_id, grant.refresh_token,
+            )
+        except (rfc6749.InvalidGrant, rfc6749.InvalidRequest) as e:
+            raise GrantRevoked(f"GitHub refused the refresh token: {e}") from e
+        fresh = _grant_from(answer)
+        return replace(fresh, username=grant.username,
+                       refresh_token=fresh.refresh_token or grant.refresh_token)
+
+    def _login_of(self, grant: Grant) -> str:
+        """The GitHub login name, for ``username=``; empty when GitHub will not say."""
+        headers = {"Authorization": f"token {grant.access_token}"}
+        try:
+            response = self.transport.request("GET", f"{self.profile.api_url}/user", headers=headers)
+            login = response.json_object().get("login") if response.status == 200 else None
+        except CredentialError:
+            return ""
+        return login if isinstance(login, str) and login.isprintable() else ""
+
+
+def _grant_from(answer: rfc6749.TokenResponse) -> Grant:
+    return Grant(
+        access_token=answer.access_token,
+        refresh_token=answer.refresh_token or "",
+        expires_at=answer.expires_at,
+        refresh_expires_at=answer.refresh_expires_at,
+    )
+
+
+def _copilot_token(response: Response, username: str) -> CachedToken:
+    where = response.url
+    body = response.json_object()
+    token = body.get("token")
+    expires_at = body.get("expires_at")
+    refresh_in = body.get("refresh_in")
+    if not isinstance(token, str) or not token or not token.isprintable():
+        raise ServerError(f"{where} answered 200 without a usable token")
+    if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+        raise ServerError(f"{where} answered 200 without a numeric expires_at")
+    now = int(time.time())
+    refresh_at = int(expires_at)
+    if isinstance(refresh_in, (int, float)) and not isinstance(refresh_in, bool) and refresh_in > 0:
+        refresh_at = min(refresh_at, now + int(refresh_in))
+    endpoints = body.get("endpoints")
+    api_base = DEFAULT_API_BASE
+    if isinstance(endpoints, dict) and isinstance(endpoints.get("api"), str):
+        problem = url_problem(endpoints["api"])
+        if problem:
+            raise ServerError(f"{where} named a Copilot API endpoint that cannot be used: {problem}")
+        api_base = endpoints["api"].rstrip("/")
+    return CachedToken(
+        token=token, expires_at=int(expires_at), refresh_at=refresh_at, minted_at=now,
+        api_base=api_base, username=username,
+    )
+
+
+def _reason(response: Response) -> str:
+    try:
+        body = response.json_object()
+    except ServerError:
+        return response.snippet()
+    details = body.get("error_details")
+    message = details.get("message") if isinstance(details, dict) else None
+    message = message or body.get("message") or body.get("error")
+    return one_line(str(message)) if message else "no reason given"

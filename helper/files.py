@@ -1,0 +1,148 @@
+"""Private files: read without following planted symlinks, write atomically, 0600/0700.
+
+Every file the helper writes may hold a secret, so each is created 0600 inside a 0700
+directory, written to a temporary file that is fsynced and renamed over the target (a crash
+leaves the old or the new file, never half of one), and read with ``O_NOFOLLOW``. A file
+that is not ours, not regular, or not JSON is reported as ``UnreadableFile``, which callers
+treat as absent after one line on stderr.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import StoreError
+
+MAX_FILE = 1024 * 1024
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+Notice = Callable[[str], None]
+
+
+class UnreadableFile(StoreError):
+    """The file exists but cannot be used; callers treat it as absent."""
+
+
+def _ignore(_: str) -> None:
+    pass
+
+
+def ensure_private_dir(path: Path, notice: Notice = _ignore) -> None:
+    """Create ``path`` 0700, or check that the existing one is a directory of ours."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(path)
+    except OSError as e:
+        raise StoreError(f"cannot create {path}: {e.strerror}") from e
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise StoreError(f"{path} is not a directory (a symlink?); remove it and retry")
+    if info.st_uid != os.geteuid():
+        raise StoreError(f"{path} belongs to another user (uid {info.st_uid}); refusing to use it")
+    if info.st_mode & 0o077:
+        try:
+            os.chmod(path, 0o700)
+        except OSError as e:
+            raise StoreError(f"cannot make {path} private: {e.strerror}") from e
+        notice(f"{path} was readable by others; made it private (0700)")
+
+
+def read_json(path: Path, notice: Notice = _ignore) -> dict | None:
+    """The JSON object in ``path``; None when it does not exist."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UnreadableFile(f"{path} is a symlink; not following it") from e
+        raise UnreadableFile(f"cannot read {path}: {e.strerror}") from e
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(f"{path} is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise UnreadableFile(f"{path} belongs to another user (uid {info.st_uid})")
+        if info.st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+            notice(f"{path} was readable by others; made it private (0600)")
+        data = _read_all(fd, path)
+    finally:
+        os.close(fd)
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UnreadableFile(f"{path} is not valid JSON") from e
+    if not isinstance(value, dict):
+        raise UnreadableFile(f"{path} does not hold a JSON object")
+    return value
+
+
+def _read_all(fd: int, path: Path) -> bytes:
+    chunks, size = [], 0
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError as e:
+            raise UnreadableFile(f"cannot read {path}: {e.strerror}") from e
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_FILE:
+            raise UnreadableFile(f"{path} is larger than 1 MiB")
+        chunks.append(chunk)
+
+
+def write_json(path: Path, value: dict, notice: Notice = _ignore) -> None:
+    """Replace ``path`` atomically with ``value`` as JSON, mode 0600."""
+    ensure_private_dir(path.parent, notice)
+    data = json.dumps(value, indent=1, sort_keys=True).encode("utf-8") + b"\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | _CLOEXEC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as e:
+        _unlink_quietly(tmp)
+        raise StoreError(f"cannot write {path}: {e.strerror}; nothing was changed") from e
+
+
+def remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise StoreError(f"cannot remove {path}: {e.strerror}") from e
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | _CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

@@ -1,0 +1,193 @@
+"""HTTP for the flows: timeouts, bounded retries with backoff, and our own error types.
+
+Transient failures (429, 5xx, timeouts, connection errors, a 2xx body that is not JSON) are
+retried with exponential backoff and full jitter until a total time budget (20 s by
+default) would be exceeded; ``Retry-After`` is honoured when it fits in the budget. Redirects
+are not followed: a token endpoint that redirects is misconfigured, and following it could
+carry a secret to another host. requests' exceptions never leave this module.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CredentialError, one_line
+
+USER_AGENT = "git-credential-copilot"
+
+
+class ServerError(CredentialError):
+    """The server kept failing, or answered with something that is not what it should."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ServerError(
+                f"{_where(self.url)} answered HTTP {self.status} with a body that is not JSON "
+                f"({self.snippet()})"
+            ) from e
+
+    def json_object(self) -> dict:
+        value = self.json()
+        if not isinstance(value, dict):
+            raise ServerError(
+                f"{_where(self.url)} answered HTTP {self.status} with JSON that is not an object"
+            )
+        return value
+
+    def snippet(self) -> str:
+        text = self.body[:300].decode("utf-8", "replace")
+        return one_line(text, 80) or "empty body"
+
+    @property
+    def is_json(self) -> bool:
+        try:
+            json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return True
+
+
+@dataclass
+class Transport:
+    timeout: float = 10.0
+    budget: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = random.random
+    base_delay: float = 0.5
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        retry_statuses: Callable[[Response], bool] | None = None,
+    ) -> Response:
+        """One request, retried while the answer is transient and the budget allows.
+
+        ``retry_statuses`` decides whether a completed response is transient; by default
+        429, 5xx, and any 2xx whose body is not JSON are.
+        """
+        transient = retry_statuses or default_transient
+        started = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            failure: str
+            wait_hint: float | None = None
+            try:
+                response = self._send(method, url, headers, data)
+            except _Transient as e:
+                failure = str(e)
+            else:
+                if not transient(response):
+                    return response
+                failure = f"HTTP {response.status}" + (
+                    "" if response.status >= 300 else " with a body that is not JSON"
+                )
+                wait_hint = _retry_after(response.headers.get("Retry-After"))
+            delay = self.base_delay * (2 ** (attempt - 1)) * (0.5 + self.jitter())
+            if wait_hint is not None:
+                delay = max(delay, wait_hint)
+            elapsed = self.clock() - started
+            if elapsed + delay > self.budget:
+                raise ServerError(
+                    f"{_where(url)} kept failing ({failure}) after {attempt} attempt"
+                    f"{'s' if attempt > 1 else ''} in {elapsed:.0f} s; try again later"
+                    + (f" (the server asked to wait {wait_hint:.0f} s)" if wait_hint else "")
+                )
+            self.sleep(delay)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        data: Mapping[str, str] | None,
+    ) -> Response:
+        import requests
+
+        all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        all_headers.update(headers or {})
+        try:
+            with requests.request(
+                method,
+                url,
+                headers=all_headers,
+                data=data,
+                timeout=(min(self.timeout, 10.0), self.timeout),
+                allow_redirects=False,
+                stream=True,
+            ) as r:
+                body = _read_limited(r)
+                return Response(r.status_code, dict(r.headers), body, url)
+        except requests.Timeout as e:
+            raise _Transient(f"no answer within {self.timeout:g} s") from e
+        except requests.ConnectionError as e:
+            raise _Transient(f"cannot connect: {_reason(e)}") from e
+        except requests.RequestException as e:
+            raise _Transient(f"request failed: {type(e).__name__}") from e
+
+
+class _Transient(Exception):
+    pass
+
+
+MAX_BODY = 1024 * 1024
+
+
+def _read_limited(r: Any) -> bytes:
+    chunks, size = [], 0
+    for chunk in r.iter_content(65536):
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _Transient("answer larger than 1 MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def default_transient(response: Response) -> bool:
+    if response.status == 429 or response.status >= 500:
+        return True
+    return 200 <= response.status < 300 and not response.is_json
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # HTTP-date form: fall back to our own backoff
+    return seconds if 0 <= seconds < 24 * 3600 else None
+
+
+def _where(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _reason(e: Exception) -> str:
+    text = str(e)
+    for marker in ("Connection refused", "Name or service not known", "timed out",
+                   "Connection reset", "Temporary failure in name resolution",
+                   "Network is unreachable", "Remote end closed connection"):
+        if marker in text:
+            return marker.lower()
+    return type(e).__name__
