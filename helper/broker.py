@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 
 from . import cache, paths
 from .cache import CachedToken, State
-from .config import Config, Profile, host_of, is_loopback
-from .console import Console
+from .config import host_of, is_loopback
 from .errors import CredentialError, LoginRequired, mask
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .config import Config, Profile
+    from .console import Console
     from .providers import Grant, Provider, Source
     from .store import FileStore, KeyringStore
 
@@ -87,14 +88,17 @@ def _quiet(_: str) -> None:
     pass
 
 
-@dataclass
 class Broker:
-    config: Config
-    profile: Profile
-    env: Mapping[str, str]
-    console: Console
-    prompt_allowed: bool
-    now: Callable[[], float] = time.time
+    """One profile's tokens, for one command."""
+
+    def __init__(self, config: Config, profile: Profile, env: Mapping[str, str],
+                 console: Console, prompt_allowed: bool, now: Callable[[], float] = time.time):
+        self.config = config
+        self.profile = profile
+        self.env = env
+        self.console = console
+        self.prompt_allowed = prompt_allowed
+        self.now = now
 
     @property
     def state_dir(self) -> Path:

@@ -11,53 +11,60 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections import namedtuple
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 
 from . import files
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXPIRY_MARGIN = 60  # a token this close to expiry is treated as expired
 ERASE_WINDOW = 300  # "freshly minted tokens keep being erased": 3 erases within 5 minutes
 ERASE_ALARM = 3
 
 
-@dataclass(frozen=True)
-class CachedToken:
-    token: str
-    expires_at: int
-    refresh_at: int
-    minted_at: int
-    api_base: str = ""
-    username: str = ""
+# Records here are namedtuples, not dataclasses: importing dataclasses costs ~9 ms.
+_TOKEN_FIELDS = ("token", "expires_at", "refresh_at", "minted_at", "api_base", "username")
+
+
+class CachedToken(namedtuple("CachedToken", _TOKEN_FIELDS, defaults=("", ""))):
+    """A short-lived token with its timing (Unix seconds) and the API base it is for."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        from .errors import mask
+
+        return f"CachedToken(token={mask(self.token)!r}, expires_at={self.expires_at})"
 
     def fresh(self, now: float) -> bool:
         return now < self.expires_at - EXPIRY_MARGIN and now < self.refresh_at
 
 
-@dataclass(frozen=True)
-class State:
-    token: CachedToken | None = None
-    # The last API base the provider named; kept after an erase, so the host it names stays
-    # claimed while there is no token.
-    api_base: str = ""
-    erased: tuple[float, ...] = ()
-    dead: tuple[str, ...] = field(default=())
+class State(namedtuple("State", ("token", "api_base", "erased", "dead"),
+                       defaults=(None, "", (), ()))):
+    """What the state file holds: ``token`` (a CachedToken or None); ``api_base``, the last
+    API base the provider named, kept after an erase so its host stays claimed; ``erased``,
+    when recent tokens were erased; ``dead``, fingerprints of rejected environment tokens."""
+
+    __slots__ = ()
 
     def with_token(self, token: CachedToken) -> State:
-        return replace(self, token=token, api_base=token.api_base or self.api_base)
+        return self._replace(token=token, api_base=token.api_base or self.api_base)
 
     def recent_erases(self, now: float) -> int:
         return sum(1 for t in self.erased if now - t < ERASE_WINDOW)
 
     def after_erase(self, now: float) -> State:
         recent = tuple(t for t in self.erased if now - t < ERASE_WINDOW)
-        return replace(self, token=None, erased=(recent + (now,))[-10:])
+        return self._replace(token=None, erased=(recent + (now,))[-10:])
 
     def is_dead(self, secret: str) -> bool:
         return fingerprint(secret) in self.dead
 
     def mark_dead(self, secret: str) -> State:
-        return replace(self, dead=(self.dead + (fingerprint(secret),))[-20:])
+        return self._replace(dead=(self.dead + (fingerprint(secret),))[-20:])
 
 
 def fingerprint(secret: str) -> str:

@@ -1,0 +1,93 @@
+"""Benchmarks for the two hot spots: the cached ``get`` and a crowd refreshing at once.
+
+Run: ``.venv/bin/python benchmarks/bench.py`` (after ``scripts/test`` or
+``pip install -e .[test]``). Everything runs against the fake server on 127.0.0.1.
+
+1. Cached ``get`` vs bare ``python -c pass`` with the same interpreter, interleaved run by run
+   so machine noise hits both alike; prints both medians and their ratio (goal: <= 2.0).
+2. N racers (default 64) run ``get`` at once on an empty cache; prints how many exchanges the
+   server saw (goal: exactly 1) and the wall time, with p50/p95 of each racer's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import DEFAULT_CONFIG, EXE, Sandbox, sandbox_env  # noqa: E402
+from fakeserver import FakeGitHub  # noqa: E402
+
+
+def timed(argv: list[str], env: dict, data: bytes) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, input=data, capture_output=True, env=env, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed: {proc.stderr.decode()}")
+    return elapsed
+
+
+def cached_get(box: Sandbox, rounds: int) -> None:
+    data = box.credential().encode()
+    assert box.run("get", input=data).returncode == 0
+    exchanges = box.server.exchanges
+    bare, ours = [], []
+    for _ in range(rounds):
+        bare.append(timed([sys.executable, "-c", "pass"], box.env, b""))
+        ours.append(timed([str(EXE), "get"], box.env, data))
+    b, o = statistics.median(bare), statistics.median(ours)
+    print(f"cached get: median {o * 1000:.1f} ms; python -c pass: median {b * 1000:.1f} ms; "
+          f"ratio {o / b:.2f} (goal <= 2.0) over {rounds} interleaved runs; "
+          f"exchanges during the runs: {box.server.exchanges - exchanges}")
+
+
+def racers(box: Sandbox, count: int) -> None:
+    assert box.run("erase", input=box.credential()).returncode == 0
+    before = box.server.exchanges
+    data = box.credential().encode()
+    start = time.perf_counter()
+    procs = [(time.perf_counter(), box.start("get")) for _ in range(count)]
+    times, tokens = [], set()
+    for started, proc in procs:
+        out, err = proc.communicate(data, timeout=120)
+        times.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            raise SystemExit(f"a racer failed: {err.decode()}")
+        tokens.add(out)
+    wall = time.perf_counter() - start
+    times.sort()
+    p95 = times[max(0, int(len(times) * 0.95) - 1)]
+    print(f"{count} racers on an empty cache: {box.server.exchanges - before} exchange(s) "
+          f"(goal: 1), {len(tokens)} distinct answer(s), wall {wall:.2f} s, "
+          f"per-racer p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--racers", type=int, default=64)
+    args = parser.parse_args()
+    server = FakeGitHub().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            box = Sandbox(root=Path(tmp), server=server, env=sandbox_env(Path(tmp)))
+            box.write_config(DEFAULT_CONFIG)
+            token = server.add_github_token()
+            store = box.credential(host=box.login_host, password=token)
+            assert box.run("store", input=store).returncode == 0
+            cached_get(box, args.rounds)
+            racers(box, args.racers)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

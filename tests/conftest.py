@@ -1,0 +1,174 @@
+"""Shared fixtures: a fake GitHub/Copilot server and a sandboxed HOME to run the helper in.
+
+Every run of the helper, in process or as a subprocess, goes through ``Sandbox.run``/
+``Sandbox.call``, which fails the test if any secret the fake server issued appears on
+stderr: secret hygiene is checked across the whole suite, not in one test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from fakeserver import FakeGitHub, FakeServer
+from helper import cli
+
+EXE = Path(sys.executable).parent / "git-credential-copilot"
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def pairs(self) -> dict[str, str]:
+        return dict(line.split("=", 1) for line in self.stdout.splitlines() if "=" in line)
+
+
+@dataclass
+class Sandbox:
+    root: Path
+    server: FakeServer
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state" / "git-credential-copilot"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data" / "git-credential-copilot"
+
+    def write_config(self, text: str) -> None:
+        self.config_path.write_text(textwrap.dedent(text).format(
+            url=self.server.url, host=self.server.host, port=self.server.port))
+
+    @property
+    def login_host(self) -> str:
+        """The fake GitHub's host as the profile's github_url names it (not the API host)."""
+        return f"localhost:{self.server.port}"
+
+    def state(self, profile: str = "copilot") -> dict:
+        path = self.state_dir / f"{profile}.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def stored(self, profile: str = "copilot") -> dict:
+        path = self.data_dir / f"{profile}.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def credential(self, host: str | None = None, protocol: str = "http", **extra: str) -> str:
+        lines = [f"protocol={protocol}", f"host={self.server.host if host is None else host}"]
+        lines += [f"{k}={v}" for k, v in extra.items()]
+        return "\n".join(lines) + "\n\n"
+
+    def check_no_secret_leaked(self, text: str, where: str) -> None:
+        for secret in self.server.issued:
+            assert secret not in text, f"a secret the server issued appeared on {where}"
+
+    def run(self, *args: str, input: str | bytes = "", env: dict | None = None,
+            timeout: float = 60) -> Result:
+        """Run the installed executable as a subprocess."""
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run(
+            [str(EXE), *args], input=data, capture_output=True, timeout=timeout,
+            env={**self.env, **(env or {})},
+        )
+        result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+        self.check_no_secret_leaked(result.stderr, "stderr")
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    def start(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(EXE), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env={**self.env, **(env or {})},
+        )
+
+    def call(self, *args: str, input: str | bytes = "", env: dict | None = None) -> Result:
+        """Run ``cli.main`` in this process with its own streams."""
+        data = input.encode() if isinstance(input, str) else input
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.main(list(args), stdin=io.BytesIO(data), stdout=out, stderr=err,
+                        env={**self.env, **(env or {})})
+        result = Result(code, out.getvalue(), err.getvalue())
+        self.check_no_secret_leaked(result.stderr, "stderr")
+        return result
+
+
+DEFAULT_CONFIG = """\
+store = "file"
+http_timeout = 2
+retry_budget = 2
+
+[profiles.copilot]
+github_url = "http://localhost:{port}"
+api_url = "{url}"
+hosts = ["{host}"]
+"""
+
+
+def sandbox_env(root: Path) -> dict[str, str]:
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": f"{EXE.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_STATE_HOME": str(root / "state"),
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_CACHE_HOME": str(root / "cache"),
+        "GIT_CREDENTIAL_COPILOT_CONFIG": str(root / "config.toml"),
+        "GIT_CREDENTIAL_COPILOT_INTERACTIVE": "never",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+    }
+
+
+@pytest.fixture
+def github():
+    server = FakeGitHub().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, github: FakeGitHub) -> Sandbox:
+    box = Sandbox(root=tmp_path, server=github, env=sandbox_env(tmp_path))
+    box.write_config(DEFAULT_CONFIG)
+    return box
+
+
+@pytest.fixture
+def logged_in(sandbox: Sandbox) -> Sandbox:
+    """A sandbox whose profile holds a valid GitHub login (imported through ``store``)."""
+    token = sandbox.server.add_github_token()
+    result = sandbox.call("store", input=sandbox.credential(
+        host=sandbox.login_host, username="octocat", password=token))
+    assert result.returncode == 0, result.stderr
+    assert sandbox.stored()["access_token"] == token
+    return sandbox
+
+
+@pytest.fixture(autouse=True)
+def _no_real_credentials(monkeypatch):
+    for name in ("GH_TOKEN", "GITHUB_TOKEN", "COPILOT_GITHUB_TOKEN",
+                 "GIT_CREDENTIAL_COPILOT_PROFILE", "GIT_CREDENTIAL_COPILOT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def require_executable() -> None:
+    assert EXE.exists(), f"{EXE} is missing: install the package first (pip install -e .)"

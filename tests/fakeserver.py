@@ -1,0 +1,335 @@
+"""A fake GitHub + Copilot server on 127.0.0.1, with its own counters and fault injection.
+
+It implements what the helper talks to - GitHub's device flow (errors as HTTP 200, like
+GitHub), ``/user``, GitHub's refresh grant for expiring user tokens, the Copilot token
+exchange, and a Copilot chat endpoint that answers 401 ``unauthorized: token expired`` for
+invalidated tokens - and counts every request, so tests assert on the server's own numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Fault:
+    """One scripted answer: an HTTP status and body, or 'hang' / 'reset'."""
+
+    status: int = 500
+    body: bytes = b'{"message": "injected"}'
+    headers: dict = field(default_factory=dict)
+    action: str = ""  # "hang" (sleep past the client's timeout) or "reset" (close the socket)
+    hang_seconds: float = 5.0
+
+
+@dataclass
+class DeviceGrant:
+    device_code: str
+    user_code: str
+    client_id: str
+    expires_at: float
+    approved: bool = False
+    denied: bool = False
+    used: bool = False
+
+
+class FakeServer:
+    """Threaded HTTP server base: routing, counters, recorded secrets, faults."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.faults: dict[str, list[Fault]] = {}
+        self.issued: list[str] = []  # every secret this server handed out
+        self.lock = threading.RLock()
+        self.requests: list[tuple[str, str, dict]] = []
+        handler = self._handler_class()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.host = f"127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self) -> FakeServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def inject(self, path: str, *faults: Fault) -> None:
+        with self.lock:
+            self.faults.setdefault(path, []).extend(faults)
+
+    def issue(self, prefix: str) -> str:
+        value = prefix + secrets.token_hex(18)
+        with self.lock:
+            self.issued.append(value)
+        return value
+
+    # -- to be filled by subclasses: {(method, path): handler(request) -> (status, body)} --
+    routes: dict = {}
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._dispatch("GET")
+
+            def do_POST(self) -> None:
+                self._dispatch("POST")
+
+            def _dispatch(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+                key = parts.path
+                with server.lock:
+                    server.counts[key] += 1
+                    server.requests.append((method, key, dict(self.headers)))
+                    fault = server.faults.get(key, []).pop(0) if server.faults.get(key) else None
+                if fault is not None and self._fault(fault):
+                    return
+                route = server.routes.get((method, key))
+                if route is None:
+                    return self._send(404, {"message": "Not Found"})
+                status, body, *headers = route(server, self.headers, form)
+                self._send(status, body, headers[0] if headers else {})
+
+            def _fault(self, fault: Fault) -> bool:
+                if fault.action == "hang":
+                    time.sleep(fault.hang_seconds)
+                    self.close_connection = True
+                    return True
+                if fault.action == "reset":
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
+                    self.close_connection = True
+                    return True
+                self.send_response(fault.status)
+                for k, v in fault.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(fault.body)))
+                self.end_headers()
+                self.wfile.write(fault.body)
+                return True
+
+            def _send(self, status: int, body, headers: dict | None = None) -> None:
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+class FakeGitHub(FakeServer):
+    """GitHub (device flow, /user, refresh) and Copilot (exchange, chat) in one server."""
+
+    def __init__(self, *, interval: int = 0, copilot_ttl: int = 1800, refresh_in: int = 1500,
+                 auto_approve: bool = False, expiring_user_tokens: bool = False) -> None:
+        super().__init__()
+        self.interval = interval
+        self.copilot_ttl = copilot_ttl
+        self.refresh_in = refresh_in
+        self.auto_approve = auto_approve
+        self.expiring_user_tokens = expiring_user_tokens
+        self.device_grants: dict[str, DeviceGrant] = {}
+        self.github_tokens: dict[str, dict] = {}  # token -> {"login", "expires_at"}
+        self.refresh_tokens: dict[str, str] = {}  # ghr_ -> login
+        self.copilot_tokens: dict[str, float] = {}  # token -> expires_at
+        self.no_copilot: set[str] = set()  # logins without a subscription (403)
+        self.app_not_accepted: set[str] = set()  # github tokens Copilot answers 404 for
+        self.slow_down_polls = 0  # answer slow_down this many times first
+
+    # -- test controls -------------------------------------------------------------------
+
+    def approve(self, user_code: str) -> None:
+        with self.lock:
+            for grant in self.device_grants.values():
+                if grant.user_code == user_code:
+                    grant.approved = True
+                    return
+        raise KeyError(user_code)
+
+    def deny(self, user_code: str) -> None:
+        with self.lock:
+            for grant in self.device_grants.values():
+                if grant.user_code == user_code:
+                    grant.denied = True
+
+    def add_github_token(self, login: str = "octocat") -> str:
+        token = self.issue("gho_")
+        with self.lock:
+            self.github_tokens[token] = {"login": login, "expires_at": None}
+        return token
+
+    def revoke_github(self, token: str | None = None) -> None:
+        with self.lock:
+            if token is None:
+                self.github_tokens.clear()
+            else:
+                self.github_tokens.pop(token, None)
+
+    def invalidate_copilot_tokens(self) -> None:
+        with self.lock:
+            self.copilot_tokens.clear()
+
+    @property
+    def exchanges(self) -> int:
+        return self.counts["/copilot_internal/v2/token"]
+
+    @property
+    def device_flows(self) -> int:
+        return self.counts["/login/device/code"]
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def _device_code(self, headers, form):
+        grant = DeviceGrant(
+            device_code=secrets.token_hex(10),
+            user_code=f"{secrets.randbelow(10**4):04d}-{secrets.randbelow(10**4):04d}",
+            client_id=form.get("client_id", ""),
+            expires_at=time.time() + 900,
+            approved=self.auto_approve,
+        )
+        with self.lock:
+            self.device_grants[grant.device_code] = grant
+        return 200, {
+            "device_code": grant.device_code, "user_code": grant.user_code,
+            "verification_uri": f"{self.url}/login/device", "expires_in": 900,
+            "interval": self.interval,
+        }
+
+    def _access_token(self, headers, form):
+        if form.get("grant_type") == "refresh_token":
+            return self._refresh(form)
+        with self.lock:
+            grant = self.device_grants.get(form.get("device_code", ""))
+            if grant is None:
+                return 200, {"error": "incorrect_device_code",
+                             "error_description": "The device_code provided is not valid."}
+            if grant.denied:
+                return 200, {"error": "access_denied"}
+            if time.time() > grant.expires_at:
+                return 200, {"error": "expired_token"}
+            if self.slow_down_polls > 0:
+                self.slow_down_polls -= 1
+                self.interval += 5
+                return 200, {"error": "slow_down", "interval": self.interval}
+            if not grant.approved:
+                return 200, {"error": "authorization_pending"}
+            if grant.used:
+                return 200, {"error": "incorrect_device_code"}
+            grant.used = True
+        return 200, self._new_user_token("octocat")
+
+    def _new_user_token(self, login: str) -> dict:
+        token = self.issue("gho_" if not self.expiring_user_tokens else "ghu_")
+        answer = {"access_token": token, "token_type": "bearer", "scope": "read:user"}
+        expires_at = None
+        if self.expiring_user_tokens:
+            refresh = self.issue("ghr_")
+            expires_at = time.time() + 28800
+            answer.update(expires_in=28800, refresh_token=refresh,
+                          refresh_token_expires_in=15897600)
+            with self.lock:
+                self.refresh_tokens[refresh] = login
+        with self.lock:
+            self.github_tokens[token] = {"login": login, "expires_at": expires_at}
+        return answer
+
+    def _refresh(self, form):
+        with self.lock:
+            login = self.refresh_tokens.pop(form.get("refresh_token", ""), None)
+        if login is None:
+            return 200, {"error": "bad_refresh_token",
+                         "error_description": "The refresh token passed is incorrect or expired."}
+        return 200, self._new_user_token(login)
+
+    def _github_login(self, headers):
+        auth = headers.get("Authorization", "")
+        token = auth.split(" ", 1)[1] if " " in auth else ""
+        with self.lock:
+            info = self.github_tokens.get(token)
+            if info and info["expires_at"] and time.time() > info["expires_at"]:
+                return token, None
+            return token, (info["login"] if info else None)
+
+    def _user(self, headers, form):
+        _, login = self._github_login(headers)
+        if login is None:
+            return 401, {"message": "Bad credentials"}
+        return 200, {"login": login, "id": 1}
+
+    def _exchange(self, headers, form):
+        if not headers.get("Editor-Version"):
+            return 400, {"message": "missing Editor-Version"}
+        token, login = self._github_login(headers)
+        if login is None:
+            return 401, {"message": "Bad credentials"}
+        if token in self.app_not_accepted:
+            return 404, {"message": "Not Found"}
+        if login in self.no_copilot:
+            return 403, {"error_details": {
+                "message": "You do not have access to GitHub Copilot.",
+                "title": "Not authorized"}, "message": "not authorized"}
+        now = int(time.time())
+        copilot = self.issue(f"tid={secrets.token_hex(4)};exp={now + self.copilot_ttl};sku=x;proxy-ep=x;")
+        with self.lock:
+            self.copilot_tokens[copilot] = now + self.copilot_ttl
+        return 200, {
+            "token": copilot, "expires_at": now + self.copilot_ttl, "refresh_in": self.refresh_in,
+            "endpoints": {"api": self.url, "proxy": self.url},
+            "annotations_enabled": False, "chat_enabled": True,
+        }
+
+    def _copilot_auth(self, headers):
+        auth = headers.get("Authorization", "")
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+        with self.lock:
+            expires = self.copilot_tokens.get(token)
+        return expires is not None and expires > time.time()
+
+    def _chat(self, headers, form):
+        if not self._copilot_auth(headers):
+            return 401, b"unauthorized: token expired\n", {"Content-Type": "text/plain"}
+        return 200, {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o",
+                     "choices": [{"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant", "content": "hello"}}],
+                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+    def _models(self, headers, form):
+        if not self._copilot_auth(headers):
+            return 401, b"unauthorized: token expired\n", {"Content-Type": "text/plain"}
+        return 200, {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]}
+
+    routes = {
+        ("POST", "/login/device/code"): _device_code,
+        ("POST", "/login/oauth/access_token"): _access_token,
+        ("GET", "/user"): _user,
+        ("GET", "/copilot_internal/v2/token"): _exchange,
+        ("POST", "/chat/completions"): _chat,
+        ("GET", "/models"): _models,
+    }
