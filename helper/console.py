@@ -29,6 +29,7 @@ class Console:
         self.sleep = sleep
         self.clock = clock
         self._deadline: float | None = None
+        self._said: set[str] = set()
 
     @property
     def is_terminal(self) -> bool:
@@ -38,6 +39,11 @@ class Console:
             return False
 
     def notice(self, line: str) -> None:
+        """One line for a person; the same line is said once per process, however often
+        the code path that finds it runs (e.g. before and after taking the lock)."""
+        if line in self._said:
+            return
+        self._said.add(line)
         self._write(f"{PREFIX}{line}\n")
 
     def show_device_code(self, code: DeviceCode, what: str) -> None:

@@ -1,0 +1,53 @@
+"""Watching helper subprocesses: read their stderr as it comes, with bounded waits only."""
+
+from __future__ import annotations
+
+import queue
+import re
+import subprocess
+import threading
+
+USER_CODE = re.compile(r"^  (\d{4}-\d{4})$")
+
+
+class Watched:
+    """A running helper whose stderr lines are collected by a thread."""
+
+    def __init__(self, proc: subprocess.Popen, stdin: bytes = b""):
+        self.proc = proc
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        if stdin:
+            proc.stdin.write(stdin)
+        proc.stdin.close()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for raw in self.proc.stderr:
+            self.lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def wait_for_line(self, pattern: re.Pattern[str] | str, timeout: float = 20) -> re.Match[str]:
+        """The first stderr line matching ``pattern``; fails after ``timeout`` seconds."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"no stderr line matching {regex.pattern!r}; saw {self.seen}")
+            self.seen.append(line)
+            match = regex.search(line)
+            if match:
+                return match
+
+    def user_code(self, timeout: float = 20) -> str:
+        return self.wait_for_line(USER_CODE, timeout).group(1)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        """Exit code, stdout and all stderr, after the process ends."""
+        out = self.proc.stdout.read()
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get_nowait())
+        return code, out.decode(), "\n".join(self.seen)

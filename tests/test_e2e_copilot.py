@@ -1,0 +1,446 @@
+"""End to end: the installed executable against the fake GitHub + Copilot server.
+
+Every count is the server's own (exchanges, device flows); no test sleeps to synchronise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from conftest import EXE, require_executable
+from procs import Watched
+
+
+@pytest.fixture(autouse=True)
+def _installed():
+    require_executable()
+
+
+INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
+
+
+def login(box) -> str:
+    """Run `login` like a person would: read the code from stderr, approve it."""
+    watched = Watched(box.start("login"))
+    box.server.approve(watched.user_code())
+    code, out, err = watched.finish()
+    assert code == 0, err
+    assert out == ""
+    box.check_no_secret_leaked(err, "stderr")
+    return err
+
+
+def test_login_runs_the_device_flow_and_stores_the_login(sandbox):
+    err = login(sandbox)
+    assert sandbox.server.device_flows == 1
+    assert sandbox.server.exchanges == 1  # login checks Copilot access once
+    assert "logged in as octocat" in err
+    assert "/login/device" in err
+    assert sandbox.stored()["access_token"].startswith("gho_")
+    got = sandbox.run("get", input=sandbox.credential())
+    assert got.returncode == 0
+    assert got.pairs()["username"] == "octocat"
+    assert sandbox.server.exchanges == 1
+
+
+def test_login_replaces_a_valid_login(logged_in):
+    box = logged_in
+    old = box.stored()["access_token"]
+    assert box.run("get", input=box.credential()).returncode == 0
+    login(box)
+    assert box.stored()["access_token"] != old
+    assert box.server.device_flows == 1
+    # The old token is never sent again: only the new one reached the exchange since.
+    sent = [h.get("Authorization") for m, p, h in box.server.requests
+            if p == "/copilot_internal/v2/token"]
+    assert sent[-1] == f"token {box.stored()['access_token']}"
+
+
+def test_get_prints_the_protocol_answer(logged_in):
+    box = logged_in
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 0, result.stderr
+    pairs = result.pairs()
+    assert pairs["protocol"] == "http"
+    assert pairs["host"] == box.server.host
+    assert pairs["username"] == "octocat"
+    assert pairs["password"] in box.server.copilot_tokens
+    assert int(pairs["password_expiry_utc"]) == box.server.copilot_tokens[pairs["password"]]
+    assert result.stderr == ""
+
+
+def test_erase_then_get_mints_a_new_token(logged_in):
+    box = logged_in
+    first = box.run("get", input=box.credential()).pairs()["password"]
+    erase = box.run("erase", input=box.credential(password=first))
+    assert erase.returncode == 0 and erase.stdout == ""
+    second = box.run("get", input=box.credential()).pairs()["password"]
+    assert second != first
+    assert box.server.exchanges == 2
+
+
+def test_stale_erase_keeps_the_newer_token(logged_in):
+    box = logged_in
+    old = box.run("get", input=box.credential()).pairs()["password"]
+    box.run("erase", input=box.credential(password=old))
+    new = box.run("get", input=box.credential()).pairs()["password"]
+    # A late erase from a process that still held the old token:
+    assert box.run("erase", input=box.credential(password=old)).returncode == 0
+    assert box.run("get", input=box.credential()).pairs()["password"] == new
+    assert box.server.exchanges == 2
+
+
+def test_caller_recovers_from_401_with_erase_and_get(logged_in):
+    """The loop every integration runs: request, 401, erase, get, request again."""
+    box = logged_in
+    token = box.run("get", input=box.credential()).pairs()["password"]
+    chat = f"{box.server.url}/chat/completions"
+    assert requests.post(chat, headers={"Authorization": f"Bearer {token}"}, timeout=5).ok
+    box.server.invalidate_copilot_tokens()
+    rejected = requests.post(chat, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert rejected.status_code == 401 and "token expired" in rejected.text
+    box.run("erase", input=box.credential(password=token))
+    fresh = box.run("get", input=box.credential()).pairs()["password"]
+    assert requests.post(chat, headers={"Authorization": f"Bearer {fresh}"}, timeout=5).ok
+    assert box.server.exchanges == 2
+
+
+def test_revoked_login_fails_once_and_clearly_without_a_prompt(logged_in):
+    box = logged_in
+    box.server.revoke_github()
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "git-credential-copilot login" in result.stderr
+    assert box.stored() == {}  # the dead token is gone
+    assert box.server.exchanges == 1
+    again = box.run("get", input=box.credential())
+    assert again.returncode == 1
+    assert box.server.exchanges == 1  # never sent again
+    assert box.server.device_flows == 0
+
+
+def test_revoked_login_runs_the_device_flow_when_a_person_can_see_it(logged_in):
+    box = logged_in
+    box.server.revoke_github()
+    watched = Watched(box.start("get", env=INTERACTIVE), stdin=box.credential().encode())
+    box.server.approve(watched.user_code())
+    code, out, err = watched.finish()
+    assert code == 0, err
+    assert "password=" in out
+    assert box.server.device_flows == 1
+    assert box.server.exchanges == 2  # the 401, then the new login's exchange
+
+
+def test_git_terminal_prompt_0_fails_fast_even_when_interactive_is_always(sandbox):
+    result = sandbox.run("get", input=sandbox.credential(),
+                         env={**INTERACTIVE, "GIT_TERMINAL_PROMPT": "0"})
+    assert result.returncode == 1
+    assert "GIT_TERMINAL_PROMPT=0" in result.stderr
+    assert sandbox.server.device_flows == 0
+
+
+def test_denied_device_flow_is_one_clear_line(sandbox):
+    watched = Watched(sandbox.start("login"))
+    sandbox.server.deny(watched.user_code())
+    code, out, err = watched.finish()
+    assert code == 1 and out == ""
+    assert "access_denied" in err.splitlines()[-1]
+    assert sandbox.stored() == {}
+
+
+def test_thirty_concurrent_gets_exchange_exactly_once(logged_in):
+    box = logged_in
+    data = box.credential().encode()
+    procs = [box.start("get") for _ in range(30)]
+    answers = [p.communicate(data, timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in answers]
+    tokens = {dict(line.split("=", 1) for line in out.decode().splitlines())["password"]
+              for out, _ in answers}
+    assert len(tokens) == 1
+    assert box.server.exchanges == 1
+
+
+def test_eight_interactive_gets_without_login_run_one_device_flow(sandbox):
+    sandbox.server.auto_approve = True
+    data = sandbox.credential().encode()
+    procs = [sandbox.start("get", env=INTERACTIVE) for _ in range(8)]
+    answers = [p.communicate(data, timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in answers]
+    assert sandbox.server.device_flows == 1
+    assert sandbox.server.exchanges == 1
+    assert len({out for out, _ in answers}) == 1
+
+
+def test_kill_9_of_the_lock_holder_mid_device_flow_does_not_block_the_next(sandbox):
+    first = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
+    first.user_code()  # it holds the lock and waits for a person
+    os.kill(first.proc.pid, signal.SIGKILL)
+    first.proc.wait(timeout=10)
+    second = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
+    sandbox.server.approve(second.user_code())
+    code, out, err = second.finish()
+    assert code == 0, err
+    assert sandbox.server.device_flows == 2
+    assert json.loads(json.dumps(sandbox.state()))["token"]["token"] in out
+
+
+def test_a_waiter_says_who_holds_the_lock(sandbox):
+    first = Watched(sandbox.start("login"))
+    code_ = first.user_code()
+    waiter = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
+    waiter.wait_for_line(r"waiting for another git-credential-copilot .*pid \d+ running `login`")
+    sandbox.server.approve(code_)
+    assert first.finish()[0] == 0
+    code, out, err = waiter.finish()
+    assert code == 0, err
+    assert sandbox.server.device_flows == 1
+
+
+def test_files_are_private(logged_in):
+    box = logged_in
+    box.run("get", input=box.credential())
+    for path in (box.state_dir / "copilot.json", box.data_dir / "copilot.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for path in (box.state_dir, box.data_dir):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+def test_corrupt_state_file_is_one_line_and_rewritten(logged_in):
+    box = logged_in
+    box.run("get", input=box.credential())
+    (box.state_dir / "copilot.json").write_bytes(b"\x00{not json")
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 0
+    assert result.stderr.count("\n") == 1 and "not valid JSON" in result.stderr
+    assert box.state()["token"]["token"] == result.pairs()["password"]
+
+
+def test_corrupt_secrets_file_is_treated_as_absent(logged_in):
+    box = logged_in
+    (box.data_dir / "copilot.json").write_text("[1, 2")
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 1
+    assert "not valid JSON" in result.stderr and "login" in result.stderr
+
+
+def test_world_readable_secrets_file_is_repaired_with_a_warning(logged_in):
+    box = logged_in
+    os.chmod(box.data_dir / "copilot.json", 0o644)
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 0
+    assert "readable by others" in result.stderr
+    assert stat.S_IMODE((box.data_dir / "copilot.json").stat().st_mode) == 0o600
+
+
+def test_unclaimed_host_gets_nothing_even_with_profile(logged_in):
+    box = logged_in
+    for args in (("get",), ("--profile", "copilot", "get")):
+        result = box.run(*args, input=box.credential(host="evil.example.com", protocol="https"))
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    lookalike = box.credential(host=f"{box.server.host}.evil.com")
+    assert box.run("get", input=lookalike).stdout == ""
+    assert box.server.exchanges == 0
+
+
+def test_no_host_means_a_script_and_gets_the_default_profile(logged_in):
+    result = logged_in.run("get", input="\n")
+    assert result.returncode == 0
+    assert result.pairs()["host"] == logged_in.server.host  # the endpoints.api host
+
+
+def test_plain_http_to_a_non_loopback_claimed_host_gets_nothing(logged_in):
+    box = logged_in
+    result = box.run("get", input=box.credential(host="api.githubcopilot.com", protocol="http"))
+    assert result.stdout == "" and result.returncode == 0
+
+
+def test_copilot_403_is_one_line_and_deletes_nothing(logged_in):
+    box = logged_in
+    box.server.no_copilot.add("octocat")
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 1
+    assert "You do not have access to GitHub Copilot." in result.stderr
+    assert box.stored() != {}
+    assert box.server.exchanges == 1
+
+
+def test_copilot_404_is_one_line_and_deletes_nothing(logged_in):
+    box = logged_in
+    box.server.app_not_accepted.add(box.stored()["access_token"])
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 1 and "404" in result.stderr
+    assert box.stored() != {}
+
+
+def test_server_errors_are_retried_a_bounded_number_of_times(logged_in):
+    from fakeserver import Fault
+
+    box = logged_in
+    box.server.inject("/copilot_internal/v2/token", *[Fault(status=502)] * 50)
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 1
+    assert "HTTP 502" in result.stderr and "try again later" in result.stderr
+    assert 2 <= box.server.exchanges <= 6  # retry_budget = 2 s in the test config
+
+
+def test_a_transient_error_then_success_is_invisible(logged_in):
+    from fakeserver import Fault
+
+    box = logged_in
+    box.server.inject("/copilot_internal/v2/token", Fault(status=503))
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 0, result.stderr
+    assert box.server.exchanges == 2
+
+
+def test_env_token_comes_first_and_is_never_stored(sandbox):
+    token = sandbox.server.add_github_token()
+    result = sandbox.run("get", input=sandbox.credential(), env={"COPILOT_GITHUB_TOKEN": token})
+    assert result.returncode == 0, result.stderr
+    assert sandbox.stored() == {}
+    sent = [h["Authorization"] for m, p, h in sandbox.server.requests
+            if p == "/copilot_internal/v2/token"]
+    assert sent == [f"token {token}"]
+
+
+def test_gh_token_is_used_only_when_nothing_is_stored(logged_in):
+    box = logged_in
+    other = box.server.add_github_token(login="someone-else")
+    box.run("get", input=box.credential(), env={"GH_TOKEN": other})
+    sent = [h["Authorization"] for m, p, h in box.server.requests
+            if p == "/copilot_internal/v2/token"]
+    assert sent == [f"token {box.stored()['access_token']}"]
+
+
+def test_rejected_env_token_is_named_and_never_sent_again(sandbox):
+    dead = "gho_" + "d" * 36
+    env = {"GH_TOKEN": dead}
+    first = sandbox.run("get", input=sandbox.credential(), env=env)
+    assert first.returncode == 1
+    assert "GH_TOKEN" in first.stderr and dead not in first.stderr
+    second = sandbox.run("get", input=sandbox.credential(), env=env)
+    assert second.returncode == 1 and "GH_TOKEN" in second.stderr
+    assert sandbox.server.exchanges == 1
+
+
+def test_store_at_the_login_host_imports_a_login(sandbox):
+    token = sandbox.server.add_github_token()
+    stored = sandbox.run("store", input=sandbox.credential(host=sandbox.login_host, password=token))
+    assert stored.returncode == 0 and stored.stdout == ""
+    assert sandbox.run("get", input=sandbox.credential()).returncode == 0
+
+
+def test_erase_at_the_login_host_drops_the_login(logged_in):
+    box = logged_in
+    box.run("get", input=box.credential())
+    assert box.run("erase", input=box.credential(host=box.login_host)).returncode == 0
+    assert box.stored() == {}
+    assert "token" not in box.state()
+
+
+def test_store_at_an_api_host_caches_a_token_with_its_expiry(sandbox):
+    import time
+
+    expiry = str(int(time.time()) + 600)
+    sandbox.run("store", input=sandbox.credential(password="tid=imported;exp=1",
+                                                  password_expiry_utc=expiry))
+    result = sandbox.run("get", input=sandbox.credential())
+    assert result.pairs()["password"] == "tid=imported;exp=1"
+    assert sandbox.server.exchanges == 0
+
+
+def test_repeated_erases_of_fresh_tokens_say_it_is_not_a_stale_token(logged_in):
+    box = logged_in
+    results = []
+    for _ in range(3):
+        token = box.run("get", input=box.credential()).pairs()["password"]
+        results.append(box.run("erase", input=box.credential(password=token)))
+    assert "subscription or policy problem" in results[-1].stderr
+    assert "subscription or policy" not in results[0].stderr
+
+
+def test_token_command_formats(logged_in):
+    box = logged_in
+    raw = box.run("token")
+    assert raw.returncode == 0 and raw.stdout.count("\n") == 1
+    data = json.loads(box.run("token", "--format", "json").stdout)
+    assert data == {"token": raw.stdout.strip(), "expires_at": data["expires_at"],
+                    "api_base": box.server.url, "profile": "copilot"}
+    env = box.run("token", "--format", "env").stdout
+    assert f"export OPENAI_API_BASE={box.server.url}" in env
+    assert box.server.exchanges == 1
+
+
+def test_status_never_shows_a_secret_and_says_if_a_token_is_at_hand(logged_in):
+    box = logged_in
+    ok = box.run("status")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "octocat" in ok.stdout and "token: valid until" in ok.stdout
+    box.check_no_secret_leaked(ok.stdout, "status output")
+    box.run("logout")
+    missing = box.run("status")
+    assert missing.returncode == 1 and "login: none" in missing.stdout
+
+
+def test_logout_forgets_everything(logged_in):
+    box = logged_in
+    box.run("get", input=box.credential())
+    assert box.run("logout").returncode == 0
+    assert box.stored() == {} and box.state() == {}
+
+
+def test_python_dash_m_helper_is_the_same_command(logged_in):
+    result = subprocess.run([sys.executable, "-m", "helper", "token"], capture_output=True,
+                            env=logged_in.env, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith(b"tid=")
+
+
+@pytest.mark.parametrize("payload, why", [
+    (b"protocol=https\nhost=api.githubcopilot.com\rx\n\n", "carriage return"),
+    (b"protocol=https\nhost=api.githubcopilot.com\x00\n\n", "NUL"),
+    (b"host=" + b"a" * 70000 + b"\n\n", "64 KiB"),
+    (b"x" * 100 + b"\n" + (b"k=" + b"v" * 60000 + b"\n") * 20, "1 MiB"),
+    (b"\xff\xfe\xfa=\x80\n\n", "UTF-8"),
+    (b"url=https://api.githubcopilot.com%0d.evil.com/\n\n", "control character"),
+])
+def test_bad_input_is_refused_with_one_line(logged_in, payload, why):
+    result = logged_in.run("get", input=payload)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert why in result.stderr and result.stderr.count("\n") == 1
+    assert logged_in.server.exchanges == 0
+
+
+def test_bad_config_is_exit_2_naming_file_and_key(sandbox):
+    sandbox.write_config('store = "cloud"\n')
+    result = sandbox.run("get", input=sandbox.credential())
+    assert result.returncode == 2
+    assert str(sandbox.config_path) in result.stderr and "store" in result.stderr
+
+
+def test_plain_http_config_url_is_refused_unless_loopback(sandbox):
+    sandbox.write_config('[profiles.copilot]\napi_url = "http://api.example.com"\n')
+    result = sandbox.run("token")
+    assert result.returncode == 2 and "only allowed for loopback" in result.stderr
+
+
+def test_usage_errors_exit_2(sandbox):
+    assert sandbox.run("frobnicate").returncode == 2
+    assert sandbox.run().returncode == 2
+    assert sandbox.run("get", "--format", "json").returncode == 2
+    assert sandbox.run("--profile", "nope", "token").returncode == 2
+    assert sandbox.run("--version").stdout.startswith("git-credential-copilot ")
+    assert "usage:" in sandbox.run("--help").stdout
+
+
+def test_executable_is_installed():
+    assert EXE.exists()
