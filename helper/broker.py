@@ -353,7 +353,8 @@ class Broker:
     def _store(self) -> FileStore | KeyringStore:
         from . import store
 
-        return store.choose(self.config.store, self.env, self.console.notice)
+        return store.choose(self.config.store, self.env, self.console.notice,
+                            self.config.keyring_timeout)
 
     def _stored_grant(self, store) -> Grant | None:
         from .providers import Grant

@@ -82,11 +82,11 @@ BUILTIN = Profile(name="copilot", **PROVIDER_DEFAULTS["copilot"])
 
 
 _CONFIG_FIELDS = ("path", "default_profile", "store", "interactive", "http_timeout",
-                  "retry_budget", "profiles", "profile_override")
+                  "retry_budget", "keyring_timeout", "profiles", "profile_override")
 
 
 class Config(namedtuple("Config", _CONFIG_FIELDS,
-                        defaults=("copilot", "auto", "auto", 10.0, 20.0, None, ""))):
+                        defaults=("copilot", "auto", "auto", 10.0, 20.0, 10.0, None, ""))):
     """The configuration in force. ``profiles`` maps names to Profile, in file order."""
 
     __slots__ = ()
@@ -134,7 +134,8 @@ def _read_toml(path: Path, explicit: bool) -> dict | None:
 
 def _from_toml(path: Path, raw: dict) -> Config:
     where = _Where(path)
-    known = {"default_profile", "store", "interactive", "http_timeout", "retry_budget", "profiles"}
+    known = {"default_profile", "store", "interactive", "http_timeout", "retry_budget",
+             "keyring_timeout", "profiles"}
     for key in raw:
         if key not in known:
             raise where.error(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -151,6 +152,7 @@ def _from_toml(path: Path, raw: dict) -> Config:
         interactive=where.choice("interactive", raw, INTERACTIVE) or "auto",
         http_timeout=where.seconds("http_timeout", raw, 10.0),
         retry_budget=where.seconds("retry_budget", raw, 20.0),
+        keyring_timeout=where.seconds("keyring_timeout", raw, 10.0),
         profiles=profiles,
     )
     if config.default_profile not in profiles:

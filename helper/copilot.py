@@ -40,6 +40,15 @@ ENV_FALLBACK = ("GH_TOKEN", "GITHUB_TOKEN")
 GITHUB_TOKEN_MARGIN = 300
 
 
+class BadRefreshToken(rfc6749.InvalidGrant):
+    """GitHub's name for invalid_grant: the refresh token is incorrect or expired."""
+
+    error = "bad_refresh_token"
+
+
+GITHUB_ERRORS = {**rfc6749.ERRORS, BadRefreshToken.error: BadRefreshToken}
+
+
 class NoCopilotAccess(CredentialError):
     """The exchange refused a valid GitHub token: no subscription, policy, or wrong app."""
 
@@ -123,9 +132,9 @@ class CopilotProvider(Provider):
         try:
             answer = rfc6749.refresh(
                 self.transport, f"{self.profile.github_url}/login/oauth/access_token",
-                self.profile.client_id, grant.refresh_token,
+                self.profile.client_id, grant.refresh_token, errors=GITHUB_ERRORS,
             )
-        except (rfc6749.InvalidGrant, rfc6749.InvalidRequest) as e:
+        except rfc6749.InvalidGrant as e:
             raise GrantRevoked(f"GitHub refused the refresh token: {e}") from e
         fresh = _grant_from(answer)
         return replace(fresh, username=grant.username,

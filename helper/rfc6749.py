@@ -138,6 +138,7 @@ def refresh(
     refresh_token: str,
     client_secret: str = "",
     scope: str = "",
+    errors: dict[str, type[OAuthError]] = ERRORS,
 ) -> TokenResponse:
     """Exchange a refresh token for new tokens (RFC 6749 §6)."""
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
@@ -146,7 +147,7 @@ def refresh(
     if scope:
         form["scope"] = scope
     response = transport.request("POST", token_url, data=form)
-    return parse_token_response(response)
+    return parse_token_response(response, errors)
 
 
 def _absolute(value: object, now: float, response: Response, name: str) -> int | None:

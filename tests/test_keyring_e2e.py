@@ -1,0 +1,102 @@
+"""The helper against a real Secret Service (gnome-keyring on a private D-Bus)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import require_executable
+from secret_service import AVAILABLE, secret_service, silent_bus
+
+pytestmark = pytest.mark.skipif(
+    not AVAILABLE, reason="dbus-daemon/gnome-keyring not installed (scripts/test installs them)")
+
+
+@pytest.fixture
+def keyring_box(sandbox, tmp_path):
+    require_executable()
+    with secret_service(tmp_path) as bus_env:
+        sandbox.env.update(bus_env)
+        yield sandbox
+
+
+def keyring_entry(box) -> str | None:
+    """Read our entry back through the keyring library, as another client would."""
+    import subprocess
+    import sys
+
+    code = ("import keyring; v = keyring.get_password('git-credential-copilot', 'copilot'); "
+            "print('NONE' if v is None else v)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=box.env,
+                         timeout=30, check=True).stdout.decode().strip()
+    return None if out == "NONE" else out
+
+
+def test_login_lives_in_the_keyring_not_in_a_file(keyring_box):
+    box = keyring_box
+    box.write_config(open(box.config_path).read().replace('store = "file"', 'store = "keyring"'))
+    token = box.server.add_github_token()
+    assert box.run("store", input=box.credential(host=box.login_host, password=token)).returncode == 0
+    assert json.loads(keyring_entry(box))["access_token"] == token
+    assert not box.data_dir.exists()
+    got = box.run("get", input=box.credential())
+    assert got.returncode == 0, got.stderr
+    assert box.run("logout").returncode == 0
+    assert keyring_entry(box) is None
+
+
+def test_auto_picks_the_secret_service_silently(keyring_box):
+    box = keyring_box
+    box.write_config(open(box.config_path).read().replace('store = "file"', 'store = "auto"'))
+    status = box.run("status")
+    assert "secrets: keyring keyring.backends.SecretService.Keyring" in status.stdout
+    assert status.stderr == ""
+
+
+def test_a_revoked_login_is_deleted_from_the_keyring(keyring_box):
+    box = keyring_box
+    box.write_config(open(box.config_path).read().replace('store = "file"', 'store = "keyring"'))
+    token = box.server.add_github_token()
+    box.run("store", input=box.credential(host=box.login_host, password=token))
+    box.server.revoke_github()
+    assert box.run("get", input=box.credential()).returncode == 1
+    assert keyring_entry(box) is None
+
+
+def test_no_dbus_falls_back_to_a_file_with_one_notice(sandbox, tmp_path):
+    require_executable()
+    sandbox.write_config(open(sandbox.config_path).read().replace('store = "file"', 'store = "auto"'))
+    env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-such-bus"}
+    token = sandbox.server.add_github_token()
+    first = sandbox.run("store", input=sandbox.credential(host=sandbox.login_host, password=token),
+                        env=env)
+    assert first.returncode == 0
+    assert first.stderr.count("\n") == 1 and "private file" in first.stderr
+    assert sandbox.stored()["access_token"] == token
+    second = sandbox.run("get", input=sandbox.credential(), env=env)
+    assert second.returncode == 0 and second.stderr == ""
+
+
+def test_store_keyring_without_dbus_is_one_clear_line(sandbox, tmp_path):
+    require_executable()
+    sandbox.write_config(open(sandbox.config_path).read().replace('store = "file"', 'store = "keyring"'))
+    result = sandbox.run("get", input=sandbox.credential(),
+                         env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-such-bus"})
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and 'store = "keyring"' in result.stderr
+
+
+def test_a_bus_that_never_answers_costs_bounded_time(sandbox, tmp_path):
+    require_executable()
+    sandbox.write_config(open(sandbox.config_path).read().replace(
+        'store = "file"', 'store = "keyring"\nkeyring_timeout = 1'))
+    with silent_bus(tmp_path) as address:
+        started = time.monotonic()
+        result = sandbox.run("get", input=sandbox.credential(),
+                             env={"DBUS_SESSION_BUS_ADDRESS": address}, timeout=30)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert elapsed < 8, elapsed

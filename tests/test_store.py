@@ -1,0 +1,207 @@
+"""Secret stores: one contract every store passes, then what is special to each.
+
+Like keyring's own ``testing/backend.py``: ``StoreContract`` holds the tests, and each store's
+class is a few lines that say how to make one.
+"""
+
+from __future__ import annotations
+
+import stat
+import threading
+
+import keyring.backend
+import pytest
+from keyring.errors import KeyringError, PasswordDeleteError
+
+from helper import store
+from helper.errors import StoreError
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring backend in memory: the real keyring API, no OS service."""
+
+    priority = 1
+
+    def __init__(self):
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.entries.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service, username):
+        if (service, username) not in self.entries:
+            raise PasswordDeleteError("not found")
+        del self.entries[(service, username)]
+
+
+class HungKeyring(MemoryKeyring):
+    """A Secret Service that accepts the call and never answers."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = threading.Event()
+
+    def get_password(self, service, username):
+        self.release.wait(30)
+        return None
+
+    set_password = delete_password = lambda self, *a: self.release.wait(30)
+
+
+class BrokenKeyring(MemoryKeyring):
+    def get_password(self, service, username):
+        raise KeyringError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+
+class StoreContract:
+    """What every store must do."""
+
+    def make(self, tmp_path):
+        raise NotImplementedError
+
+    def test_missing_profile_reads_none(self, tmp_path):
+        assert self.make(tmp_path).read("copilot") is None
+
+    def test_write_then_read(self, tmp_path):
+        s = self.make(tmp_path)
+        s.write("copilot", {"access_token": "gho_x", "username": "octocat"})
+        assert s.read("copilot") == {"access_token": "gho_x", "username": "octocat"}
+
+    def test_profiles_are_separate(self, tmp_path):
+        s = self.make(tmp_path)
+        s.write("a", {"access_token": "1"})
+        s.write("b", {"access_token": "2"})
+        assert s.read("a") == {"access_token": "1"}
+
+    def test_write_replaces(self, tmp_path):
+        s = self.make(tmp_path)
+        s.write("copilot", {"access_token": "old"})
+        s.write("copilot", {"access_token": "new"})
+        assert s.read("copilot") == {"access_token": "new"}
+
+    def test_delete_then_read_none_and_delete_again_is_fine(self, tmp_path):
+        s = self.make(tmp_path)
+        s.write("copilot", {"access_token": "x"})
+        s.delete("copilot")
+        assert s.read("copilot") is None
+        s.delete("copilot")
+
+    def test_describe_names_the_kind(self, tmp_path):
+        s = self.make(tmp_path)
+        assert s.describe().startswith(s.kind)
+
+
+class TestFileStore(StoreContract):
+    def make(self, tmp_path):
+        self.notices: list[str] = []
+        return store.FileStore(tmp_path / "secrets", self.notices.append)
+
+    def test_file_and_directory_are_private(self, tmp_path):
+        s = self.make(tmp_path)
+        s.write("copilot", {"access_token": "x"})
+        assert stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
+        assert stat.S_IMODE((tmp_path / "secrets" / "copilot.json").stat().st_mode) == 0o600
+
+    def test_a_corrupt_file_reads_as_none_with_one_notice(self, tmp_path):
+        s = self.make(tmp_path)
+        s.write("copilot", {"access_token": "x"})
+        (tmp_path / "secrets" / "copilot.json").write_text("{")
+        assert s.read("copilot") is None
+        assert len(self.notices) == 1 and "not valid JSON" in self.notices[0]
+
+    def test_a_planted_symlink_is_not_followed(self, tmp_path):
+        s = self.make(tmp_path)
+        (tmp_path / "secrets").mkdir(mode=0o700)
+        target = tmp_path / "elsewhere.json"
+        target.write_text('{"access_token": "planted"}')
+        (tmp_path / "secrets" / "copilot.json").symlink_to(target)
+        assert s.read("copilot") is None
+        assert "symlink" in self.notices[0]
+
+    def test_a_full_disk_is_a_store_error_and_keeps_the_old_file(self, tmp_path, monkeypatch):
+        import errno
+
+        from helper import files
+
+        s = self.make(tmp_path)
+        s.write("copilot", {"access_token": "old"})
+
+        def full(fd, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(files.os, "write", full)
+        with pytest.raises(StoreError, match="No space left on device; nothing was changed"):
+            s.write("copilot", {"access_token": "new"})
+        monkeypatch.undo()
+        assert s.read("copilot") == {"access_token": "old"}
+        assert [p.name for p in (tmp_path / "secrets").iterdir()] == ["copilot.json"]
+
+
+class TestKeyringStore(StoreContract):
+    def make(self, tmp_path):
+        self.backend = MemoryKeyring()
+        return store.KeyringStore(self.backend, timeout=2)
+
+    def test_entries_are_json_under_our_service_name(self, tmp_path):
+        s = self.make(tmp_path)
+        s.write("copilot", {"access_token": "x"})
+        assert self.backend.entries[("git-credential-copilot", "copilot")] == '{"access_token": "x"}'
+
+    def test_a_foreign_entry_is_a_clear_error(self, tmp_path):
+        s = self.make(tmp_path)
+        self.backend.entries[("git-credential-copilot", "copilot")] = "hunter2"
+        with pytest.raises(StoreError, match="logout"):
+            s.read("copilot")
+
+
+def test_a_hung_keyring_times_out_with_one_clear_line():
+    backend = HungKeyring()
+    s = store.KeyringStore(backend, timeout=0.2)
+    try:
+        for call in (lambda: s.read("p"), lambda: s.write("p", {}), lambda: s.delete("p")):
+            with pytest.raises(StoreError, match="did not answer within 0.2 s"):
+                call()
+    finally:
+        backend.release.set()
+
+
+def test_keyring_errors_are_translated():
+    with pytest.raises(StoreError, match="ServiceUnknown"):
+        store.KeyringStore(BrokenKeyring(), timeout=2).read("p")
+
+
+def test_choose_file_never_touches_the_keyring(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "viable_keyring", lambda t: pytest.fail("keyring probed"))
+    assert store.choose("file", {"HOME": str(tmp_path)}, print).kind == "file"
+
+
+def test_auto_without_a_keyring_falls_back_to_a_file_and_says_so_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "viable_keyring", lambda t: (None, "no keyring here"))
+    notices: list[str] = []
+    env = {"HOME": str(tmp_path)}
+    assert store.choose("auto", env, notices.append).kind == "file"
+    assert store.choose("auto", env, notices.append).kind == "file"
+    assert len(notices) == 1 and "no keyring here" in notices[0]
+
+
+def test_keyring_mode_without_a_keyring_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "viable_keyring", lambda t: (None, "no keyring here"))
+    with pytest.raises(StoreError, match="no keyring here"):
+        store.choose("keyring", {"HOME": str(tmp_path)}, print)
+
+
+def test_auto_with_a_keyring_uses_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "viable_keyring", lambda t: (MemoryKeyring(), ""))
+    assert store.choose("auto", {"HOME": str(tmp_path)}, print).kind == "keyring"
+
+
+def test_viable_keyring_rejects_the_fail_backend(monkeypatch):
+    import keyring.backends.fail
+
+    monkeypatch.setattr(store, "_detect_backend", lambda: keyring.backends.fail.Keyring())
+    backend, why = store.viable_keyring(1)
+    assert backend is None and "no keyring backend" in why
