@@ -348,7 +348,7 @@ class Broker:
     def _provider(self) -> Provider:
         from .providers import for_profile
 
-        return for_profile(self.profile, self.config)
+        return for_profile(self.profile, self.config, paths.cache_dir(self.env))
 
     def _store(self) -> FileStore | KeyringStore:
         from . import store

@@ -159,7 +159,8 @@ def cmd_get(cfg: config.Config, cred: protocol.Credential, streams: Streams,
     if profile is None or not broker.transport_ok(cred.protocol, cred.host):
         return EXIT_OK  # not ours: git moves on to its next helper
     token = _broker(cfg, profile, streams, env).token()
-    api_host = config.host_of(token.api_base) if token.api_base else ""
+    api_base = token.api_base or profile.api_base
+    api_host = config.host_of(api_base) if api_base else ""
     protocol.write(streams.stdout, [
         ("protocol", cred.protocol or "https"),
         ("host", cred.host or api_host),

@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from .cache import CachedToken
 from .config import Config, Profile
@@ -95,10 +96,11 @@ class GrantRevoked(CredentialError):
 class Provider(ABC):
     kind = ""
 
-    def __init__(self, profile: Profile, config: Config):
+    def __init__(self, profile: Profile, config: Config, cache_dir: Path):
         from .transport import Transport
 
         self.profile = profile
+        self.cache_dir = cache_dir
         self.transport = Transport(timeout=config.http_timeout, budget=config.retry_budget)
 
     @property
@@ -124,11 +126,12 @@ class Provider(ABC):
         return f"run `git-credential-copilot {flag}login`"
 
 
-def for_profile(profile: Profile, config: Config) -> Provider:
+def for_profile(profile: Profile, config: Config, cache_dir: Path) -> Provider:
+    """The provider a profile names; ``cache_dir`` is for what it may re-fetch (discovery)."""
     if profile.provider == "oauth":
         from .oauth import OAuthProvider
 
-        return OAuthProvider(profile, config)
+        return OAuthProvider(profile, config, cache_dir)
     from .copilot import CopilotProvider
 
-    return CopilotProvider(profile, config)
+    return CopilotProvider(profile, config, cache_dir)

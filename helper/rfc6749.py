@@ -65,10 +65,18 @@ class InvalidScope(OAuthError):
     error = "invalid_scope"
 
 
+class ServerSide(OAuthError):
+    """``server_error`` / ``temporarily_unavailable`` (RFC 6749 §4.1.2.1), which some servers
+    also send from the token endpoint: the server's trouble, not a verdict on the grant."""
+
+    error = "server_error"
+
+
 ERRORS: dict[str, type[OAuthError]] = {
-    cls.error: cls
-    for cls in (InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
-                UnsupportedGrantType, InvalidScope)
+    **{cls.error: cls
+       for cls in (InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
+                   UnsupportedGrantType, InvalidScope, ServerSide)},
+    "temporarily_unavailable": ServerSide,
 }
 
 
@@ -103,15 +111,20 @@ def raise_for_error(body: dict, response: Response, errors: dict[str, type[OAuth
 def parse_token_response(
     response: Response, errors: dict[str, type[OAuthError]] = ERRORS, now: float | None = None
 ) -> TokenResponse:
-    """The token in ``response``, or the §5.2 error it carries as an exception."""
-    if response.status not in (200, 400, 401) or not response.is_json:
-        raise ServerError(
-            f"{_endpoint(response)} answered HTTP {response.status} ({response.snippet()})"
-        )
+    """The token in ``response``, or the §5.2 error it carries as an exception.
+
+    A 400 or 401 is the server's verdict on the request even when its body is an HTML page,
+    so it is an OAuthError too; anything else that is not a JSON 200 is a ServerError.
+    """
+    status = response.status
+    if status in (400, 401) and not response.is_json:
+        raise OAuthError(f"{_endpoint(response)} answered HTTP {status} ({response.snippet()})")
+    if status not in (200, 400, 401) or not response.is_json:
+        raise ServerError(f"{_endpoint(response)} answered HTTP {status} ({response.snippet()})")
     body = response.json_object()
     raise_for_error(body, response, errors)
-    if response.status != 200:
-        raise ServerError(f"{_endpoint(response)} answered HTTP {response.status} without an error code")
+    if status != 200:
+        raise OAuthError(f"{_endpoint(response)} answered HTTP {status} without an error code")
     now = time.time() if now is None else now
     access = body.get("access_token")
     if not isinstance(access, str) or not access or not access.isprintable():

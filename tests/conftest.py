@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeserver import FakeGitHub, FakeServer
+from fakeserver import FakeGitHub, FakeIdP, FakeServer
 from helper import cli
 
 EXE = Path(sys.executable).parent / "git-credential-copilot"
@@ -120,6 +120,20 @@ hosts = ["{host}"]
 """
 
 
+OAUTH_CONFIG = """\
+store = "file"
+http_timeout = 2
+retry_budget = 2
+
+[profiles.corp]
+provider = "oauth"
+issuer = "{url}"
+client_id = "helper-tests"
+hosts = ["{host}"]
+api_base = "{url}/v1"
+"""
+
+
 def sandbox_env(root: Path) -> dict[str, str]:
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)
@@ -149,6 +163,21 @@ def github():
 def sandbox(tmp_path: Path, github: FakeGitHub) -> Sandbox:
     box = Sandbox(root=tmp_path, server=github, env=sandbox_env(tmp_path))
     box.write_config(DEFAULT_CONFIG)
+    return box
+
+
+@pytest.fixture
+def idp():
+    server = FakeIdP().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def corp(tmp_path: Path, idp: FakeIdP) -> Sandbox:
+    """A sandbox whose ``corp`` profile is an OAuth provider served by the fake IdP."""
+    box = Sandbox(root=tmp_path, server=idp, env=sandbox_env(tmp_path))
+    box.write_config(OAUTH_CONFIG)
     return box
 
 

@@ -41,6 +41,10 @@ class DeviceGrant:
     used: bool = False
 
 
+def _user_code() -> str:
+    return f"{secrets.randbelow(10**4):04d}-{secrets.randbelow(10**4):04d}"
+
+
 class FakeServer:
     """Threaded HTTP server base: routing, counters, recorded secrets, faults."""
 
@@ -50,6 +54,7 @@ class FakeServer:
         self.issued: list[str] = []  # every secret this server handed out
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str, dict]] = []
+        self.device_grants: dict[str, DeviceGrant] = {}
         handler = self._handler_class()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -69,6 +74,20 @@ class FakeServer:
     def inject(self, path: str, *faults: Fault) -> None:
         with self.lock:
             self.faults.setdefault(path, []).extend(faults)
+
+    def approve(self, user_code: str) -> None:
+        """What a person does in the browser: enter the code and approve."""
+        self._grant_for(user_code).approved = True
+
+    def deny(self, user_code: str) -> None:
+        self._grant_for(user_code).denied = True
+
+    def _grant_for(self, user_code: str) -> DeviceGrant:
+        with self.lock:
+            for grant in self.device_grants.values():
+                if grant.user_code == user_code:
+                    return grant
+        raise KeyError(user_code)
 
     def issue(self, prefix: str) -> str:
         value = prefix + secrets.token_hex(18)
@@ -155,7 +174,6 @@ class FakeGitHub(FakeServer):
         self.refresh_in = refresh_in
         self.auto_approve = auto_approve
         self.expiring_user_tokens = expiring_user_tokens
-        self.device_grants: dict[str, DeviceGrant] = {}
         self.github_tokens: dict[str, dict] = {}  # token -> {"login", "expires_at"}
         self.refresh_tokens: dict[str, str] = {}  # ghr_ -> login
         self.copilot_tokens: dict[str, float] = {}  # token -> expires_at
@@ -164,20 +182,6 @@ class FakeGitHub(FakeServer):
         self.slow_down_polls = 0  # answer slow_down this many times first
 
     # -- test controls -------------------------------------------------------------------
-
-    def approve(self, user_code: str) -> None:
-        with self.lock:
-            for grant in self.device_grants.values():
-                if grant.user_code == user_code:
-                    grant.approved = True
-                    return
-        raise KeyError(user_code)
-
-    def deny(self, user_code: str) -> None:
-        with self.lock:
-            for grant in self.device_grants.values():
-                if grant.user_code == user_code:
-                    grant.denied = True
 
     def add_github_token(self, login: str = "octocat") -> str:
         token = self.issue("gho_")
@@ -209,7 +213,7 @@ class FakeGitHub(FakeServer):
     def _device_code(self, headers, form):
         grant = DeviceGrant(
             device_code=secrets.token_hex(10),
-            user_code=f"{secrets.randbelow(10**4):04d}-{secrets.randbelow(10**4):04d}",
+            user_code=_user_code(),
             client_id=form.get("client_id", ""),
             expires_at=time.time() + 900,
             approved=self.auto_approve,
@@ -332,4 +336,126 @@ class FakeGitHub(FakeServer):
         ("GET", "/copilot_internal/v2/token"): _exchange,
         ("POST", "/chat/completions"): _chat,
         ("GET", "/models"): _models,
+    }
+
+
+@dataclass
+class Family:
+    """A chain of rotated refresh tokens from one login; replaying an old one kills it."""
+
+    current: str
+    used: set = field(default_factory=set)
+    revoked: bool = False
+
+
+class FakeIdP(FakeServer):
+    """An OAuth 2.0 server: discovery, RFC 8628 (errors as HTTP 400), rotating refresh
+    tokens with reuse detection, and a gateway endpoint that checks access tokens."""
+
+    def __init__(self, *, interval: int = 0, access_ttl: int = 3600, rotate: bool = True,
+                 oidc: bool = True, client_secret: str = "", auto_approve: bool = False) -> None:
+        super().__init__()
+        self.interval = interval
+        self.access_ttl = access_ttl
+        self.rotate = rotate
+        self.oidc = oidc
+        self.client_secret = client_secret
+        self.auto_approve = auto_approve
+        self.families: list[Family] = []
+        self.access_tokens: dict[str, float] = {}
+        self.replays = 0
+        self.refreshes = 0
+
+    def revoke_all(self) -> None:
+        with self.lock:
+            for family in self.families:
+                family.revoked = True
+            self.access_tokens.clear()
+
+    def _metadata(self, headers, form):
+        return 200, {"issuer": self.url, "device_authorization_endpoint": f"{self.url}/device",
+                     "token_endpoint": f"{self.url}/token", "grant_types_supported": [
+                         "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]}
+
+    def _oidc(self, headers, form):
+        if not self.oidc:
+            return 404, b"<html><body>Not Found</body></html>", {"Content-Type": "text/html"}
+        return self._metadata(headers, form)
+
+    def _device(self, headers, form):
+        grant = DeviceGrant(device_code=secrets.token_hex(10), user_code=_user_code(),
+                            client_id=form.get("client_id", ""), expires_at=time.time() + 600,
+                            approved=self.auto_approve)
+        with self.lock:
+            self.device_grants[grant.device_code] = grant
+        return 200, {"device_code": grant.device_code, "user_code": grant.user_code,
+                     "verification_uri": f"{self.url}/activate",
+                     "verification_uri_complete": f"{self.url}/activate?user_code={grant.user_code}",
+                     "expires_in": 600, "interval": self.interval}
+
+    def _token(self, headers, form):
+        if self.client_secret and form.get("client_secret") != self.client_secret:
+            return 401, {"error": "invalid_client"}
+        kind = form.get("grant_type")
+        if kind == "urn:ietf:params:oauth:grant-type:device_code":
+            return self._device_token(form)
+        if kind == "refresh_token":
+            return self._refresh(form)
+        return 400, {"error": "unsupported_grant_type"}
+
+    def _device_token(self, form):
+        with self.lock:
+            grant = self.device_grants.get(form.get("device_code", ""))
+            if grant is None or grant.used:
+                return 400, {"error": "invalid_grant"}
+            if grant.denied:
+                return 400, {"error": "access_denied"}
+            if not grant.approved:
+                return 400, {"error": "authorization_pending"}
+            grant.used = True
+            family = Family(current="")
+            self.families.append(family)
+            return 200, self._tokens(family)
+
+    def _tokens(self, family: Family) -> dict:
+        access = self.issue("at_")
+        refresh = self.issue("rt_")
+        family.current = refresh
+        self.access_tokens[access] = time.time() + self.access_ttl
+        return {"access_token": access, "token_type": "Bearer", "expires_in": self.access_ttl,
+                "refresh_token": refresh, "scope": "openid offline_access"}
+
+    def _refresh(self, form):
+        token = form.get("refresh_token", "")
+        with self.lock:
+            self.refreshes += 1
+            for family in self.families:
+                if token == family.current and not family.revoked:
+                    if not self.rotate:
+                        answer = self._tokens(family)
+                        family.current = token
+                        answer.pop("refresh_token")
+                        return 200, answer
+                    family.used.add(token)
+                    return 200, self._tokens(family)
+                if token in family.used:
+                    self.replays += 1
+                    family.revoked = True  # reuse detection: the whole family dies
+                    return 400, {"error": "invalid_grant",
+                                 "error_description": "refresh token reuse detected"}
+            return 400, {"error": "invalid_grant", "error_description": "unknown refresh token"}
+
+    def _gateway(self, headers, form):
+        auth = headers.get("Authorization", "")
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+        with self.lock:
+            ok = self.access_tokens.get(token, 0) > time.time()
+        return (200, {"ok": True}) if ok else (401, {"error": "invalid_token"})
+
+    routes = {
+        ("GET", "/.well-known/openid-configuration"): _oidc,
+        ("GET", "/.well-known/oauth-authorization-server"): _metadata,
+        ("POST", "/device"): _device,
+        ("POST", "/token"): _token,
+        ("GET", "/v1/models"): _gateway,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 import responses
@@ -17,7 +18,7 @@ EXCHANGE = "https://api.github.com/copilot_internal/v2/token"
 
 def provider() -> CopilotProvider:
     cfg = config.Config(path=None, retry_budget=1)
-    return CopilotProvider(cfg.profile("copilot"), cfg)
+    return CopilotProvider(cfg.profile("copilot"), cfg, Path("/nonexistent"))
 
 
 def mint(grant: Grant | None = None):
