@@ -38,12 +38,12 @@ COPILOT_HOSTS = (
 _PROFILE_FIELDS = (
     "name", "provider", "hosts", "client_id", "client_secret", "scope",
     "github_url", "api_url",  # copilot
-    "issuer", "device_authorization_url", "token_url", "api_base",  # oauth
+    "issuer", "device_authorization_url", "token_url", "api_base", "audience",  # oauth
 )
 
 
 # Records on the cached path are namedtuples: importing dataclasses costs ~9 ms.
-class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=("copilot", ()) + ("",) * 9)):
+class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=("copilot", ()) + ("",) * 10)):
     """One named source of tokens. Which keys apply depends on ``provider``."""
 
     __slots__ = ()
@@ -74,7 +74,7 @@ PROVIDER_KEYS: dict[str, dict[str, str]] = {
     "oauth": {
         "issuer": _URL, "device_authorization_url": _URL, "token_url": _URL,
         "client_id": _STR, "client_secret": _STR, "scope": _STR, "hosts": _HOSTS,
-        "api_base": _URL,
+        "api_base": _URL, "audience": _STR,
     },
 }
 

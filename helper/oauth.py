@@ -63,6 +63,7 @@ class OAuthProvider(Provider):
         code = rfc8628.request_code(
             self.transport, endpoints.device_authorization_endpoint, self.profile.client_id,
             self.profile.scope, self.profile.client_secret,
+            extra={"audience": self.profile.audience} if self.profile.audience else None,
         )
         console.show_device_code(code, self.login_label)
         try:

@@ -113,18 +113,23 @@ def parse_token_response(
 ) -> TokenResponse:
     """The token in ``response``, or the §5.2 error it carries as an exception.
 
-    A 400 or 401 is the server's verdict on the request even when its body is an HTML page,
-    so it is an OAuthError too; anything else that is not a JSON 200 is a ServerError.
+    Servers put the error code in JSON with different statuses: 400 (the RFC), 200 (GitHub),
+    428 and 403 (Google's device flow). Any 2xx-4xx JSON with ``error`` is that error. A 400
+    or 401 is the server's verdict on the request even when its body is an HTML page, so it
+    is an OAuthError too; anything else that is not a JSON 200 is a ServerError.
     """
     status = response.status
-    if status in (400, 401) and not response.is_json:
+    if 200 <= status < 500 and response.is_json:
+        body = response.json_object()
+        raise_for_error(body, response, errors)
+        if status == 200:
+            return _success(body, response, now)
+    if status in (400, 401):
         raise OAuthError(f"{_endpoint(response)} answered HTTP {status} ({response.snippet()})")
-    if status not in (200, 400, 401) or not response.is_json:
-        raise ServerError(f"{_endpoint(response)} answered HTTP {status} ({response.snippet()})")
-    body = response.json_object()
-    raise_for_error(body, response, errors)
-    if status != 200:
-        raise OAuthError(f"{_endpoint(response)} answered HTTP {status} without an error code")
+    raise ServerError(f"{_endpoint(response)} answered HTTP {status} ({response.snippet()})")
+
+
+def _success(body: dict, response: Response, now: float | None) -> TokenResponse:
     now = time.time() if now is None else now
     access = body.get("access_token")
     if not isinstance(access, str) or not access or not access.isprintable():

@@ -68,10 +68,12 @@ class DeviceCode:
 
 
 def request_code(
-    transport: Transport, url: str, client_id: str, scope: str = "", client_secret: str = ""
+    transport: Transport, url: str, client_id: str, scope: str = "", client_secret: str = "",
+    extra: dict[str, str] | None = None,
 ) -> DeviceCode:
-    """Start a device authorization (RFC 8628 §3.1)."""
-    form = {"client_id": client_id}
+    """Start a device authorization (RFC 8628 §3.1); ``extra`` adds parameters a server
+    needs beyond the RFC (Auth0's ``audience``)."""
+    form = {"client_id": client_id, **(extra or {})}
     if scope:
         form["scope"] = scope
     if client_secret:

@@ -52,6 +52,25 @@ def test_pending_then_slow_down_then_success(error_status):
 
 
 @responses.activate
+def test_googles_dialect_428_pending_and_403_slow_down():
+    responses.post(TOKEN_URL, status=428, json={"error": "authorization_pending"})
+    responses.post(TOKEN_URL, status=403, json={"error": "slow_down"})
+    responses.post(TOKEN_URL, json={"access_token": "ya29.x", "expires_in": 3599})
+    waits = Waits()
+    assert poll(code(interval=5), waits).access_token == "ya29.x"
+    assert waits.waits == [5, 5, 10]
+
+
+@responses.activate
+def test_google_verification_url_and_extra_parameters():
+    responses.post(CODE_URL, json={"device_code": "d", "user_code": "U-1", "expires_in": 1800,
+                                   "verification_url": "https://www.google.com/device"})
+    got = rfc8628.request_code(Transport(), CODE_URL, "client", extra={"audience": "api://x"})
+    assert got.verification_uri == "https://www.google.com/device"
+    assert "audience=api%3A%2F%2Fx" in responses.calls[0].request.body
+
+
+@responses.activate
 def test_github_slow_down_with_its_own_interval_is_obeyed():
     responses.post(TOKEN_URL, json={"error": "slow_down", "interval": 15})
     responses.post(TOKEN_URL, json={"access_token": "gho_x"})
