@@ -12,11 +12,10 @@ This module stays tiny: the command line imports it on every cached ``get``.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
-
 __version__ = "0.1.0"
 __all__ = ["get_token", "erase", "Token", "HelperError", "__version__"]
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from .api import Token
     from .errors import HelperError

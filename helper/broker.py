@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 
 from . import cache, paths
 from .cache import CachedToken, State
 from .config import host_of, is_loopback
 from .errors import CredentialError, LoginRequired, mask
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -161,12 +161,13 @@ class Broker:
         store.delete(self.profile.name)
         return state
 
-    def _login_after(self, rejected: list[str], state: State, provider: Provider, store) -> CachedToken:
+    def _login_after(self, rejected: list[str], state: State, provider: Provider,
+                     store) -> CachedToken:
         if not self.prompt_allowed:
-            raise LoginRequired(self._why_no_login(rejected, provider))
+            raise LoginRequired(self._why_no_login(rejected))
         return self._authorize(state, provider, store)
 
-    def _why_no_login(self, rejected: list[str], provider: Provider) -> str:
+    def _why_no_login(self, rejected: list[str]) -> str:
         envs = [name for name in rejected if name != "store"]
         if "store" in rejected:
             start = f"the login for profile {self.profile.name!r} was rejected and deleted"
@@ -177,7 +178,9 @@ class Broker:
         why = " and no prompt may be shown here"
         if self.env.get("GIT_TERMINAL_PROMPT") == "0":
             why = " and GIT_TERMINAL_PROMPT=0 forbids a prompt"
-        return f"{start}{why}; {provider.login_hint()}"
+        name = self.profile.name
+        flag = "" if name == self.config.default_profile else f"--profile {name} "
+        return f"{start}{why}; run `git-credential-copilot {flag}login`"
 
     def _authorize(self, state: State, provider: Provider, store) -> CachedToken:
         from .providers import GrantRevoked, Source
@@ -323,7 +326,8 @@ class Broker:
         if sources:
             first = sources[0]
             who = first.grant.username or "unknown user"
-            lines.append(f"login: {who} via {first.origin} ({mask(first.grant.access_token or first.grant.refresh_token)})")
+            secret = first.grant.access_token or first.grant.refresh_token
+            lines.append(f"login: {who} via {first.origin} ({mask(secret)})")
         else:
             lines.append("login: none")
         try:
@@ -333,7 +337,7 @@ class Broker:
             return lines, False
         left = token.expires_at - self.now()
         lines.append(
-            f"token: valid until {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(token.expires_at))} "
+            f"token: valid until {_utc(token.expires_at)} "
             f"({left / 60:.0f} min left)" + (f", API {token.api_base}" if token.api_base else "")
         )
         return lines, True
@@ -361,3 +365,7 @@ class Broker:
 
         raw = store.read(self.profile.name)
         return Grant.from_dict(raw) if raw else None
+
+
+def _utc(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))

@@ -12,10 +12,10 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 from __future__ import annotations
 
 from collections import namedtuple
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 
 from . import files
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from pathlib import Path
 

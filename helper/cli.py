@@ -13,12 +13,12 @@ import os
 import sys
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 
 from . import __version__, broker, config, protocol
 from .console import Console
 from .errors import EXIT_OK, HelperError, UsageError
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from typing import BinaryIO, TextIO
 
@@ -83,7 +83,8 @@ def parse_args(argv: Sequence[str]) -> Args | str:
         else:
             raise UsageError(f"unexpected argument {item!r}; see --help")
     if action not in ACTIONS:
-        raise UsageError(f"unknown action {action!r}; see --help" if action else "no action given; see --help")
+        raise UsageError(f"unknown action {action!r}; see --help" if action
+                         else "no action given; see --help")
     if fmt and action != "token":
         raise UsageError("--format goes with the token command")
     if fmt and fmt not in FORMATS:
@@ -133,7 +134,8 @@ def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
         return CREDENTIAL_ACTIONS[args.action](cfg, credential, streams, env)
     cfg = _config(args, env)
     profile = cfg.profile(cfg.profile_override or cfg.default_profile)
-    return COMMANDS[args.action](args, _broker(cfg, profile, streams, env), streams)
+    prompt = False if args.action == "status" else None  # status answers, it never asks
+    return COMMANDS[args.action](args, _broker(cfg, profile, streams, env, prompt), streams)
 
 
 def _config(args: Args, env: Mapping[str, str]) -> config.Config:
@@ -238,7 +240,6 @@ def format_token(fmt: str, token, profile: config.Profile) -> str:
 
 
 def cmd_status(args: Args, b: broker.Broker, streams: Streams) -> int:
-    b.prompt_allowed = False
     lines, ok = b.status()
     streams.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK if ok else 1

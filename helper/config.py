@@ -13,13 +13,13 @@ import re
 from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
-
-if TYPE_CHECKING:
-    from typing import Any
 
 from . import paths
 from .errors import ConfigError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 STORES = ("auto", "keyring", "file")
 INTERACTIVE = ("auto", "always", "never")
@@ -116,7 +116,9 @@ def _read_toml(path: Path, explicit: bool) -> dict | None:
         data = path.read_bytes()
     except FileNotFoundError:
         if explicit:
-            raise ConfigError(f"{path}: config file not found (GIT_CREDENTIAL_COPILOT_CONFIG)")
+            raise ConfigError(
+                f"{path}: config file not found (GIT_CREDENTIAL_COPILOT_CONFIG)"
+            ) from None
         return None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config file: {e.strerror}") from e

@@ -144,7 +144,8 @@ class CopilotProvider(Provider):
         """The GitHub login name, for ``username=``; empty when GitHub will not say."""
         headers = {"Authorization": f"token {grant.access_token}"}
         try:
-            response = self.transport.request("GET", f"{self.profile.api_url}/user", headers=headers)
+            url = f"{self.profile.api_url}/user"
+            response = self.transport.request("GET", url, headers=headers)
             login = response.json_object().get("login") if response.status == 200 else None
         except CredentialError:
             return ""
@@ -179,7 +180,8 @@ def _copilot_token(response: Response, username: str) -> CachedToken:
     if isinstance(endpoints, dict) and isinstance(endpoints.get("api"), str):
         problem = url_problem(endpoints["api"])
         if problem:
-            raise ServerError(f"{where} named a Copilot API endpoint that cannot be used: {problem}")
+            raise ServerError(f"{where} named a Copilot API endpoint that cannot be used: "
+                              f"{problem}")
         api_base = endpoints["api"].rstrip("/")
     return CachedToken(
         token=token, expires_at=int(expires_at), refresh_at=refresh_at, minted_at=now,

@@ -53,9 +53,11 @@ class OAuthProvider(Provider):
             raise GrantRevoked(f"the refresh token was refused: {e}") from e
         rotated = None
         if answer.refresh_token and answer.refresh_token != grant.refresh_token:
-            rotated = Grant(refresh_token=answer.refresh_token,
-                            refresh_expires_at=answer.refresh_expires_at or grant.refresh_expires_at,
-                            username=grant.username)
+            rotated = Grant(
+                refresh_token=answer.refresh_token,
+                refresh_expires_at=answer.refresh_expires_at or grant.refresh_expires_at,
+                username=grant.username,
+            )
         return Minted(token=self._token(answer), grant=rotated)
 
     def authorize(self, console: Console) -> Authorization:

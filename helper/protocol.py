@@ -13,10 +13,10 @@ refused before it can cost memory.
 from __future__ import annotations
 
 from collections import namedtuple
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 
 from .errors import ProtocolError
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from typing import BinaryIO, TextIO
 

@@ -49,7 +49,9 @@ class Grant:
 
         def number(name: str) -> int | None:
             value = raw.get(name)
-            return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None
+            return int(value)
 
         grant = cls(
             access_token=text("access_token"),
@@ -119,11 +121,6 @@ class Provider(ABC):
     @abstractmethod
     def authorize(self, console: Console) -> Authorization:
         """Run the interactive login (a device flow) and return its grant."""
-
-    def login_hint(self) -> str:
-        name = self.profile.name
-        flag = "" if name == "copilot" else f"--profile {name} "
-        return f"run `git-credential-copilot {flag}login`"
 
 
 def for_profile(profile: Profile, config: Config, cache_dir: Path) -> Provider:

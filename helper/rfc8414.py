@@ -105,6 +105,6 @@ def _read_cache(path: Path, issuer: str) -> tuple[Endpoints, float] | None:
         fetched_at = float(raw["fetched_at"])
     except (KeyError, TypeError, ValueError):
         return None
-    if url_problem(endpoints.device_authorization_endpoint) or url_problem(endpoints.token_endpoint):
+    if any(url_problem(url) for url in endpoints.__dict__.values()):
         return None
     return endpoints, fetched_at

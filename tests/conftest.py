@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from fakeserver import FakeGitHub, FakeIdP, FakeServer
 from helper import cli
+
+from fakeserver import FakeGitHub, FakeIdP, FakeServer
 
 EXE = Path(sys.executable).parent / "git-credential-copilot"
 

@@ -300,7 +300,8 @@ class FakeGitHub(FakeServer):
                 "message": "You do not have access to GitHub Copilot.",
                 "title": "Not authorized"}, "message": "not authorized"}
         now = int(time.time())
-        copilot = self.issue(f"tid={secrets.token_hex(4)};exp={now + self.copilot_ttl};sku=x;proxy-ep=x;")
+        expires = now + self.copilot_ttl
+        copilot = self.issue(f"tid={secrets.token_hex(4)};exp={expires};sku=x;proxy-ep=x;")
         with self.lock:
             self.copilot_tokens[copilot] = now + self.copilot_ttl
         return 200, {
@@ -390,7 +391,8 @@ class FakeIdP(FakeServer):
             self.device_grants[grant.device_code] = grant
         return 200, {"device_code": grant.device_code, "user_code": grant.user_code,
                      "verification_uri": f"{self.url}/activate",
-                     "verification_uri_complete": f"{self.url}/activate?user_code={grant.user_code}",
+                     "verification_uri_complete":
+                         f"{self.url}/activate?user_code={grant.user_code}",
                      "expires_in": 600, "interval": self.interval}
 
     def _token(self, headers, form):

@@ -34,7 +34,9 @@ class Watched:
             try:
                 line = self.lines.get(timeout=timeout)
             except queue.Empty:
-                raise AssertionError(f"no stderr line matching {regex.pattern!r}; saw {self.seen}")
+                raise AssertionError(
+                    f"no stderr line matching {regex.pattern!r}; saw {self.seen}"
+                ) from None
             self.seen.append(line)
             match = regex.search(line)
             if match:

@@ -49,8 +49,10 @@ def test_keys_override_the_builtin_profile(tmp_path):
 
 
 def test_a_second_copilot_profile_starts_from_the_defaults(tmp_path):
-    cfg = load(tmp_path, '[profiles.work]\napi_url = "https://ghe.example.com/api/v3"\n'
-                         'github_url = "https://ghe.example.com"\nhosts = ["copilot.example.com"]\n')
+    cfg = load(tmp_path, '[profiles.work]\n'
+                         'api_url = "https://ghe.example.com/api/v3"\n'
+                         'github_url = "https://ghe.example.com"\n'
+                         'hosts = ["copilot.example.com"]\n')
     work = cfg.profile("work")
     assert work.provider == "copilot" and work.scope == "read:user"
     assert work.hosts == ("copilot.example.com",)

@@ -150,7 +150,7 @@ def test_discovery_falls_back_to_rfc8414_and_is_cached(corp):
 
 def test_explicit_urls_win_over_discovery(corp):
     corp.write_config(corp.config_path.read_text().replace(
-        'issuer = "{0}"'.format(corp.server.url),
+        f'issuer = "{corp.server.url}"',
         f'device_authorization_url = "{corp.server.url}/device"\n'
         f'token_url = "{corp.server.url}/token"'))
     login(corp)
@@ -166,7 +166,7 @@ def test_token_json_for_oauth(logged_in_corp):
 
 def test_token_json_without_api_base_has_no_such_key(logged_in_corp):
     box = logged_in_corp
-    box.write_config(box.config_path.read_text().replace('api_base = "{0}/v1"\n'.format(box.server.url), ""))
+    box.write_config(box.config_path.read_text().replace(f'api_base = "{box.server.url}/v1"\n', ""))
     data = json.loads(box.run(*CORP, "token", "--format", "json").stdout)
     assert set(data) == {"token", "expires_at", "profile"}
 

@@ -25,6 +25,10 @@ def fields(result: subprocess.CompletedProcess) -> dict[str, str]:
     return dict(line.split("=", 1) for line in result.stdout.decode().splitlines())
 
 
+def fill(box, input: str) -> dict[str, str]:
+    return fields(git(box, "credential", "fill", input=input))
+
+
 @pytest.fixture
 def configured(logged_in):
     require_executable()
@@ -34,22 +38,22 @@ def configured(logged_in):
 
 def test_fill_approve_reject_through_real_git(configured):
     box = configured
-    filled = fields(git(box, "credential", "fill", input=box.credential()))
+    filled = fill(box, box.credential())
     assert filled["password"] in box.server.copilot_tokens
     assert filled["username"] == "octocat"
     approve = "".join(f"{k}={v}\n" for k, v in filled.items())
     git(box, "credential", "approve", input=approve)
-    assert fields(git(box, "credential", "fill", input=box.credential()))["password"] == filled["password"]
+    assert fill(box, box.credential())["password"] == filled["password"]
     assert box.server.exchanges == 1
     git(box, "credential", "reject", input=approve)
-    refilled = fields(git(box, "credential", "fill", input=box.credential()))
+    refilled = fill(box, box.credential())
     assert refilled["password"] != filled["password"]
     assert box.server.exchanges == 2
 
 
 def test_fill_with_a_url(configured):
     box = configured
-    filled = fields(git(box, "credential", "fill", input=f"url={box.server.url}/chat/completions\n\n"))
+    filled = fill(box, f"url={box.server.url}/chat/completions\n\n")
     assert filled["password"] in box.server.copilot_tokens
 
 
@@ -57,7 +61,8 @@ def test_an_unclaimed_host_falls_through_to_git(logged_in):
     require_executable()
     box = logged_in
     git(box, "config", "--global", "credential.helper", "copilot")
-    result = git(box, "credential", "fill", input="protocol=https\nhost=example.com\n\n", check=False)
+    result = git(box, "credential", "fill", input="protocol=https\nhost=example.com\n\n",
+                 check=False)
     assert result.returncode != 0  # nobody had a credential, and git may not prompt
     assert b"password=" not in result.stdout
     assert box.server.exchanges == 0
@@ -65,8 +70,8 @@ def test_an_unclaimed_host_falls_through_to_git(logged_in):
 
 def test_a_stale_reject_from_git_does_not_destroy_the_new_token(configured):
     box = configured
-    old = fields(git(box, "credential", "fill", input=box.credential()))
+    old = fill(box, box.credential())
     git(box, "credential", "reject", input="".join(f"{k}={v}\n" for k, v in old.items()))
-    new = fields(git(box, "credential", "fill", input=box.credential()))
+    new = fill(box, box.credential())
     git(box, "credential", "reject", input="".join(f"{k}={v}\n" for k, v in old.items()))
-    assert fields(git(box, "credential", "fill", input=box.credential()))["password"] == new["password"]
+    assert fill(box, box.credential())["password"] == new["password"]

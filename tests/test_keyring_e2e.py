@@ -22,6 +22,11 @@ def keyring_box(sandbox, tmp_path):
         yield sandbox
 
 
+def use_store(box, mode: str, extra: str = "") -> None:
+    text = box.config_path.read_text().replace('store = "file"', f'store = "{mode}"{extra}')
+    box.config_path.write_text(text)
+
+
 def keyring_entry(box) -> str | None:
     """Read our entry back through the keyring library, as another client would."""
     import subprocess
@@ -36,9 +41,10 @@ def keyring_entry(box) -> str | None:
 
 def test_login_lives_in_the_keyring_not_in_a_file(keyring_box):
     box = keyring_box
-    box.write_config(open(box.config_path).read().replace('store = "file"', 'store = "keyring"'))
+    use_store(box, "keyring")
     token = box.server.add_github_token()
-    assert box.run("store", input=box.credential(host=box.login_host, password=token)).returncode == 0
+    imported = box.run("store", input=box.credential(host=box.login_host, password=token))
+    assert imported.returncode == 0
     assert json.loads(keyring_entry(box))["access_token"] == token
     assert not box.data_dir.exists()
     got = box.run("get", input=box.credential())
@@ -49,7 +55,7 @@ def test_login_lives_in_the_keyring_not_in_a_file(keyring_box):
 
 def test_auto_picks_the_secret_service_silently(keyring_box):
     box = keyring_box
-    box.write_config(open(box.config_path).read().replace('store = "file"', 'store = "auto"'))
+    use_store(box, "auto")
     status = box.run("status")
     assert "secrets: keyring keyring.backends.SecretService.Keyring" in status.stdout
     assert status.stderr == ""
@@ -57,7 +63,7 @@ def test_auto_picks_the_secret_service_silently(keyring_box):
 
 def test_a_revoked_login_is_deleted_from_the_keyring(keyring_box):
     box = keyring_box
-    box.write_config(open(box.config_path).read().replace('store = "file"', 'store = "keyring"'))
+    use_store(box, "keyring")
     token = box.server.add_github_token()
     box.run("store", input=box.credential(host=box.login_host, password=token))
     box.server.revoke_github()
@@ -67,7 +73,7 @@ def test_a_revoked_login_is_deleted_from_the_keyring(keyring_box):
 
 def test_no_dbus_falls_back_to_a_file_with_one_notice(sandbox, tmp_path):
     require_executable()
-    sandbox.write_config(open(sandbox.config_path).read().replace('store = "file"', 'store = "auto"'))
+    use_store(sandbox, "auto")
     env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-such-bus"}
     token = sandbox.server.add_github_token()
     first = sandbox.run("store", input=sandbox.credential(host=sandbox.login_host, password=token),
@@ -81,7 +87,7 @@ def test_no_dbus_falls_back_to_a_file_with_one_notice(sandbox, tmp_path):
 
 def test_store_keyring_without_dbus_is_one_clear_line(sandbox, tmp_path):
     require_executable()
-    sandbox.write_config(open(sandbox.config_path).read().replace('store = "file"', 'store = "keyring"'))
+    use_store(sandbox, "keyring")
     result = sandbox.run("get", input=sandbox.credential(),
                          env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-such-bus"})
     assert result.returncode == 1
@@ -90,8 +96,7 @@ def test_store_keyring_without_dbus_is_one_clear_line(sandbox, tmp_path):
 
 def test_a_bus_that_never_answers_costs_bounded_time(sandbox, tmp_path):
     require_executable()
-    sandbox.write_config(open(sandbox.config_path).read().replace(
-        'store = "file"', 'store = "keyring"\nkeyring_timeout = 1'))
+    use_store(sandbox, "keyring", "\nkeyring_timeout = 1")
     with silent_bus(tmp_path) as address:
         started = time.monotonic()
         result = sandbox.run("get", input=sandbox.credential(),

@@ -8,8 +8,8 @@ import pytest
 import responses
 
 from helper import config, rfc8414
-from helper.oauth import OAuthProvider
 from helper.errors import CredentialError
+from helper.oauth import OAuthProvider
 from helper.providers import Grant, GrantRevoked, Source
 from helper.transport import Transport
 
@@ -30,7 +30,8 @@ def mint(tmp_path, refresh="rt_old"):
 
 @responses.activate
 def test_refresh_sends_the_grant_and_returns_rotation(tmp_path):
-    responses.post(TOKEN, json={"access_token": "at_1", "expires_in": 600, "refresh_token": "rt_new"})
+    responses.post(TOKEN, json={"access_token": "at_1", "expires_in": 600,
+                                "refresh_token": "rt_new"})
     minted = mint(tmp_path)
     assert minted.token.token == "at_1" and minted.grant.refresh_token == "rt_new"
     body = responses.calls[0].request.body

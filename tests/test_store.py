@@ -149,7 +149,8 @@ class TestKeyringStore(StoreContract):
     def test_entries_are_json_under_our_service_name(self, tmp_path):
         s = self.make(tmp_path)
         s.write("copilot", {"access_token": "x"})
-        assert self.backend.entries[("git-credential-copilot", "copilot")] == '{"access_token": "x"}'
+        entry = self.backend.entries[("git-credential-copilot", "copilot")]
+        assert entry == '{"access_token": "x"}'
 
     def test_a_foreign_entry_is_a_clear_error(self, tmp_path):
         s = self.make(tmp_path)
