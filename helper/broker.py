@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .store import FileStore, KeyringStore
 
 
+RENEW_GRACE = 60  # seconds during which a just-minted token is not renewed again
+
+
 def interactive(config: Config, env: Mapping[str, str], console: Console) -> bool:
     """May we show a device-code prompt? Never when git says no prompts."""
     if env.get("GIT_TERMINAL_PROMPT") == "0" or config.interactive == "never":
@@ -203,6 +206,22 @@ class Broker:
     def _cache(self, state: State, token: CachedToken) -> CachedToken:
         cache.write(self.state_path, state.with_token(token), self.console.notice)
         return token
+
+    def renew(self) -> CachedToken:
+        """For callers that ask again only after a 401 and cannot say which token failed
+        (Codex with refresh_interval_ms = 0, Claude Code's apiKeyHelper): drop the cached
+        token unless it was minted in the last minute - then another caller has just
+        renewed it - and get. At most one exchange a minute, however many callers ask."""
+        with self._lock("renew"):
+            state = self.read_state()
+            token, now = state.token, self.now()
+            if token is not None and now - token.minted_at < RENEW_GRACE and token.fresh(now):
+                return token
+            if token is not None:
+                state = state.after_erase(now)
+                cache.write(self.state_path, state, self.console.notice)
+                self._warn_if_looping(state)
+            return self._mint(state)
 
     # -- login / logout ----------------------------------------------------------------
 

@@ -35,8 +35,10 @@ git credential-helper actions (key=value lines on stdin):
 commands:
   login               run a fresh device-flow login, replacing what the profile had
   logout              forget everything stored for the profile
-  token [--format raw|json|env]
-                      print the profile's token (raw: the token alone)
+  token [--format raw|json|env] [--renew]
+                      print the profile's token (raw: the token alone); --renew when
+                      the caller's last token was rejected (a new one unless the
+                      cached one is under a minute old)
   status              show the login, the store and the token's expiry (no secrets)
 
 options:
@@ -52,13 +54,13 @@ FORMATS = ("raw", "json", "env")
 
 
 # namedtuples, not dataclasses: importing dataclasses costs the cached get ~9 ms.
-Args = namedtuple("Args", ("action", "profile", "format"), defaults=("", "raw"))
+Args = namedtuple("Args", ("action", "profile", "format", "renew"), defaults=("", "raw", False))
 Streams = namedtuple("Streams", ("stdin", "stdout", "console"))
 
 
 def parse_args(argv: Sequence[str]) -> Args | str:
     """The parsed command line, or the text to print for --help/--version."""
-    action, profile, fmt = "", "", ""
+    action, profile, fmt, renew = "", "", "", False
     items = list(argv)
     while items:
         item = items.pop(0)
@@ -76,6 +78,8 @@ def parse_args(argv: Sequence[str]) -> Args | str:
                 profile = value
             else:
                 fmt = value
+        elif item == "--renew":
+            renew = True
         elif item.startswith("-"):
             raise UsageError(f"unknown option {item!r}; see --help")
         elif not action:
@@ -85,11 +89,11 @@ def parse_args(argv: Sequence[str]) -> Args | str:
     if action not in ACTIONS:
         raise UsageError(f"unknown action {action!r}; see --help" if action
                          else "no action given; see --help")
-    if fmt and action != "token":
-        raise UsageError("--format goes with the token command")
+    if (fmt or renew) and action != "token":
+        raise UsageError("--format and --renew go with the token command")
     if fmt and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    return Args(action=action, profile=profile, format=fmt or "raw")
+    return Args(action=action, profile=profile, format=fmt or "raw", renew=renew)
 
 
 def main(
@@ -214,7 +218,7 @@ def cmd_logout(args: Args, b: broker.Broker, streams: Streams) -> int:
 
 
 def cmd_token(args: Args, b: broker.Broker, streams: Streams) -> int:
-    token = b.token()
+    token = b.renew() if args.renew else b.token()
     streams.stdout.write(format_token(args.format, token, b.profile))
     streams.stdout.flush()
     return EXIT_OK

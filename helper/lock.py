@@ -23,7 +23,11 @@ DEFAULT_WAIT = 15 * 60 + 60  # GitHub device codes live 15 minutes
 
 
 class ProfileLock:
-    """Context manager: ``with ProfileLock(dir, "copilot", "get", notice): ...``."""
+    """Context manager: ``with ProfileLock(dir, "copilot", "get", notice): ...``.
+
+    Take it once per operation: a second ProfileLock for the same profile in the same
+    process is a second flock and waits for the first (it is not reentrant across objects).
+    """
 
     def __init__(
         self,

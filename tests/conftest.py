@@ -23,6 +23,8 @@ from helper import cli
 from fakeserver import FakeGitHub, FakeIdP, FakeServer
 
 EXE = Path(sys.executable).parent / "git-credential-copilot"
+# litellm fetches a price list from the network at import; tests have no network.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 @dataclass

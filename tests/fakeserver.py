@@ -41,6 +41,18 @@ class DeviceGrant:
     used: bool = False
 
 
+def _parse_body(raw: bytes, content_type: str) -> dict:
+    """A form (urlencoded, as OAuth uses) or a JSON object (as chat completions use)."""
+    text = raw.decode("utf-8", "replace")
+    if content_type.startswith("application/json"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+    return {k: v[0] for k, v in parse_qs(text).items()}
+
+
 def _user_code() -> str:
     return f"{secrets.randbelow(10**4):04d}-{secrets.randbelow(10**4):04d}"
 
@@ -117,7 +129,7 @@ class FakeServer:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+                form = _parse_body(raw, self.headers.get("Content-Type", ""))
                 key = parts.path
                 with server.lock:
                     server.counts[key] += 1
@@ -153,8 +165,8 @@ class FakeServer:
             def _send(self, status: int, body, headers: dict | None = None) -> None:
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for k, v in (headers or {}).items():
+                headers = {"Content-Type": "application/json", **(headers or {})}
+                for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -320,6 +332,8 @@ class FakeGitHub(FakeServer):
     def _chat(self, headers, form):
         if not self._copilot_auth(headers):
             return 401, b"unauthorized: token expired\n", {"Content-Type": "text/plain"}
+        if form.get("stream"):
+            return 200, _sse(["hel", "lo"]), {"Content-Type": "text/event-stream"}
         return 200, {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o",
                      "choices": [{"index": 0, "finish_reason": "stop",
                                   "message": {"role": "assistant", "content": "hello"}}],
@@ -338,6 +352,19 @@ class FakeGitHub(FakeServer):
         ("POST", "/chat/completions"): _chat,
         ("GET", "/models"): _models,
     }
+
+
+def _sse(pieces: list[str]) -> bytes:
+    """A chat completion streamed as server-sent events, the way OpenAI-style APIs do."""
+    events = []
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-4o",
+                 "choices": [{"index": 0, "delta": {"content": piece},
+                              "finish_reason": "stop" if last else None}]}
+        events.append(f"data: {json.dumps(chunk)}\n\n")
+    events.append("data: [DONE]\n\n")
+    return "".join(events).encode()
 
 
 @dataclass

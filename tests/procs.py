@@ -53,3 +53,15 @@ class Watched:
         while not self.lines.empty():
             self.seen.append(self.lines.get_nowait())
         return code, out.decode(), "\n".join(self.seen)
+
+
+def device_login(box, *args: str) -> str:
+    """Run ``login`` as a person would: read the user code from stderr, approve it at the
+    fake server, and return everything the helper said."""
+    watched = Watched(box.start(*args, "login"))
+    box.server.approve(watched.user_code())
+    code, out, err = watched.finish()
+    assert code == 0, err
+    assert out == ""
+    box.check_no_secret_leaked(err, "stderr")
+    return err

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from conftest import EXE, require_executable
-from procs import Watched
+from procs import Watched, device_login
 
 
 @pytest.fixture(autouse=True)
@@ -28,14 +28,7 @@ INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
 
 
 def login(box) -> str:
-    """Run `login` like a person would: read the code from stderr, approve it."""
-    watched = Watched(box.start("login"))
-    box.server.approve(watched.user_code())
-    code, out, err = watched.finish()
-    assert code == 0, err
-    assert out == ""
-    box.check_no_secret_leaked(err, "stderr")
-    return err
+    return device_login(box)
 
 
 def test_login_runs_the_device_flow_and_stores_the_login(sandbox):
@@ -444,3 +437,16 @@ def test_usage_errors_exit_2(sandbox):
 
 def test_executable_is_installed():
     assert EXE.exists()
+
+
+def test_token_renew_replaces_a_rejected_token_once_a_minute_at_most(logged_in):
+    box = logged_in
+    first = box.run("token").stdout
+    state = box.state()
+    state["token"]["minted_at"] -= 120  # as if handed out two minutes ago
+    (box.state_dir / "copilot.json").write_text(json.dumps(state))
+    renewed = [box.start("token", "--renew") for _ in range(5)]
+    outs = {p.communicate(timeout=60)[0] for p in renewed}
+    assert all(p.returncode == 0 for p in renewed)
+    assert len(outs) == 1 and first.encode() not in outs
+    assert box.server.exchanges == 2  # five callers after a 401: one new token

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conftest import require_executable
-from procs import Watched
+from procs import Watched, device_login
 
 CORP = ("--profile", "corp")
 
@@ -19,11 +19,7 @@ def _installed():
 
 
 def login(box) -> str:
-    watched = Watched(box.start(*CORP, "login"))
-    box.server.approve(watched.user_code())
-    code, out, err = watched.finish()
-    assert code == 0, err
-    return err
+    return device_login(box, *CORP)
 
 
 def expire_access_token(box) -> None:

@@ -1,0 +1,114 @@
+"""contrib/litellm with the real litellm package, against the fake Copilot server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+litellm = pytest.importorskip("litellm", reason="pip install -e .[integrations]")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contrib" / "litellm"))
+import copilot_llm  # noqa: E402
+
+pytestmark = pytest.mark.integration
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def copilot(logged_in, monkeypatch):
+    """The helper's environment in this process, and the provider registered."""
+    for key, value in logged_in.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    saved = list(litellm.custom_provider_map)
+    copilot_llm.register()
+    yield logged_in
+    litellm.custom_provider_map = saved
+
+
+def chat_headers(box) -> list[dict]:
+    return [h for m, p, h in box.server.requests if p == "/chat/completions"]
+
+
+def test_completion_sends_a_fresh_token_and_copilot_headers(copilot):
+    response = litellm.completion(model="copilot/gpt-4o", messages=MESSAGES, temperature=0)
+    assert response.choices[0].message.content == "hello"
+    headers = chat_headers(copilot)[0]
+    assert headers["Authorization"].startswith("Bearer tid=")
+    for name in ("Copilot-Integration-Id", "Editor-Version", "Editor-Plugin-Version",
+                 "User-Agent", "OpenAI-Intent"):
+        assert headers[name], name
+    assert copilot.server.exchanges == 1
+
+
+def test_streaming(copilot):
+    stream = litellm.completion(model="copilot/gpt-4o", messages=MESSAGES, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in stream) == "hello"
+
+
+def test_async_completion_and_streaming(copilot):
+    async def run():
+        full = await litellm.acompletion(model="copilot/gpt-4o", messages=MESSAGES)
+        stream = await litellm.acompletion(model="copilot/gpt-4o", messages=MESSAGES, stream=True)
+        text = "".join([c.choices[0].delta.content or "" async for c in stream])
+        return full.choices[0].message.content, text
+
+    assert asyncio.run(run()) == ("hello", "hello")
+
+
+def test_after_every_copilot_token_is_invalidated_one_new_exchange_recovers(copilot):
+    litellm.completion(model="copilot/gpt-4o", messages=MESSAGES)
+    copilot.server.invalidate_copilot_tokens()
+    response = litellm.completion(model="copilot/gpt-4o", messages=MESSAGES)
+    assert response.choices[0].message.content == "hello"
+    assert copilot.server.exchanges == 2
+    assert len(chat_headers(copilot)) == 3  # ok, 401, ok
+
+
+def test_streaming_recovers_too(copilot):
+    litellm.completion(model="copilot/gpt-4o", messages=MESSAGES)
+    copilot.server.invalidate_copilot_tokens()
+    stream = litellm.completion(model="copilot/gpt-4o", messages=MESSAGES, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in stream) == "hello"
+    assert copilot.server.exchanges == 2
+
+
+def test_a_dead_github_login_is_one_clear_error_not_a_loop(copilot):
+    litellm.completion(model="copilot/gpt-4o", messages=MESSAGES)
+    copilot.server.invalidate_copilot_tokens()
+    copilot.server.revoke_github()
+    with pytest.raises(litellm.AuthenticationError) as info:
+        litellm.completion(model="copilot/gpt-4o", messages=MESSAGES, num_retries=0)
+    assert "git-credential-copilot login" in str(info.value)
+    assert copilot.server.exchanges == 2  # the first, then one 401; never again
+    with pytest.raises(litellm.AuthenticationError):
+        litellm.completion(model="copilot/gpt-4o", messages=MESSAGES, num_retries=0)
+    assert copilot.server.exchanges == 2
+
+
+def test_a_persistent_401_is_retried_exactly_once(copilot, monkeypatch):
+    from fakeserver import Fault
+
+    litellm.completion(model="copilot/gpt-4o", messages=MESSAGES)
+    before = len(chat_headers(copilot))
+    copilot.server.inject("/chat/completions", Fault(status=401, body=b"no"),
+                          Fault(status=401, body=b"no"))
+    with pytest.raises(litellm.AuthenticationError) as info:
+        litellm.completion(model="copilot/gpt-4o", messages=MESSAGES, num_retries=0)
+    assert "Copilot API" in str(info.value)
+    assert len(chat_headers(copilot)) - before == 2
+
+
+def test_the_proxy_config_names_an_existing_handler():
+    import yaml
+
+    config = yaml.safe_load((Path(copilot_llm.__file__).parent / "config.yaml").read_text())
+    handler = config["litellm_settings"]["custom_provider_map"][0]["custom_handler"]
+    module, name = handler.split(".")
+    assert module == "copilot_llm"
+    assert isinstance(getattr(copilot_llm, name), copilot_llm.CopilotLLM)
+    assert all(m["litellm_params"]["model"].startswith("copilot/") for m in config["model_list"])
+    assert os.path.exists(Path(copilot_llm.__file__).parent / "README.md")
