@@ -7,11 +7,15 @@ Run: ``.venv/bin/python benchmarks/bench.py`` (after ``scripts/test`` or
    so machine noise hits both alike; prints both medians and their ratio (goal: <= 2.0).
 2. N racers (default 64) run ``get`` at once on an empty cache; prints how many exchanges the
    server saw (goal: exactly 1) and the wall time, with p50/p95 of each racer's time.
+3. ``--load N`` (default 200): N racers while every token goes stale a second after it is
+   minted; prints exchanges against the number of expiries (goal: exchanges <= expiries),
+   and p50/p95 of each racer's time (how long lock waits made them).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import subprocess
 import sys
@@ -49,31 +53,48 @@ def cached_get(box: Sandbox, rounds: int) -> None:
           f"exchanges during the runs: {box.server.exchanges - exchanges}")
 
 
-def racers(box: Sandbox, count: int) -> None:
-    assert box.run("erase", input=box.credential()).returncode == 0
+def crowd(box: Sandbox, count: int) -> tuple[int, set[bytes], float, list[float]]:
+    """Start ``count`` gets at once; exchanges, distinct answers, wall time, racer times."""
     before = box.server.exchanges
     data = box.credential().encode()
     start = time.perf_counter()
     procs = [(time.perf_counter(), box.start("get")) for _ in range(count)]
     times, tokens = [], set()
     for started, proc in procs:
-        out, err = proc.communicate(data, timeout=120)
+        out, err = proc.communicate(data, timeout=300)
         times.append(time.perf_counter() - started)
         if proc.returncode != 0:
             raise SystemExit(f"a racer failed: {err.decode()}")
         tokens.add(out)
-    wall = time.perf_counter() - start
-    times.sort()
-    p95 = times[max(0, int(len(times) * 0.95) - 1)]
-    print(f"{count} racers on an empty cache: {box.server.exchanges - before} exchange(s) "
-          f"(goal: 1), {len(tokens)} distinct answer(s), wall {wall:.2f} s, "
-          f"per-racer p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+    return box.server.exchanges - before, tokens, time.perf_counter() - start, sorted(times)
+
+
+def percentiles(times: list[float]) -> str:
+    p95 = times[max(0, math.ceil(len(times) * 0.95) - 1)]
+    return f"per-racer p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+
+
+def racers(box: Sandbox, count: int) -> None:
+    assert box.run("erase", input=box.credential()).returncode == 0
+    exchanges, tokens, wall, times = crowd(box, count)
+    print(f"{count} racers on an empty cache: {exchanges} exchange(s) (goal: 1), "
+          f"{len(tokens)} distinct answer(s), wall {wall:.2f} s, {percentiles(times)}")
+
+
+def load(box: Sandbox, count: int) -> None:
+    box.server.refresh_in = 1
+    assert box.run("erase", input=box.credential()).returncode == 0
+    exchanges, _, wall, times = crowd(box, count)
+    expiries = math.ceil(wall) + 1
+    print(f"{count} racers, token stale every 1 s: {exchanges} exchange(s) for {expiries} "
+          f"expiries (goal: <=), wall {wall:.2f} s, {percentiles(times)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--racers", type=int, default=64)
+    parser.add_argument("--load", type=int, default=200)
     args = parser.parse_args()
     server = FakeGitHub().start()
     try:
@@ -85,6 +106,7 @@ def main() -> None:
             assert box.run("store", input=store).returncode == 0
             cached_get(box, args.rounds)
             racers(box, args.racers)
+            load(box, args.load)
     finally:
         server.stop()
 

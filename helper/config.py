@@ -48,6 +48,12 @@ class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=("copilot", ()) + 
 
     __slots__ = ()
 
+    def __repr__(self) -> str:  # a repr ends up in logs: never the client secret
+        from .errors import mask
+
+        shown = self._replace(client_secret=mask(self.client_secret) if self.client_secret else "")
+        return "Profile(" + ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, shown, strict=True)) + ")"
+
     @property
     def login_host(self) -> str:
         """The host ``store``/``erase`` address to import or drop the login itself."""

@@ -117,6 +117,32 @@ def write_json(path: Path, value: dict, notice: Notice = _ignore) -> None:
     except OSError as e:
         _unlink_quietly(tmp)
         raise StoreError(f"cannot write {path}: {e.strerror}; nothing was changed") from e
+    _sweep_stale_temps(path)
+
+
+def _sweep_stale_temps(path: Path) -> None:
+    """Remove temp files of ``path`` left by writers that died (kill -9) mid-write."""
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):-len(".tmp")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            _unlink_quietly(path.parent / name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but not ours to signal
+    return True
 
 
 def remove(path: Path) -> None:

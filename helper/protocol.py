@@ -27,8 +27,16 @@ MAX_INPUT = 1024 * 1024
 _SCALARS = ("protocol", "host", "path", "username", "password", "password_expiry_utc")
 
 # A namedtuple, not a dataclass: importing dataclasses costs the cached get ~9 ms.
-Credential = namedtuple("Credential", (*_SCALARS, "arrays"), defaults=("",) * 6 + ({},))
-Credential.__doc__ = "One credential description. Absent attributes are empty strings."
+class Credential(namedtuple("Credential", (*_SCALARS, "arrays"), defaults=("",) * 6 + ({},))):
+    """One credential description. Absent attributes are empty strings."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:  # a repr ends up in logs: never the password
+        from .errors import mask
+
+        return (f"Credential(protocol={self.protocol!r}, host={self.host!r}, "
+                f"username={self.username!r}, password={mask(self.password)!r})")
 
 
 def read(stream: BinaryIO) -> Credential:

@@ -66,6 +66,9 @@ class DeviceCode:
     interval: int = DEFAULT_INTERVAL
     verification_uri_complete: str = ""
 
+    def __repr__(self) -> str:  # device_code is a credential for the token endpoint
+        return f"DeviceCode(user_code={self.user_code!r}, expires_in={self.expires_in})"
+
 
 def request_code(
     transport: Transport, url: str, client_id: str, scope: str = "", client_secret: str = "",

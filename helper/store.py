@@ -97,7 +97,7 @@ class KeyringStore:
         self._call("delete from", delete)
 
     def _call(self, verb: str, fn: Callable[[], T]) -> T:
-        from keyring.errors import KeyringError
+        from keyring.errors import KeyringError, KeyringLocked
 
         try:
             return call_with_timeout(fn, self.timeout)
@@ -105,6 +105,11 @@ class KeyringStore:
             raise StoreError(
                 f"the keyring did not answer within {self.timeout:g} s ({verb}); is it locked "
                 "or hung? Set store = \"file\" in the config to bypass it"
+            ) from e
+        except KeyringLocked as e:
+            raise StoreError(
+                f"the keyring is locked ({e}); unlock it (log in to the desktop session) or "
+                'set store = "file" in the config'
             ) from e
         except KeyringError as e:
             raise StoreError(f"cannot {verb} the keyring: {type(e).__name__}: {e}") from e

@@ -196,6 +196,34 @@ def logged_in(sandbox: Sandbox) -> Sandbox:
 
 
 @pytest.fixture(autouse=True)
+def secret_hygiene(monkeypatch, caplog, capfd):
+    """Across the whole suite: no secret a fake server issued may appear in this process's
+    stderr, in any log record, or in the message of any HelperError the helper raised
+    (caught or not). Subprocess stderr is checked by Sandbox.run/call."""
+    from helper import errors
+
+    messages: list[str] = []
+    original = errors.HelperError.__init__
+
+    def recording_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        messages.append(str(self))
+
+    monkeypatch.setattr(errors.HelperError, "__init__", recording_init)
+    start = len(FakeServer.ALL_ISSUED)
+    yield
+    issued = FakeServer.ALL_ISSUED[start:]
+    if not issued:
+        return
+    _, err = capfd.readouterr()
+    places = [("stderr", err)] + [("a log record", r.getMessage()) for r in caplog.records]
+    places += [("an exception message", m) for m in messages]
+    for where, text in places:
+        for secret in issued:
+            assert secret not in text, f"a secret the fake server issued appeared in {where}"
+
+
+@pytest.fixture(autouse=True)
 def _no_real_credentials(monkeypatch):
     for name in ("GH_TOKEN", "GITHUB_TOKEN", "COPILOT_GITHUB_TOKEN",
                  "GIT_CREDENTIAL_COPILOT_PROFILE", "GIT_CREDENTIAL_COPILOT_CONFIG"):

@@ -60,6 +60,9 @@ def _user_code() -> str:
 class FakeServer:
     """Threaded HTTP server base: routing, counters, recorded secrets, faults."""
 
+    # Every secret any fake server issued in this test run, for the secret-hygiene checks.
+    ALL_ISSUED: list[str] = []
+
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.faults: dict[str, list[Fault]] = {}
@@ -67,6 +70,7 @@ class FakeServer:
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str, dict]] = []
         self.device_grants: dict[str, DeviceGrant] = {}
+        self.delay: float = 0.0  # seconds every answer waits (crash tests kill mid-request)
         handler = self._handler_class()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -105,6 +109,7 @@ class FakeServer:
         value = prefix + secrets.token_hex(18)
         with self.lock:
             self.issued.append(value)
+            FakeServer.ALL_ISSUED.append(value)
         return value
 
     # -- to be filled by subclasses: {(method, path): handler(request) -> (status, body)} --
@@ -135,6 +140,8 @@ class FakeServer:
                     server.counts[key] += 1
                     server.requests.append((method, key, dict(self.headers)))
                     fault = server.faults.get(key, []).pop(0) if server.faults.get(key) else None
+                if server.delay:
+                    time.sleep(server.delay)  # a slow server, so kills land mid-request
                 if fault is not None and self._fault(fault):
                     return
                 route = server.routes.get((method, key))

@@ -141,6 +141,26 @@ class TestFileStore(StoreContract):
         assert [p.name for p in (tmp_path / "secrets").iterdir()] == ["copilot.json"]
 
 
+    def test_temp_files_of_dead_writers_are_swept(self, tmp_path):
+        s = self.make(tmp_path)
+        s.write("copilot", {"access_token": "x"})
+        dead = _finished_pid()
+        stale = tmp_path / "secrets" / f".copilot.json.{dead}.tmp"
+        live = tmp_path / "secrets" / ".copilot.json.1.tmp"  # pid 1 is alive
+        stale.write_text('{"half')
+        live.write_text('{"being written')
+        s.write("copilot", {"access_token": "y"})
+        assert not stale.exists() and live.exists()
+
+
+def _finished_pid() -> int:
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
 class TestKeyringStore(StoreContract):
     def make(self, tmp_path):
         self.backend = MemoryKeyring()

@@ -1,0 +1,406 @@
+"""The adversarial suite: broken servers, kill -9, full and read-only disks, hostile files,
+fuzzed commands, and proof that the secret-hygiene net can fail.
+
+Counts that CI keeps small are behind environment variables: CRASH_RUNS (default 50 per
+flow), FUZZ_EXAMPLES (default 200).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import require_executable
+from fakeserver import Fault
+from procs import Watched
+
+INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
+CORP = ("--profile", "corp")
+
+
+@pytest.fixture(autouse=True)
+def _installed():
+    require_executable()
+
+
+# -- fault injection -------------------------------------------------------------------------
+
+FAULTS = {
+    "500": lambda: Fault(status=500),
+    "502": lambda: Fault(status=502, body=b'{"message": "Bad Gateway"}'),
+    "503": lambda: Fault(status=503, body=b""),
+    "429 Retry-After": lambda: Fault(status=429, headers={"Retry-After": "1"}),
+    "hang": lambda: Fault(action="hang", hang_seconds=4),
+    "reset": lambda: Fault(action="reset"),
+    "truncated JSON": lambda: Fault(status=200, body=b'{"token": "tid=abc;exp=1'),
+    "HTML error page": lambda: Fault(status=500, headers={"Content-Type": "text/html"},
+                                     body=b"<html><body><h1>500 Internal Error</h1></body></html>"),
+    "200 without token": lambda: Fault(status=200, body=b'{"status": "ok"}'),
+}
+
+
+def _exchange(box):
+    token = box.server.add_github_token()
+    box.call("store", input=box.credential(host=box.login_host, password=token))
+    return "/copilot_internal/v2/token", ("get",), {}
+
+
+def _device_code(box):
+    return "/login/device/code", ("get",), INTERACTIVE
+
+
+def _polling(box):
+    box.server.auto_approve = True
+    return "/login/oauth/access_token", ("get",), INTERACTIVE
+
+
+ENDPOINTS = {"exchange": _exchange, "device code": _device_code, "polling": _polling}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_copilot_endpoint_faults(sandbox, endpoint, fault):
+    path, args, env = ENDPOINTS[endpoint](sandbox)
+    _assert_fails_cleanly(sandbox, path, args, env, fault, sandbox.credential())
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_refresh_endpoint_faults(corp, fault):
+    from test_e2e_oauth import expire_access_token, login
+
+    login(corp)
+    expire_access_token(corp)
+    _assert_fails_cleanly(corp, "/token", (*CORP, "get"), {}, fault, corp.credential())
+
+
+def _assert_fails_cleanly(box, path, args, env, fault, stdin):
+    stored_before = {p: box.stored(p) for p in ("copilot", "corp")}
+    box.server.inject(path, *[FAULTS[fault]() for _ in range(40)])
+    started = time.monotonic()
+    result = box.run(*args, input=stdin, env=env)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1 and result.stdout == ""
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("git-credential-copilot: ") and len(last) < 400
+    assert elapsed < 15, elapsed  # http_timeout 2 s, retry_budget 2 s in the test config
+    assert box.server.counts[path] <= 6
+    assert {p: box.stored(p) for p in ("copilot", "corp")} == stored_before  # nothing lost
+
+
+# -- crash safety ----------------------------------------------------------------------------
+
+RUNS = int(os.environ.get("CRASH_RUNS", "50"))
+
+
+def _all_files_parse(box) -> None:
+    for directory in (box.state_dir, box.data_dir):
+        if not directory.exists():
+            continue
+        for path in directory.glob("*.json"):
+            json.loads(path.read_text())  # tmp files may be partial; the real ones never
+
+
+def _kill_at_random_points(box, args, env, stdin: bytes, prepare) -> dict[str, int]:
+    rng = random.Random(os.environ.get("CRASH_SEED", "git-credential-copilot"))
+    outcomes = {"killed": 0, "finished": 0, "next get ok": 0, "next get asks to log in": 0}
+    for _ in range(RUNS):
+        prepare()
+        box.server.delay = rng.uniform(0, 0.03)
+        proc = box.start(*args, env=env)
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=rng.uniform(0.02, 0.6))  # where the kill lands
+            outcomes["finished"] += 1
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            outcomes["killed"] += 1
+        proc.stdout.close()
+        proc.stderr.close()
+        box.server.delay = 0
+        _all_files_parse(box)
+        after = box.run(*args[:-1], "get", input=stdin)
+        if after.returncode == 0:
+            outcomes["next get ok"] += 1
+        else:
+            assert "login" in after.stderr, after.stderr
+            outcomes["next get asks to log in"] += 1
+    return outcomes
+
+
+def test_kill_9_during_refresh_never_corrupts_anything(logged_in):
+    box = logged_in
+
+    def prepare():
+        box.run("erase", input=box.credential())  # every run must exchange
+
+    outcomes = _kill_at_random_points(box, ("get",), {}, box.credential().encode(), prepare)
+    assert outcomes["killed"] >= RUNS // 5, outcomes  # the kills really landed mid-way
+    assert outcomes["next get ok"] == RUNS, outcomes
+
+
+def test_kill_9_during_a_device_flow_never_corrupts_anything(sandbox):
+    box = sandbox
+    box.server.auto_approve = True
+
+    def prepare():
+        box.run("logout")
+
+    outcomes = _kill_at_random_points(box, ("get",), INTERACTIVE, box.credential().encode(),
+                                      prepare)
+    assert outcomes["killed"] >= RUNS // 5, outcomes
+    assert outcomes["next get ok"] + outcomes["next get asks to log in"] == RUNS
+
+
+def test_kill_9_during_an_oauth_refresh_keeps_a_usable_refresh_token(corp):
+    from test_e2e_oauth import expire_access_token, login
+
+    login(corp)
+
+    def prepare():
+        expire_access_token(corp)
+
+    outcomes = _kill_at_random_points(corp, (*CORP, "get"), {}, corp.credential().encode(),
+                                      prepare)
+    # A kill after the server rotated but before we stored the new refresh token loses the
+    # family (the server revoked the old one): then the next get must ask to log in, clearly.
+    assert outcomes["next get ok"] + outcomes["next get asks to log in"] == RUNS
+    assert corp.server.replays <= outcomes["next get asks to log in"]
+
+
+# -- full and read-only disks ---------------------------------------------------------------
+
+def _mount_tmpfs(path: Path, options: str) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mounted = []
+
+    def mount(path: Path, options: str) -> None:
+        if not _mount_tmpfs(path, options):
+            pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+        mounted.append(path)
+
+    yield mount
+    for path in mounted:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def test_a_full_disk_is_one_clear_line(logged_in, small_disk):
+    box = logged_in
+    state_root = box.root / "full-state"
+    small_disk(state_root, "size=64k")
+    (state_root / "filler").write_bytes(b"x" * 60 * 1024)
+    with pytest.raises(OSError):
+        (state_root / "more").write_bytes(b"x" * 8 * 1024)
+    result = box.run("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
+    assert result.returncode == 1 and result.stdout == ""
+    assert "No space left on device" in result.stderr.splitlines()[-1]
+    assert box.stored()["access_token"]  # the login is untouched
+
+
+def test_a_read_only_state_dir_is_one_clear_line(logged_in, small_disk):
+    box = logged_in
+    state_root = box.root / "ro-state"
+    small_disk(state_root, "ro,size=64k")
+    result = box.run("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
+    assert result.returncode == 1 and result.stdout == ""
+    assert "Read-only file system" in result.stderr.splitlines()[-1]
+
+
+# -- hostile files --------------------------------------------------------------------------
+
+def test_a_planted_symlink_at_the_cache_path_is_not_followed(logged_in):
+    box = logged_in
+    box.run("get", input=box.credential())
+    victim = box.root / "victim.txt"
+    victim.write_text("do not touch\n")
+    cache_file = box.state_dir / "copilot.json"
+    cache_file.unlink()
+    cache_file.symlink_to(victim)
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 0
+    assert "symlink" in result.stderr
+    assert victim.read_text() == "do not touch\n"
+    assert not cache_file.is_symlink()  # replaced by a real file of ours
+
+
+def test_a_state_dir_that_is_a_symlink_to_another_users_dir_is_refused(logged_in):
+    box = logged_in
+    foreign = box.root / "foreign"
+    foreign.mkdir()
+    (foreign / "copilot.json").write_text('{"token": {"token": "planted", "expires_at": '
+                                          '9999999999, "refresh_at": 9999999999, '
+                                          '"minted_at": 0}}')
+    os.chown(foreign, 65534, 65534)
+    os.chown(foreign / "copilot.json", 65534, 65534)
+    shutil.rmtree(box.state_dir, ignore_errors=True)
+    box.state_dir.parent.mkdir(parents=True, exist_ok=True)
+    box.state_dir.symlink_to(foreign)
+    result = box.run("get", input=box.credential())
+    assert "planted" not in result.stdout
+    assert result.returncode == 1
+    assert "symlink" in result.stderr or "another user" in result.stderr
+
+
+def test_a_group_readable_state_file_is_repaired(logged_in):
+    box = logged_in
+    box.run("get", input=box.credential())
+    os.chmod(box.state_dir / "copilot.json", 0o640)
+    result = box.run("get", input=box.credential())
+    assert result.returncode == 0 and "readable by others" in result.stderr
+    assert (box.state_dir / "copilot.json").stat().st_mode & 0o077 == 0
+
+
+def test_a_locked_keyring_is_one_clear_line_within_the_timeout(sandbox, tmp_path):
+    from secret_service import AVAILABLE, secret_service
+
+    if not AVAILABLE:
+        pytest.skip("dbus-daemon/gnome-keyring not installed (scripts/test installs them)")
+    with secret_service(tmp_path / "kr", "right-password") as bus:
+        keyring_env = {**sandbox.env, **bus}
+        create = "import keyring; keyring.set_password('x', 'y', 'z')"
+        subprocess.run([sys.executable, "-c", create], env=keyring_env, check=True, timeout=30,
+                       capture_output=True)
+    with secret_service(tmp_path / "kr", "wrong-password") as bus:
+        sandbox.config_path.write_text(sandbox.config_path.read_text().replace(
+            'store = "file"', 'store = "keyring"\nkeyring_timeout = 3'))
+        started = time.monotonic()
+        result = sandbox.run("get", input=sandbox.credential(), env=bus)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "locked" in result.stderr
+    assert elapsed < 10
+
+
+# -- fuzzing whole commands -----------------------------------------------------------------
+
+KEYS = ["protocol", "host", "url", "path", "username", "password", "password_expiry_utc",
+        "wwwauth[]", "capability[]", "", "=", "HOST"]
+TRICKY_HOSTS = ["api.githubcopilot.com.evil.com", "evil.com%0d", "evil.com\r",
+                "user@api.githubcopilot.com", "API.GITHUBCOPILOT.COM", "xn--api-8ya.com",
+                "127.0.0.1", "127.0.0.1:1", "[::1]:80", "localhost", "", "a" * 300]
+
+
+@st.composite
+def credential_inputs(draw, box_host: str) -> bytes:
+    hosts = st.sampled_from(TRICKY_HOSTS + [box_host, box_host.upper(), box_host + ".evil"])
+    lines = []
+    for _ in range(draw(st.integers(0, 8))):
+        key = draw(st.sampled_from(KEYS))
+        if key in ("host", "HOST"):
+            value = draw(hosts)
+        elif key == "url":
+            value = f"{draw(st.sampled_from(['https', 'http', '']))}://{draw(hosts)}/x"
+        else:
+            value = draw(st.text(max_size=40))
+        lines.append(f"{key}={value}")
+    raw = "\n".join(lines).encode("utf-8", "surrogatepass")
+    if draw(st.booleans()):
+        raw += draw(st.binary(max_size=64))
+    return raw
+
+
+def _claimed(box) -> set[str]:
+    return {box.server.host.lower()}
+
+
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "200")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_get_never_hands_a_token_to_an_unclaimed_host(logged_in, data):
+    box = logged_in
+    payload = data.draw(credential_inputs(box.server.host) | st.binary(max_size=512))
+    result = box.call("get", input=payload)
+    assert result.returncode in (0, 1), result.stderr
+    assert "internal error" not in result.stderr
+    if result.stdout:
+        pairs = result.pairs()
+        host = pairs["host"].lower()
+        assert host in _claimed(box) or host == "", (payload, pairs)
+        assert pairs["protocol"] in ("http", "https")
+
+
+@FUZZ
+@given(data=st.data(), action=st.sampled_from(["store", "erase"]))
+def test_fuzz_store_and_erase_never_crash_or_print(logged_in, data, action):
+    box = logged_in
+    payload = data.draw(credential_inputs(box.server.host) | st.binary(max_size=512))
+    result = box.call(action, input=payload)
+    assert result.returncode in (0, 1), result.stderr
+    assert result.stdout == ""
+    assert "internal error" not in result.stderr
+
+
+# -- the secret-hygiene net can fail --------------------------------------------------------
+
+def test_the_hygiene_check_catches_an_unmasked_token(sandbox, monkeypatch):
+    """Break masking on purpose: the suite's own check must notice the leak."""
+    from helper import broker
+
+    dead = sandbox.server.add_github_token()
+    sandbox.server.revoke_github(dead)
+    monkeypatch.setattr(broker, "mask", lambda secret: secret)
+    with pytest.raises(AssertionError, match="secret the server issued appeared"):
+        sandbox.call("get", input=sandbox.credential(), env={"GH_TOKEN": dead})
+
+
+def test_interactive_prompt_goes_to_stderr_never_stdout(sandbox):
+    watched = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
+    code = watched.user_code()
+    sandbox.server.approve(code)
+    status, out, err = watched.finish()
+    assert status == 0
+    assert code not in out and "/login/device" not in out
+    assert out.startswith("protocol=")
+
+
+def test_no_record_type_shows_a_secret_in_its_repr():
+    """A repr ends up in logs, tracebacks and debug prints: none may carry a secret."""
+    from helper import api, cache, config, protocol, providers, rfc6749, rfc8628
+
+    secret = "gho_" + "s" * 36
+    records = [
+        protocol.Credential(host="h", password=secret),
+        config.Profile(name="corp", provider="oauth", client_secret=secret),
+        rfc8628.DeviceCode(device_code=secret, user_code="U", verification_uri="https://x",
+                           expires_in=1),
+        cache.CachedToken(token=secret, expires_at=1, refresh_at=1, minted_at=1),
+        cache.State(token=cache.CachedToken(secret, 1, 1, 1)),
+        providers.Grant(access_token=secret, refresh_token=secret),
+        providers.Source(providers.Grant(access_token=secret), "store"),
+        rfc6749.TokenResponse(access_token=secret, refresh_token=secret),
+        api.Token(token=secret, expires_at=1, api_base="", profile="p"),
+    ]
+    for record in records:
+        assert secret not in repr(record), type(record).__name__
+        assert secret not in str(record), type(record).__name__
+
+
+def test_server_text_cannot_inject_terminal_escapes(sandbox):
+    hostile = b'"\\u001b[2J\\u001b]0;owned\\u0007 go to evil.com"'
+    sandbox.server.inject("/login/device/code", Fault(
+        status=400, body=b'{"error": "invalid_client", "error_description": ' + hostile + b"}"))
+    result = sandbox.run("get", input=sandbox.credential(), env=INTERACTIVE)
+    assert result.returncode == 1
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "invalid_client" in result.stderr
