@@ -52,7 +52,8 @@ class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=("copilot", ()) + 
         from .errors import mask
 
         shown = self._replace(client_secret=mask(self.client_secret) if self.client_secret else "")
-        return "Profile(" + ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, shown, strict=True)) + ")"
+        fields = zip(self._fields, shown, strict=True)
+        return "Profile(" + ", ".join(f"{k}={v!r}" for k, v in fields) + ")"
 
     @property
     def login_host(self) -> str:

@@ -24,7 +24,8 @@ def test_a_crowd_with_the_cache_expiring_mid_run(logged_in):
     procs = [box.start("get") for _ in range(RACERS)]
     answers = [p.communicate(data, timeout=180) for p in procs]
     wall = time.monotonic() - started
-    failures = [err.decode() for (out, err), p in zip(answers, procs, strict=True) if p.returncode != 0]
+    failures = [err.decode() for (_, err), p in zip(answers, procs, strict=True)
+                if p.returncode != 0]
     assert not failures, failures[:3]
     expiries = math.ceil(wall / box.server.refresh_in) + 1
     assert 1 <= box.server.exchanges <= expiries, (box.server.exchanges, expiries, wall)
