@@ -47,30 +47,30 @@ def choose_profile(
     Whatever is chosen must claim the host (unless no host was given at all). ``store`` and
     ``erase`` also address a profile at its login host (github.com) to import or drop a login.
     """
+    host = host.lower()
     state_dir = paths.state_dir(env)
-
-    def claimed(profile: Profile) -> bool:
-        return claims(profile, host, state_dir, include_login)
-
     if config.profile_override:
         chosen = config.profile(config.profile_override)
-    elif host:
-        default = config.profile(config.default_profile)
-        claiming = [p for p in config.profiles.values() if claimed(p)]
-        chosen = default if default in claiming else (claiming[0] if claiming else None)
+        candidates = [chosen] if host else []
     else:
         chosen = config.profile(config.default_profile)
-    if chosen is None or (host and not claimed(chosen)):
-        return None
-    return chosen
+        candidates = [chosen, *(p for p in config.profiles.values() if p is not chosen)]
+    if not host:
+        return chosen
+    # Configured hosts first (no file to read), then the API host each profile last used.
+    for profile in candidates:
+        if host in profile.hosts or (include_login and host == profile.login_host):
+            return profile
+    for profile in candidates:
+        if _api_host(profile, state_dir) == host:
+            return profile
+    return None
 
 
-def claims(profile: Profile, host: str, state_dir: Path, include_login: bool = False) -> bool:
-    host = host.lower()
-    if host in profile.hosts or (include_login and host == profile.login_host):
-        return True
+def _api_host(profile: Profile, state_dir: Path) -> str:
+    """The host of the API base the provider last named (endpoints.api), kept in the cache."""
     api_base = cache.read(cache.path_for(state_dir, profile.name), _quiet).api_base
-    return bool(api_base) and host_of(api_base) == host
+    return host_of(api_base) if api_base else ""
 
 
 def transport_ok(protocol: str, host: str) -> bool:

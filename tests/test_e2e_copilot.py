@@ -450,3 +450,16 @@ def test_token_renew_replaces_a_rejected_token_once_a_minute_at_most(logged_in):
     assert all(p.returncode == 0 for p in renewed)
     assert len(outs) == 1 and first.encode() not in outs
     assert box.server.exchanges == 2  # five callers after a 401: one new token
+
+
+def test_the_api_host_the_exchange_named_is_claimed_even_after_erase(logged_in):
+    box = logged_in
+    box.config_path.write_text(box.config_path.read_text().replace(
+        f'hosts = ["{box.server.host}"]', 'hosts = ["api.githubcopilot.com"]'))
+    assert box.run("get", input=box.credential()).stdout == ""  # not claimed yet
+    assert box.run("token").returncode == 0  # the exchange names endpoints.api = this server
+    first = box.run("get", input=box.credential())
+    assert first.pairs()["host"] == box.server.host
+    box.run("erase", input=box.credential(password=first.pairs()["password"]))
+    again = box.run("get", input=box.credential())
+    assert again.returncode == 0 and again.pairs()["password"] != first.pairs()["password"]
