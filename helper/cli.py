@@ -103,10 +103,11 @@ def main(
     stderr: TextIO | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    stdin = stdin if stdin is not None else sys.stdin.buffer
-    stdout = stdout if stdout is not None else sys.stdout
+    # A daemon may start us with fd 0/1/2 closed: Python then sets sys.stdin etc. to None.
+    stdin = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
+    stdout = stdout if stdout is not None else sys.stdout or open(os.devnull, "w")  # noqa: SIM115
     env = env if env is not None else os.environ
-    console = Console(stderr if stderr is not None else sys.stderr)
+    console = Console(stderr if stderr is not None else sys.stderr or open(os.devnull, "w"))  # noqa: SIM115
     try:
         parsed = parse_args(sys.argv[1:] if argv is None else argv)
         if isinstance(parsed, str):
@@ -131,12 +132,19 @@ def main(
         return 1
 
 
+class _Empty:
+    """stdin when there is none: reads as EOF."""
+
+    def readline(self, limit: int = -1) -> bytes:
+        return b""
+
+
 def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
-    if args.action in ("get", "store", "erase"):
-        credential = protocol.read(streams.stdin)
-        cfg = _config(args, env)
-        return CREDENTIAL_ACTIONS[args.action](cfg, credential, streams, env)
+    action = CREDENTIAL_ACTIONS.get(args.action)
+    credential = protocol.read(streams.stdin) if action else None  # git's input comes first
     cfg = _config(args, env)
+    if action:
+        return action(cfg, credential, streams, env)
     profile = cfg.profile(cfg.profile_override or cfg.default_profile)
     prompt = False if args.action == "status" else None  # status answers, it never asks
     return COMMANDS[args.action](args, _broker(cfg, profile, streams, env, prompt), streams)

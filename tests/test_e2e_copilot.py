@@ -463,3 +463,39 @@ def test_the_api_host_the_exchange_named_is_claimed_even_after_erase(logged_in):
     box.run("erase", input=box.credential(password=first.pairs()["password"]))
     again = box.run("get", input=box.credential())
     assert again.returncode == 0 and again.pairs()["password"] != first.pairs()["password"]
+
+
+def test_a_cached_get_imports_none_of_the_heavy_modules(logged_in):
+    box = logged_in
+    assert box.run("get", input=box.credential()).returncode == 0  # fills the cache
+    # As a user runs it: no config file (the built-in profile), a host it claims.
+    question = b"protocol=https\nhost=api.githubcopilot.com\n\n"
+    probe = (
+        "import io, sys\n"
+        "from helper.cli import main\n"
+        "out = io.StringIO()\n"
+        f"code = main(['get'], stdin=io.BytesIO({question!r}), stdout=out)\n"
+        "assert code == 0 and 'password=' in out.getvalue(), code\n"
+        "heavy = ('requests', 'keyring', 'filelock', 'dataclasses', 'typing', 'urllib3',\n"
+        "         'hashlib', 'tomllib', 'ssl')\n"
+        "print(' '.join(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    env = {k: v for k, v in box.env.items() if k != "GIT_CREDENTIAL_COPILOT_CONFIG"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().split() == []
+    assert box.server.exchanges == 1
+
+
+def test_closed_standard_streams_are_not_a_traceback(logged_in):
+    box = logged_in
+    token = subprocess.run([str(EXE), "token"], stdin=subprocess.DEVNULL, capture_output=True,
+                           env=box.env, timeout=60, pass_fds=())
+    closed = subprocess.run(f"exec 0<&- ; {EXE} token", shell=True, capture_output=True,
+                            env=box.env, timeout=60)
+    assert closed.returncode == 0 and closed.stdout == token.stdout
+    assert b"Traceback" not in closed.stderr
+    no_input = subprocess.run(f"exec 0<&- ; {EXE} get", shell=True, capture_output=True,
+                              env=box.env, timeout=60)
+    assert no_input.returncode == 0 and b"password=" in no_input.stdout  # no host: a script
