@@ -1,0 +1,106 @@
+"""What a person reads: the device-code prompt and its countdown (stderr only)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import select
+import subprocess
+
+from helper.console import Console
+from helper.rfc8628 import DeviceCode
+
+from conftest import EXE, require_executable
+
+CODE = DeviceCode("dev", "WDJB-MJHT", "https://example.com/device", expires_in=900, interval=5,
+                  verification_uri_complete="https://example.com/device?code=WDJB-MJHT")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_prompt_puts_url_and_code_on_lines_of_their_own():
+    out = io.StringIO()
+    Console(out).show_device_code(CODE, "GitHub (github.com)")
+    lines = out.getvalue().splitlines()
+    assert "  https://example.com/device" in lines
+    assert "  WDJB-MJHT" in lines
+    assert "  https://example.com/device?code=WDJB-MJHT" in lines
+
+
+def test_countdown_on_a_terminal():
+    clock, out = Clock(), Terminal()
+    console = Console(out, sleep=clock.sleep, clock=clock)
+    console.show_device_code(CODE, "GitHub")
+    console.wait(5)
+    tick = r"\r  waiting for you to enter the code\.\.\. (\d+:\d\d) left"
+    ticks = re.findall(tick, out.getvalue())
+    assert ticks[0] == "15:00" and ticks[-1] == "14:55" and len(ticks) == 6
+    console.done_waiting()
+    assert out.getvalue().endswith("\r\x1b[K")
+
+
+def test_no_countdown_when_not_a_terminal():
+    clock, out = Clock(), io.StringIO()
+    console = Console(out, sleep=clock.sleep, clock=clock)
+    console.show_device_code(CODE, "GitHub")
+    before = out.getvalue()
+    console.wait(5)
+    assert out.getvalue() == before and clock.now == 1005.0
+
+
+def test_the_same_notice_is_said_once():
+    out = io.StringIO()
+    console = Console(out)
+    console.notice("a")
+    console.notice("a")
+    console.notice("b")
+    assert out.getvalue() == "git-credential-copilot: a\ngit-credential-copilot: b\n"
+
+
+def test_a_closed_stderr_does_not_break_anything():
+    out = io.StringIO()
+    out.close()
+    Console(out).notice("nobody hears this")
+
+
+def test_live_countdown_on_a_real_pseudo_terminal(sandbox):
+    """`get` with stderr on a pty: interactive by itself (auto), with a ticking countdown."""
+    require_executable()
+    sandbox.server.interval = 2  # two seconds of polling wait, so the countdown ticks
+    primary, secondary = os.openpty()
+    env = {**sandbox.env, "GIT_CREDENTIAL_COPILOT_INTERACTIVE": "auto"}
+    proc = subprocess.Popen([str(EXE), "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=secondary, env=env)
+    os.close(secondary)
+    proc.stdin.write(sandbox.credential().encode())
+    proc.stdin.close()
+    seen = b""
+    approved = False
+    while b"left" not in seen or not approved:
+        ready, _, _ = select.select([primary], [], [], 20)
+        assert ready, f"no terminal output; saw {seen!r}"
+        seen += os.read(primary, 4096)
+        code = re.search(rb"\n  (\d{4}-\d{4})\r?\n", seen)
+        if code and not approved:
+            sandbox.server.approve(code.group(1).decode())
+            approved = True
+    out = proc.stdout.read()
+    assert proc.wait(timeout=30) == 0
+    os.close(primary)
+    assert re.search(rb"waiting for you to enter the code\.\.\. 1[45]:\d\d left", seen)
+    assert b"password=" in out and b"WDJB" not in out
