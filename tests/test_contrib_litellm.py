@@ -112,3 +112,58 @@ def test_the_proxy_config_names_an_existing_handler():
     assert isinstance(getattr(copilot_llm, name), copilot_llm.CopilotLLM)
     assert all(m["litellm_params"]["model"].startswith("copilot/") for m in config["model_list"])
     assert os.path.exists(Path(copilot_llm.__file__).parent / "README.md")
+
+
+@pytest.fixture
+def proxy(logged_in):
+    """The real LiteLLM proxy, started with contrib/litellm/config.yaml."""
+    import shutil
+    import socket
+    import subprocess
+
+    from procs import Watched
+
+    litellm_cli = shutil.which("litellm", path=str(Path(sys.executable).parent))
+    if litellm_cli is None:
+        pytest.skip("the litellm proxy is not installed (pip install -e .[integrations])")
+    pytest.importorskip("fastapi", reason="pip install 'litellm[proxy]'")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    here = Path(copilot_llm.__file__).parent
+    env = {**logged_in.env, "PYTHONPATH": str(here), "LITELLM_MASTER_KEY": "sk-test-master",
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    proc = subprocess.Popen([litellm_cli, "--config", str(here / "config.yaml"),
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)
+    watched = Watched(proc)
+    try:
+        watched.wait_for_line(r"Uvicorn running on", timeout=90)  # after the bind
+        yield f"http://127.0.0.1:{port}", logged_in
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_the_real_proxy_serves_copilot_and_recovers(proxy):
+    import requests
+
+    url, box = proxy
+    auth = {"Authorization": "Bearer sk-test-master"}
+    body = {"model": "gpt-4o", "messages": MESSAGES}
+    first = requests.post(f"{url}/chat/completions", json=body, headers=auth, timeout=60)
+    assert first.status_code == 200, first.text
+    assert first.json()["choices"][0]["message"]["content"] == "hello"
+    streamed = requests.post(f"{url}/chat/completions", json={**body, "stream": True},
+                             headers=auth, timeout=60)
+    assert streamed.status_code == 200 and '"hel"' in streamed.text
+    box.server.invalidate_copilot_tokens()
+    again = requests.post(f"{url}/chat/completions", json=body, headers=auth, timeout=60)
+    assert again.status_code == 200, again.text
+    assert box.server.exchanges == 2
+    headers = chat_headers(box)[-1]
+    assert "sk-test-master" not in headers["Authorization"]
