@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from . import cache, paths
+from . import cache, files, paths
 from .cache import CachedToken, State
 from .config import host_of, is_loopback
 from .errors import CredentialError, LoginRequired, mask
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .console import Console
     from .providers import Grant, Provider, Source
     from .store import FileStore, KeyringStore
+
+    Store = FileStore | KeyringStore
 
 
 RENEW_GRACE = 60  # seconds during which a just-minted token is not renewed again
@@ -149,7 +151,7 @@ class Broker:
             return self._cache(state, minted.token)
         return self._login_after(rejected, state, provider, store)
 
-    def _drop_dead_grant(self, source: Source, state: State, store, why: str) -> State:
+    def _drop_dead_grant(self, source: Source, state: State, store: Store, why: str) -> State:
         if source.from_env:
             self.console.notice(
                 f"{source.origin} ({mask(source.grant.access_token)}) was rejected: {why}; "
@@ -165,7 +167,7 @@ class Broker:
         return state
 
     def _login_after(self, rejected: list[str], state: State, provider: Provider,
-                     store) -> CachedToken:
+                     store: Store) -> CachedToken:
         if not self.prompt_allowed:
             raise LoginRequired(self._why_no_login(rejected))
         return self._authorize(state, provider, store)
@@ -185,7 +187,7 @@ class Broker:
         flag = "" if name == self.config.default_profile else f"--profile {name} "
         return f"{start}{why}; run `git-credential-copilot {flag}login`"
 
-    def _authorize(self, state: State, provider: Provider, store) -> CachedToken:
+    def _authorize(self, state: State, provider: Provider, store: Store) -> CachedToken:
         from .providers import GrantRevoked, Source
 
         authorization = provider.authorize(self.console)
@@ -200,7 +202,6 @@ class Broker:
             if minted.grant is not None:
                 store.write(self.profile.name, minted.grant.to_dict())
             token = minted.token
-        state = State(api_base=state.api_base, erased=state.erased, dead=state.dead)
         return self._cache(state, token)
 
     def _cache(self, state: State, token: CachedToken) -> CachedToken:
@@ -218,9 +219,7 @@ class Broker:
             if token is not None and now - token.minted_at < RENEW_GRACE and token.fresh(now):
                 return token
             if token is not None:
-                state = state.after_erase(now)
-                cache.write(self.state_path, state, self.console.notice)
-                self._warn_if_looping(state)
+                state = self._drop_token(state)
             return self._mint(state)
 
     # -- login / logout ----------------------------------------------------------------
@@ -228,16 +227,12 @@ class Broker:
     def login(self) -> CachedToken:
         """A fresh device flow that replaces whatever the profile had."""
         with self._lock("login"):
-            state = self.read_state()
-            fresh = State(api_base=state.api_base)
-            return self._authorize(fresh, self._provider(), self._store())
+            return self._authorize(self.read_state().cleared(), self._provider(), self._store())
 
     def logout(self) -> None:
         with self._lock("logout"):
             self._store().delete(self.profile.name)
-            from .files import remove
-
-            remove(self.state_path)
+            files.remove(self.state_path)
 
     # -- erase / store -----------------------------------------------------------------
 
@@ -246,33 +241,32 @@ class Broker:
         if host and host.lower() == self.profile.login_host:
             self._erase_login(password)
             return
-        state = self.read_state()
-        if state.token is None or (password and state.token.token != password):
+        if not _holds(self.read_state(), password):
             return  # a late erase of an older token must not destroy the newer one
         with self._lock("erase"):
             state = self.read_state()
-            if state.token is None or (password and state.token.token != password):
-                return
-            self._note_erase(state.token)
-            state = state.after_erase(self.now())
-            cache.write(self.state_path, state, self.console.notice)
-            self._warn_if_looping(state)
+            if _holds(state, password):
+                self._note_erase(state.token)
+                self._drop_token(state)
+
+    def _drop_token(self, state: State) -> State:
+        """Forget the cached token, remember when, and say so if it keeps happening."""
+        state = state.after_erase(self.now())
+        cache.write(self.state_path, state, self.console.notice)
+        self._warn_if_looping(state)
+        return state
 
     def _erase_login(self, password: str) -> None:
-        from .providers import Grant
-
         with self._lock("erase"):
             store = self._store()
-            stored = Grant.from_dict(store.read(self.profile.name) or {})
+            stored = self._stored_grant(store)
             if stored is not None and password and password not in (
                 stored.access_token, stored.refresh_token
             ):
                 return
             if stored is not None:
                 store.delete(self.profile.name)
-            state = self.read_state()
-            cache.write(self.state_path, State(api_base=state.api_base, dead=state.dead),
-                        self.console.notice)
+            cache.write(self.state_path, self.read_state().cleared(), self.console.notice)
 
     def _note_erase(self, token: CachedToken) -> None:
         age = self.now() - token.minted_at
@@ -309,8 +303,7 @@ class Broker:
             return
         token = CachedToken(
             token=password, expires_at=expires_at, refresh_at=expires_at,
-            minted_at=int(self.now()), api_base=state.api_base,
-            username="" if username == "oauth2" else username,
+            minted_at=int(self.now()), api_base=state.api_base, username=_person(username),
         )
         with self._lock("store"):
             self._cache(self.read_state(), token)
@@ -320,13 +313,12 @@ class Broker:
 
         with self._lock("store"):
             store = self._store()
-            stored = Grant.from_dict(store.read(self.profile.name) or {})
+            stored = self._stored_grant(store)
             if stored is not None and stored.access_token == password:
                 return
-            grant = Grant(access_token=password, username=username if username != "oauth2" else "")
-            store.write(self.profile.name, grant.to_dict())
-            state = self.read_state()
-            cache.write(self.state_path, State(api_base=state.api_base), self.console.notice)
+            store.write(self.profile.name,
+                        Grant(access_token=password, username=_person(username)).to_dict())
+            cache.write(self.state_path, self.read_state().cleared(), self.console.notice)
 
     # -- status ------------------------------------------------------------------------
 
@@ -373,17 +365,27 @@ class Broker:
 
         return for_profile(self.profile, self.config, paths.cache_dir(self.env))
 
-    def _store(self) -> FileStore | KeyringStore:
+    def _store(self) -> Store:
         from . import store
 
         return store.choose(self.config.store, self.env, self.console.notice,
                             self.config.keyring_timeout)
 
-    def _stored_grant(self, store) -> Grant | None:
+    def _stored_grant(self, store: Store) -> Grant | None:
         from .providers import Grant
 
         raw = store.read(self.profile.name)
         return Grant.from_dict(raw) if raw else None
+
+
+def _holds(state: State, password: str) -> bool:
+    """Is there a cached token to erase: any one, or exactly ``password`` if given?"""
+    return state.token is not None and (not password or state.token.token == password)
+
+
+def _person(username: str) -> str:
+    """A username from the protocol; ``oauth2`` is the placeholder, not a person."""
+    return "" if username == "oauth2" else username
 
 
 def _utc(timestamp: float) -> str:

@@ -50,6 +50,11 @@ class State(namedtuple("State", ("token", "api_base", "erased", "dead"),
 
     __slots__ = ()
 
+    def cleared(self) -> State:
+        """Only what outlives a login: the API base (its host stays claimed) and the
+        fingerprints of rejected environment tokens (they stay rejected)."""
+        return State(api_base=self.api_base, dead=self.dead)
+
     def with_token(self, token: CachedToken) -> State:
         return self._replace(token=token, api_base=token.api_base or self.api_base)
 
