@@ -108,9 +108,10 @@ class Transport:
                 delay = max(delay, wait_hint)
             elapsed = self.clock() - started
             if elapsed + delay > self.budget:
+                tries = (f"kept failing ({failure}) after {attempt} attempts" if attempt > 1
+                         else f"failed ({failure})")
                 raise ServerError(
-                    f"{_where(url)} kept failing ({failure}) after {attempt} attempt"
-                    f"{'s' if attempt > 1 else ''} in {elapsed:.0f} s; try again later"
+                    f"{_where(url)} {tries} in {elapsed:.0f} s; try again later"
                     + (f" (the server asked to wait {wait_hint:.0f} s)" if wait_hint else "")
                 )
             self.sleep(delay)
