@@ -71,7 +71,7 @@ def choose_profile(
 
 def _api_host(profile: Profile, state_dir: Path) -> str:
     """The host of the API base the provider last named (endpoints.api), kept in the cache."""
-    api_base = cache.read(cache.path_for(state_dir, profile.name), _quiet).api_base
+    api_base = cache.read(cache.path_for(state_dir, profile.name), files.quiet).api_base
     return host_of(api_base) if api_base else ""
 
 
@@ -87,10 +87,6 @@ def _hostname(host: str) -> str:
     if host.startswith("["):
         return host[1:].split("]", 1)[0]
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 class Broker:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 
-from . import rfc6749, rfc8628
+from . import rfc6749
 from .cache import CachedToken
 from .config import url_problem
 from .console import Console
@@ -88,17 +88,8 @@ class CopilotProvider(Provider):
 
     def authorize(self, console: Console) -> Authorization:
         base = self.profile.github_url
-        code = rfc8628.request_code(
-            self.transport, f"{base}/login/device/code", self.profile.client_id, self.profile.scope
-        )
-        console.show_device_code(code, self.login_label)
-        try:
-            answer = rfc8628.poll(
-                self.transport, f"{base}/login/oauth/access_token", self.profile.client_id,
-                code, wait=console.wait,
-            )
-        finally:
-            console.done_waiting()
+        answer = self._device_flow(console, f"{base}/login/device/code",
+                                   f"{base}/login/oauth/access_token")
         grant = _grant_from(answer)
         return Authorization(grant=replace(grant, username=self._login_of(grant)))
 

@@ -60,14 +60,6 @@ def mask(secret: str | None) -> str:
     return f"{head}…{secret[-4:]}"
 
 
-def redact(text: str, *secrets: str | None) -> str:
-    """Replace every occurrence of the given secrets in text by their masked form."""
-    for secret in secrets:
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, mask(secret))
-    return text
-
-
 def one_line(text: str, limit: int = 200) -> str:
     """Fold server-provided text to one printable line of bounded length."""
     flat = " ".join(str(text).split())

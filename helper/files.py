@@ -29,11 +29,11 @@ class UnreadableFile(StoreError):
     """The file exists but cannot be used; callers treat it as absent."""
 
 
-def _ignore(_: str) -> None:
-    pass
+def quiet(_: str) -> None:
+    """A Notice that says nothing, for reads whose problems another read will report."""
 
 
-def ensure_private_dir(path: Path, notice: Notice = _ignore) -> None:
+def ensure_private_dir(path: Path, notice: Notice = quiet) -> None:
     """Create ``path`` 0700, or check that the existing one is a directory of ours."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -52,7 +52,7 @@ def ensure_private_dir(path: Path, notice: Notice = _ignore) -> None:
         notice(f"{path} was readable by others; made it private (0700)")
 
 
-def read_json(path: Path, notice: Notice = _ignore) -> dict | None:
+def read_json(path: Path, notice: Notice = quiet) -> dict | None:
     """The JSON object in ``path``; None when it does not exist."""
     try:
         fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
@@ -98,7 +98,7 @@ def _read_all(fd: int, path: Path) -> bytes:
         chunks.append(chunk)
 
 
-def write_json(path: Path, value: dict, notice: Notice = _ignore) -> None:
+def write_json(path: Path, value: dict, notice: Notice = quiet) -> None:
     """Replace ``path`` atomically with ``value`` as JSON, mode 0600."""
     ensure_private_dir(path.parent, notice)
     data = json.dumps(value, indent=1, sort_keys=True).encode("utf-8") + b"\n"

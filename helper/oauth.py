@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from . import rfc6749, rfc8414, rfc8628
+from . import files, rfc6749, rfc8414
 from .cache import CachedToken
 from .console import Console
 from .providers import Authorization, Grant, GrantRevoked, Minted, Provider, Source
@@ -62,19 +62,8 @@ class OAuthProvider(Provider):
 
     def authorize(self, console: Console) -> Authorization:
         endpoints = self._endpoints()
-        code = rfc8628.request_code(
-            self.transport, endpoints.device_authorization_endpoint, self.profile.client_id,
-            self.profile.scope, self.profile.client_secret,
-            extra={"audience": self.profile.audience} if self.profile.audience else None,
-        )
-        console.show_device_code(code, self.login_label)
-        try:
-            answer = rfc8628.poll(
-                self.transport, endpoints.token_endpoint, self.profile.client_id, code,
-                wait=console.wait, client_secret=self.profile.client_secret,
-            )
-        finally:
-            console.done_waiting()
+        answer = self._device_flow(console, endpoints.device_authorization_endpoint,
+                                   endpoints.token_endpoint)
         grant = Grant(access_token="" if answer.refresh_token else answer.access_token,
                       refresh_token=answer.refresh_token or "",
                       expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
@@ -92,10 +81,7 @@ class OAuthProvider(Provider):
         if p.device_authorization_url and p.token_url:
             return rfc8414.Endpoints(p.device_authorization_url, p.token_url)
         found = rfc8414.discover(self.transport, p.issuer,
-                                 self.cache_dir / f"discovery-{p.name}.json", _quiet)
+                                 self.cache_dir / f"discovery-{p.name}.json", files.quiet)
         return rfc8414.Endpoints(p.device_authorization_url or found.device_authorization_endpoint,
                                  p.token_url or found.token_endpoint)
 
-
-def _quiet(_: str) -> None:
-    pass

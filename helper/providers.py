@@ -19,6 +19,7 @@ from .cache import CachedToken
 from .config import Config, Profile
 from .console import Console
 from .errors import CredentialError, mask
+from .rfc6749 import TokenResponse
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,21 @@ class Provider(ABC):
     @abstractmethod
     def authorize(self, console: Console) -> Authorization:
         """Run the interactive login (a device flow) and return its grant."""
+
+    def _device_flow(self, console: Console, code_url: str, token_url: str) -> TokenResponse:
+        """RFC 8628 with this profile's client: show the code on stderr, poll until done."""
+        from . import rfc8628
+
+        p = self.profile
+        code = rfc8628.request_code(self.transport, code_url, p.client_id, p.scope,
+                                    p.client_secret,
+                                    extra={"audience": p.audience} if p.audience else None)
+        console.show_device_code(code, self.login_label)
+        try:
+            return rfc8628.poll(self.transport, token_url, p.client_id, code, wait=console.wait,
+                                client_secret=p.client_secret)
+        finally:
+            console.done_waiting()
 
 
 def for_profile(profile: Profile, config: Config, cache_dir: Path) -> Provider:
