@@ -1,0 +1,253 @@
+"""Installation as a new user does it: the README's first command, then git finding the helper.
+
+The README's install command is read from README.md between the markers below and run as
+written (``--version`` in place of ``login``) under the machine's own ``/usr/bin/python3`` —
+externally managed (PEP 668) on Debian 12, the CI's machine — in a fresh HOME, in a login
+shell with nothing of this process's environment but proxy and certificate settings. So the
+README cannot drift from what works. These tests fetch the dependencies from the package
+index (the CI machine reaches it); every step has a bounded timeout.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import helper
+
+from conftest import EXE
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- install-command -->", "<!-- /install-command -->"
+SYSTEM_PYTHON = "/usr/bin/python3"
+INSTALL_TIMEOUT = 300  # seconds: a venv, then requests, keyring, filelock from the index
+APP = "git-credential-copilot"
+
+network = pytest.mark.network  # installs from the package index
+
+# What a login shell may inherit from this process: the way to the package index (proxy,
+# index URL, certificates). Not other PIP_* settings such as find-links (a local cache a
+# fresh machine lacks), and not PATH (the login shell builds it).
+PASSED_THROUGH = (
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+    "PIP_CERT", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_INDEX_URL",
+)
+
+
+def readme_install_command() -> str:
+    """The shell command between the markers in README.md (inside a ```sh block)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    if BEGIN not in text:
+        pytest.skip(f"README.md has no {BEGIN} … {END} block yet (the install command's markers)")
+    block = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    lines = [line for line in block.strip().splitlines() if not line.startswith("```")]
+    assert len(lines) == 1, f"the install command is one line, found {lines!r}"
+    return lines[0].strip()
+
+
+def fresh_clone(dest: Path) -> Path:
+    """The working tree as a fresh clone has it: tracked and new files, nothing ignored."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=False, timeout=60,
+    )
+    if listed.returncode != 0:  # not a git checkout (an unpacked sdist): use it as it is
+        return ROOT
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)  # keeps install.sh executable
+    return dest
+
+
+def login_env(home: Path, **extra: str) -> dict[str, str]:
+    user = getpass.getuser()
+    env = {"HOME": str(home), "USER": user, "LOGNAME": user, "TERM": "dumb", "LANG": "C.UTF-8"}
+    env.update({k: os.environ[k] for k in PASSED_THROUGH if k in os.environ})
+    env.update(extra)
+    return env
+
+
+def login_shell(script: str, home: Path, cwd: Path, timeout: float, **extra: str):
+    """Run ``script`` in a new login shell of a user whose HOME is ``home``."""
+    return subprocess.run(
+        ["bash", "-l", "-c", script], cwd=cwd, env=login_env(home, **extra),
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def path_advice(stderr: str) -> str:
+    """The `export PATH=…` line the installer told the user to add to ~/.profile."""
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip().startswith("export PATH=")]
+    assert len(lines) == 1, f"the PATH advice is said once, clearly:\n{stderr}"
+    return lines[0]
+
+
+def top_level_imports(importtime_stderr: str) -> set[str]:
+    """Modules imported by the script itself (and site), not by the modules it imports."""
+    rows = [line.rsplit("|", 1)[1] for line in importtime_stderr.splitlines()
+            if line.startswith("import time:") and line.count("|") == 2]
+    depth = {name: len(name) - len(name.lstrip()) for name in rows[1:]}  # [0] is the header
+    least = min(depth.values())
+    return {name.strip() for name, d in depth.items() if d == least}
+
+
+def assert_launcher_skips_re(exe: Path) -> None:
+    """pip's console-script wrapper imports `re` (~5 ms) before our code runs; ours must not."""
+    python = exe.resolve().parent / "python"
+    timed = subprocess.run([python, "-X", "importtime", exe, "--version"],
+                           capture_output=True, text=True, timeout=30, check=True)
+    top = top_level_imports(timed.stderr)
+    assert "helper.cli" in top, top
+    assert "re" not in top, top
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    dest = tmp_path / "clone"
+    dest.mkdir()
+    return fresh_clone(dest)
+
+
+def test_system_python_is_externally_managed():
+    """The premise of the next test: on the CI's Debian 12, `pip install .` is refused."""
+    stdlib = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.strip()
+    managed = Path(stdlib, "EXTERNALLY-MANAGED")
+    assert managed.is_file(), f"{SYSTEM_PYTHON} is not externally managed"
+
+
+@network
+def test_readme_install_command_then_git_finds_the_helper(home: Path, clone: Path):
+    command = readme_install_command()
+    assert command.count(f"{APP} login") == 1, f"no `{APP} login` in {command!r}"
+    command = command.replace(f"{APP} login", f"{APP} --version")
+
+    found = login_shell("command -v python3", home, clone, 30).stdout.strip()
+    assert found == SYSTEM_PYTHON, f"a login shell's python3 is {found!r}, not the system one"
+
+    installed = login_shell(command, home, clone, INSTALL_TIMEOUT)
+    assert installed.returncode == 0, f"{command!r} failed:\n{installed.stdout}\n{installed.stderr}"
+    assert installed.stdout.strip() == f"{APP} {helper.__version__}"
+
+    # A fresh HOME has no ~/.profile, so ~/.local/bin is not on a login shell's PATH: the
+    # installer says what to add; the user adds it and opens a new login shell.
+    (home / ".profile").write_text(path_advice(installed.stderr) + "\n")
+    found = login_shell(f"command -v {APP}", home, clone, 30).stdout.strip()
+    assert found == str(home / ".local/bin" / APP)
+    assert_launcher_skips_re(Path(found))
+
+    fill = login_shell(
+        "git config --global credential.helper copilot && "
+        "printf 'protocol=https\\nhost=api.githubcopilot.com\\n\\n' | git credential fill",
+        home, home, 60, GIT_TRACE="1", GIT_TERMINAL_PROMPT="0",
+    )
+    # git ran our command through its PATH, and our command answered (no login yet).
+    assert f"run_command: {APP} get" in fill.stderr, fill.stderr
+    assert re.search(rf"^{APP}: .*not logged in", fill.stderr, re.M), fill.stderr
+    assert fill.returncode != 0 and "password=" not in fill.stdout
+
+
+@network
+def test_upgrade_then_uninstall(home: Path, clone: Path, tmp_path: Path):
+    cache = {"PIP_CACHE_DIR": str(tmp_path / "pip-cache")}  # the upgrade reuses the downloads
+    link = home / ".local/bin" / APP
+    venvs = home / ".local/share" / f"{APP}-venv"
+
+    first = login_shell("./install.sh", home, clone, INSTALL_TIMEOUT, **cache)
+    assert first.returncode == 0, first.stderr
+    before = os.readlink(link)
+    upgrade = login_shell("./install.sh", home, clone, INSTALL_TIMEOUT, **cache)
+    assert upgrade.returncode == 0, upgrade.stderr
+    after = os.readlink(link)
+    assert after != before and Path(after).is_file() and not Path(before).exists()
+    assert [p.name for p in venvs.iterdir()] == [Path(after).parents[1].name]
+
+    # The login outlives the program.
+    (home / ".local/share" / APP).mkdir(parents=True)
+    (home / ".local/share" / APP / "copilot.json").write_text("{}")
+    gone = login_shell("./install.sh --uninstall", home, clone, 60)
+    assert gone.returncode == 0, gone.stderr
+    assert not link.exists() and not link.is_symlink() and not venvs.exists()
+    assert (home / ".local/share" / APP / "copilot.json").exists()
+    assert f"~/.local/share/{APP} ~/.local/state/{APP}" in gone.stderr
+    assert "keyring" in gone.stderr
+
+
+def test_uninstall_leaves_a_foreign_command_alone(home: Path, clone: Path):
+    link = home / ".local/bin" / APP
+    link.parent.mkdir(parents=True)
+    link.write_text("#!/bin/sh\n")  # say, from `pip install --user`
+    for args in ("", " --uninstall"):
+        run = login_shell(f"./install.sh{args}", home, clone, 60)
+        assert run.returncode == 1 and "was not made by install.sh" in run.stderr, run.stderr
+        assert link.read_text() == "#!/bin/sh\n"
+
+
+def test_editable_install_runs_our_launcher():
+    """The test venv's command (editable install) is our script, not pip's wrapper."""
+    text = EXE.read_text()
+    assert "from helper.cli import main" in text and "import re" not in text
+    version = subprocess.run([EXE, "--version"], capture_output=True, text=True, timeout=30)
+    module = subprocess.run([sys.executable, "-m", "helper", "--version"],
+                            capture_output=True, text=True, timeout=30)
+    assert version.stdout == module.stdout == f"{APP} {helper.__version__}\n"
+
+
+@network
+@pytest.mark.skipif(shutil.which("pipx") is None,
+                    reason="pipx is not installed (scripts/test installs it)")
+def test_pipx_exposes_the_command(home: Path, clone: Path, tmp_path: Path):
+    run = subprocess.run(
+        ["pipx", "install", str(clone)], capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
+        env=login_env(home, PATH=os.environ["PATH"], PIPX_HOME=str(tmp_path / "pipx"),
+                      PIPX_BIN_DIR=str(tmp_path / "pipx-bin")),
+    )
+    assert run.returncode == 0, run.stderr
+    version = subprocess.run([tmp_path / "pipx-bin" / APP, "--version"],
+                             capture_output=True, text=True, timeout=30)
+    assert version.stdout == f"{APP} {helper.__version__}\n"
+    assert_launcher_skips_re(tmp_path / "pipx-bin" / APP)
+
+
+@network
+def test_sdist_and_wheel_carry_everything(tmp_path: Path, clone: Path):
+    """`pip wheel .` builds, and the sdist has what a packager needs to test and integrate."""
+    build = shutil.which("pyproject-build", path=str(Path(sys.executable).parent))
+    if build is None:
+        pytest.skip("the `build` package is not installed in the test venv")
+    out = tmp_path / "dist"
+    run = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--wheel", "-o", str(out), str(clone)],
+        capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    (sdist,) = out.glob("*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for wanted in ("README.md", "LICENSE", "install.sh", "contrib/git", "tests/test_install.py",
+                   "benchmarks/bench.py", f"scripts/{APP}"):
+        assert any(n == wanted or n.startswith(wanted + "/") for n in names), wanted
+    (wheel,) = out.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert f"git_credential_copilot-{helper.__version__}.data/scripts/{APP}" in names
