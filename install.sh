@@ -116,10 +116,10 @@ uninstall() {
         rm -rf "$root"
         say "$app is not installed by install.sh; nothing to remove."
     fi
-    say "Kept your login and settings (a reinstall finds them). To remove them too:"
+    say "Kept your login and settings; a reinstall finds them. To remove them too:"
     say "    rm -rf $(tilde "$data_home/$app") $(tilde "$state_home/$app") $(tilde "$config_home/$app")"
-    say "  and the keyring entries of service '$app' (Linux: secret-tool clear service $app;"
-    say "  macOS: security delete-generic-password -s $app), or run '$app logout' before uninstalling."
+    say "and the keyring entries of service $app:"
+    say "    secret-tool clear service $app    (macOS: security delete-generic-password -s $app)"
 }
 
 case ${1:-} in

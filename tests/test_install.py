@@ -183,12 +183,22 @@ def test_upgrade_then_uninstall(home: Path, clone: Path, tmp_path: Path):
     assert after != before and Path(after).is_file() and not Path(before).exists()
     assert [p.name for p in venvs.iterdir()] == [Path(after).parents[1].name]
 
+    # Git is set up to use the helper: by `configure` where this version has it, else by hand.
+    has_unconfigure = "unconfigure" in login_shell(f"{link} --help", home, home, 30).stdout
+    by_hand = "git config --global credential.helper copilot"
+    setup = f"{link} configure" if has_unconfigure else by_hand
+    assert login_shell(setup, home, home, 30).returncode == 0
     # The login outlives the program.
     (home / ".local/share" / APP).mkdir(parents=True)
     (home / ".local/share" / APP / "copilot.json").write_text("{}")
     gone = login_shell("./install.sh --uninstall", home, clone, 60)
     assert gone.returncode == 0, gone.stderr
     assert not link.exists() and not link.is_symlink() and not venvs.exists()
+    left = login_shell("git config --global --get-regexp '^credential'", home, home, 30).stdout
+    if has_unconfigure:
+        assert "copilot" not in left, f"uninstall left git config naming the helper:\n{left}"
+    else:  # an older version: the user is told which lines to remove
+        assert "still names the helper" in gone.stderr and "helper copilot" in gone.stderr
     assert (home / ".local/share" / APP / "copilot.json").exists()
     assert f"~/.local/share/{APP} ~/.local/state/{APP}" in gone.stderr
     assert "keyring" in gone.stderr
