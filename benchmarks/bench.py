@@ -267,7 +267,6 @@ def crowds(server: FakeGitHub, root: Path, bin_dir: Path, racers: int, load: int
     print(f"{racers} racers on an empty cache: {exchanges} exchange(s) (goal: 1), "
           f"{len(tokens)} distinct answer(s), wall {wall:.2f} s, {percentiles(times)}")
     server.refresh_in = 1
-    server.copilot_ttl = 2
     drop_token(exe, env, data, server)
     exchanges, _, wall, times = crowd(exe, env, data, load, server)
     expiries = math.ceil(wall) + 1
