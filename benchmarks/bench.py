@@ -1,21 +1,34 @@
 """Benchmarks for the two hot spots: the cached ``get`` and a crowd refreshing at once.
 
-Run: ``.venv/bin/python benchmarks/bench.py`` (after ``scripts/test`` or
-``pip install -e .[test]``). Everything runs against the fake server on 127.0.0.1.
+Run from a checkout: ``python3 benchmarks/bench.py`` (any Python >= 3.10 with venv and pip).
+It builds its own fresh venv with a regular (non-editable) ``pip install .``, so the figures
+are what a user's install costs, and runs everything against the project's fake GitHub /
+Copilot server on 127.0.0.1 (tests/fakeserver.py): no network is needed beyond the package
+registry for the install.
 
-1. Cached ``get`` vs bare ``python -c pass`` with the same interpreter, interleaved run by run
-   so machine noise hits both alike; prints both medians and their ratio (goal: <= 2.0).
+1. Cached ``get`` and ``token``, through the installed ``git-credential-copilot`` command,
+   interleaved run by run with the same venv's ``python -c pass`` (the interpreter's own
+   start, the physical floor) so machine noise hits all alike, in shuffled order each round.
+   Cases: no config file; a 10-profile config file; a host the profile remembered from the
+   exchange's ``endpoints.api``; 100 and 1000 profiles (the slope per profile). Prints the
+   median, min and max of each, its ratio to ``python -c pass`` (goal <= 1.3) and the peak
+   RSS (the largest of 5 separate runs under GNU ``/usr/bin/time``) against ``python -c
+   pass``'s (goal <= 1.1).
 2. N racers (default 64) run ``get`` at once on an empty cache; prints how many exchanges the
    server saw (goal: exactly 1) and the wall time, with p50/p95 of each racer's time.
 3. ``--load N`` (default 200): N racers while every token goes stale a second after it is
-   minted; prints exchanges against the number of expiries (goal: exchanges <= expiries),
-   and p50/p95 of each racer's time (how long lock waits made them).
+   minted; prints exchanges against the number of expiries (goal: exchanges <= expiries).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
+import os
+import platform
+import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,54 +39,218 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import DEFAULT_CONFIG, EXE, Sandbox, sandbox_env  # noqa: E402
 from fakeserver import FakeGitHub  # noqa: E402
 
+COPILOT_HOST = "api.githubcopilot.com"
 
-def timed(argv: list[str], env: dict, data: bytes) -> float:
+
+# -- the install -------------------------------------------------------------------------------
+
+def fresh_venv(where: Path) -> Path:
+    """A new venv with a regular install of this checkout; returns its bin directory."""
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    bin_dir = where / "bin"
+    # Build from a copy: a build in the checkout would leave build/ and *.egg-info behind.
+    src = where.parent / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
+    pip = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q",
+                          "--disable-pip-version-check", str(src)],
+                         capture_output=True, text=True, check=False)
+    check(pip.returncode == 0, f"pip install failed:\n{pip.stdout}{pip.stderr}")
+    return bin_dir
+
+
+# -- timing one process ------------------------------------------------------------------------
+
+def run_once(argv: list[str], env: dict, data: bytes) -> tuple[float, int, bytes]:
+    """Wall time, peak RSS (KiB, see peak_rss) and stdout of one process, reaped with wait4()."""
     start = time.perf_counter()
-    proc = subprocess.run(argv, input=data, capture_output=True, env=env, check=False)
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    if data:
+        proc.stdin.write(data)
+    proc.stdin.close()
+    out, err = proc.stdout.read(), proc.stderr.read()  # both small: no deadlock
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    proc.stderr.close()
     if proc.returncode != 0:
-        raise SystemExit(f"{argv[0]} failed: {proc.stderr.decode()}")
-    return elapsed
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): "
+                         f"{err.decode(errors='replace')}")
+    return elapsed, usage.ru_maxrss, out
 
 
-def cached_get(box: Sandbox, rounds: int) -> None:
-    data = box.credential().encode()
-    assert box.run("get", input=data).returncode == 0
-    exchanges = box.server.exchanges
-    # As most users run it: no config file, the built-in profile, a host it claims.
-    plain_env = {k: v for k, v in box.env.items() if k != "GIT_CREDENTIAL_COPILOT_CONFIG"}
-    plain = b"protocol=https\nhost=api.githubcopilot.com\n\n"
-    bare, configured, default = [], [], []
+def peak_rss(argv: list[str], env: dict, data: bytes, runs: int = 5) -> int | None:
+    """Peak RSS in KiB, through GNU time: a child forked by this (large) process inherits its
+    high-water mark across exec, so wait4's figure here would be this process's size."""
+    gnu_time = shutil.which("time", path="/usr/bin:/bin")
+    if gnu_time is None:
+        return None
+    peaks = []
+    with tempfile.NamedTemporaryFile() as out:
+        for _ in range(runs):
+            run_once([gnu_time, "-f", "%M", "-o", out.name, *argv], env, data)
+            peaks.append(int(Path(out.name).read_text().split()[-1]))
+    return max(peaks)
+
+
+class Case:
+    def __init__(self, label: str, argv: list[str], env: dict, data: bytes = b""):
+        self.label, self.argv, self.env, self.data = label, argv, env, data
+        self.times: list[float] = []
+
+    def run(self) -> bytes:
+        elapsed, _, out = run_once(self.argv, self.env, self.data)
+        self.times.append(elapsed)
+        return out
+
+    def peak_rss(self) -> int | None:
+        return peak_rss(self.argv, self.env, self.data)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+# -- the sandbox -------------------------------------------------------------------------------
+
+def profiles_config(server: FakeGitHub, count: int, claim_host: bool) -> str:
+    """``count`` profiles; ``copilot`` talks to the fake server, the others never run."""
+    lines = ['store = "file"', "http_timeout = 2", "retry_budget = 2", ""]
+    lines += ["[profiles.copilot]", f'github_url = "http://localhost:{server.port}"',
+              f'api_url = "{server.url}"']
+    if claim_host:
+        lines.append(f'hosts = ["{server.host}"]')
+    for i in range(1, count):
+        lines += ["", f"[profiles.other{i}]", 'provider = "oauth"',
+                  f'issuer = "https://idp{i}.example.com"', f'client_id = "client-{i}"',
+                  f'hosts = ["llm{i}.example.com"]', f'api_base = "https://llm{i}.example.com/v1"']
+    return "\n".join(lines) + "\n"
+
+
+def sandbox_env(root: Path, bin_dir: Path, config: Path | None) -> dict:
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin",
+        "HOME": str(root / "home"),
+        "LANG": "C.UTF-8",
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_STATE_HOME": str(root / "state"),
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_CACHE_HOME": str(root / "cache"),
+        "GIT_CREDENTIAL_COPILOT_INTERACTIVE": "never",
+    }
+    if config is not None:
+        env["GIT_CREDENTIAL_COPILOT_CONFIG"] = str(config)
+    return env
+
+
+def credential(host: str, protocol: str = "https", **extra: str) -> bytes:
+    lines = [f"protocol={protocol}", f"host={host}", *(f"{k}={v}" for k, v in extra.items())]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise SystemExit(f"bench: {message}")
+
+
+# -- 1. the cached get -------------------------------------------------------------------------
+
+def cached_cases(server: FakeGitHub, root: Path, bin_dir: Path) -> list[Case]:
+    exe = str(bin_dir / "git-credential-copilot")
+    configs = {}
+    for count, claim in ((1, True), (10, True), (10, False), (100, True), (1000, True)):
+        path = root / f"config-{count}-{'claims' if claim else 'remembers'}.toml"
+        path.write_text(profiles_config(server, count, claim))
+        configs[count, claim] = path
+    # Log in and mint once, so every case below finds a fresh token in the state file.
+    seed = sandbox_env(root, bin_dir, configs[1, True])
+    login = credential(f"localhost:{server.port}", "http", username="octocat",
+                       password=server.add_github_token())
+    run_once([exe, "store"], seed, login)
+    run_once([exe, "get"], seed, credential(server.host, "http"))
+    check(server.exchanges == 1, f"seeding took {server.exchanges} exchanges")
+
+    none_env = sandbox_env(root, bin_dir, None)
+    cases = [
+        Case("python -c pass", [str(bin_dir / "python"), "-c", "pass"], none_env),
+        Case("get, no config file", [exe, "get"], none_env, credential(COPILOT_HOST)),
+        Case("token, no config file", [exe, "token"], none_env),
+    ]
+    for count, claim in ((10, True), (10, False), (100, True), (1000, True)):
+        env = sandbox_env(root, bin_dir, configs[count, claim])
+        how = "a host it claims" if claim else "a host remembered from endpoints.api"
+        cases.append(Case(f"get, {count} profiles, {how}", [exe, "get"], env,
+                          credential(server.host, "http")))
+        if claim and count == 10:
+            cases.append(Case("token, 10 profiles", [exe, "token"], env))
+    return cases
+
+
+def cached_get(server: FakeGitHub, root: Path, bin_dir: Path, rounds: int) -> None:
+    cases = cached_cases(server, root, bin_dir)
+    before = server.exchanges
+    for case in cases:  # warm the page cache and any snapshot the helper keeps
+        for _ in range(3):
+            case.run()
+        case.times.clear()
     for _ in range(rounds):
-        bare.append(timed([sys.executable, "-c", "pass"], box.env, b""))
-        configured.append(timed([str(EXE), "get"], box.env, data))
-        default.append(timed([str(EXE), "get"], plain_env, plain))
-    b = statistics.median(bare)
-    for label, times in (("no config file", default), ("with a config file", configured)):
-        o = statistics.median(times)
-        print(f"cached get, {label}: median {o * 1000:.1f} ms; python -c pass: median "
-              f"{b * 1000:.1f} ms; ratio {o / b:.2f} (goal <= 2.0)")
-    print(f"  ({rounds} interleaved runs each; exchanges during the runs: "
-          f"{box.server.exchanges - exchanges})")
+        order = cases[:]
+        random.shuffle(order)
+        for case in order:
+            out = case.run()
+            check(case is cases[0] or bool(out.strip()), f"{case.label} printed nothing")
+    check(server.exchanges == before, f"{server.exchanges - before} exchanges while cached")
+
+    floor = cases[0].median
+    rss = {case.label: case.peak_rss() for case in cases}
+    floor_rss = rss[cases[0].label]
+    print(f"cached path, {rounds} interleaved rounds in shuffled order "
+          "(ms: median [min-max]; ratio to python -c pass; peak RSS):")
+    for case in cases:
+        t = case.times
+        print(f"  {case.label:<55} {case.median * 1000:6.1f} [{min(t) * 1000:5.1f}-"
+              f"{max(t) * 1000:5.1f}]  {case.median / floor:4.2f}x  {memory(rss[case.label], floor_rss)}")
+    by_label = {c.label: c.median for c in cases}
+    ten = by_label["get, 10 profiles, a host it claims"]
+    for count in (100, 1000):
+        many = by_label[f"get, {count} profiles, a host it claims"]
+        print(f"  {count} profiles vs 10: {(many / ten - 1) * 100:+.1f}% "
+              f"({(many - ten) / (count - 10) * 1e6:+.2f} us a profile)")
+    print(f"  exchanges during the timed runs: {server.exchanges - before}")
 
 
-def crowd(box: Sandbox, count: int) -> tuple[int, set[bytes], float, list[float]]:
-    """Start ``count`` gets at once; exchanges, distinct answers, wall time, racer times."""
-    before = box.server.exchanges
-    data = box.credential().encode()
+def memory(peak: int | None, floor: int | None) -> str:
+    if peak is None or floor is None:
+        return "peak RSS n/a (install GNU time: apt-get install time)"
+    return f"{peak / 1024:5.1f} MiB ({peak / floor:4.2f}x)"
+
+
+# -- 2. and 3. crowds --------------------------------------------------------------------------
+
+def crowd(exe: str, env: dict, data: bytes, count: int, server: FakeGitHub):
+    before = server.exchanges
     start = time.perf_counter()
-    procs = [(time.perf_counter(), box.start("get")) for _ in range(count)]
+    procs = [(time.perf_counter(), subprocess.Popen(
+        [exe, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env)) for _ in range(count)]
     times, tokens = [], set()
     for started, proc in procs:
         out, err = proc.communicate(data, timeout=300)
         times.append(time.perf_counter() - started)
-        if proc.returncode != 0:
-            raise SystemExit(f"a racer failed: {err.decode()}")
+        check(proc.returncode == 0, f"a racer failed: {err.decode(errors='replace')}")
         tokens.add(out)
-    return box.server.exchanges - before, tokens, time.perf_counter() - start, sorted(times)
+    return server.exchanges - before, tokens, time.perf_counter() - start, sorted(times)
+
+
+def drop_token(exe: str, env: dict, data: bytes, server: FakeGitHub) -> None:
+    """Erase the cached token the way a caller that got a 401 would."""
+    out = run_once([exe, "get"], env, data)[2].decode()
+    answer = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    run_once([exe, "erase"], env, credential(server.host, "http", password=answer["password"]))
 
 
 def percentiles(times: list[float]) -> str:
@@ -81,20 +258,35 @@ def percentiles(times: list[float]) -> str:
     return f"per-racer p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
 
 
-def racers(box: Sandbox, count: int) -> None:
-    assert box.run("erase", input=box.credential()).returncode == 0
-    exchanges, tokens, wall, times = crowd(box, count)
-    print(f"{count} racers on an empty cache: {exchanges} exchange(s) (goal: 1), "
+def crowds(server: FakeGitHub, root: Path, bin_dir: Path, racers: int, load: int) -> None:
+    exe = str(bin_dir / "git-credential-copilot")
+    env = sandbox_env(root, bin_dir, root / "config-1-claims.toml")
+    data = credential(server.host, "http")
+    drop_token(exe, env, data, server)
+    exchanges, tokens, wall, times = crowd(exe, env, data, racers, server)
+    print(f"{racers} racers on an empty cache: {exchanges} exchange(s) (goal: 1), "
           f"{len(tokens)} distinct answer(s), wall {wall:.2f} s, {percentiles(times)}")
-
-
-def load(box: Sandbox, count: int) -> None:
-    box.server.refresh_in = 1
-    assert box.run("erase", input=box.credential()).returncode == 0
-    exchanges, _, wall, times = crowd(box, count)
+    server.refresh_in = 1
+    drop_token(exe, env, data, server)
+    exchanges, _, wall, times = crowd(exe, env, data, load, server)
     expiries = math.ceil(wall) + 1
-    print(f"{count} racers, token stale every 1 s: {exchanges} exchange(s) for {expiries} "
+    print(f"{load} racers, token stale every 1 s: {exchanges} exchange(s) for {expiries} "
           f"expiries (goal: <=), wall {wall:.2f} s, {percentiles(times)}")
+
+
+# -- main --------------------------------------------------------------------------------------
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{datetime.date.today().isoformat()}, {platform.system()} {platform.release()}, "
+            f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
 
 
 def main() -> None:
@@ -103,19 +295,17 @@ def main() -> None:
     parser.add_argument("--racers", type=int, default=64)
     parser.add_argument("--load", type=int, default=200)
     args = parser.parse_args()
-    server = FakeGitHub().start()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            box = Sandbox(root=Path(tmp), server=server, env=sandbox_env(Path(tmp)))
-            box.write_config(DEFAULT_CONFIG)
-            token = server.add_github_token()
-            store = box.credential(host=box.login_host, password=token)
-            assert box.run("store", input=store).returncode == 0
-            cached_get(box, args.rounds)
-            racers(box, args.racers)
-            load(box, args.load)
-    finally:
-        server.stop()
+    print(f"git-credential-copilot benchmark: {machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        bin_dir = fresh_venv(root / "venv")
+        (root / "home").mkdir()
+        server = FakeGitHub().start()
+        try:
+            cached_get(server, root, bin_dir, args.rounds)
+            crowds(server, root, bin_dir, args.racers, args.load)
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":
