@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import ConfigError
+from .urls import HOST, host_of, url_problem
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ STORES = ("auto", "keyring", "file")
 INTERACTIVE = ("auto", "always", "never")
 PROVIDERS = ("copilot", "oauth")
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$")
 
 COPILOT_HOSTS = (
     "api.githubcopilot.com",
@@ -278,44 +278,3 @@ class _Where:
             if not HOST.match(host):
                 raise self.error(key, f"{host!r} is not a host name (host or host:port, no scheme)")
         return tuple(h.lower() for h in value)
-
-
-def url_problem(url: str) -> str:
-    """Why ``url`` may not be used for secrets; empty when it may."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return f"{url!r} is not a valid URL"
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
-        return f"{url!r} contains whitespace or control characters"
-    if parts.username or parts.password:
-        return "URLs with a user name or password are not allowed"
-    if parts.scheme == "https" and host:
-        return ""
-    if parts.scheme == "http" and host and is_loopback(host):
-        return ""
-    if parts.scheme == "http":
-        return f"{url!r}: plain http:// is only allowed for loopback hosts; use https://"
-    return f"{url!r} is not an https:// URL"
-
-
-def is_loopback(host: str) -> bool:
-    host = host.lower().strip("[]")
-    if host == "localhost":
-        return True
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def host_of(url: str) -> str:
-    """``host[:port]`` of a URL, lower case; the form the credential protocol uses."""
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0].rsplit("@", 1)[-1].lower()

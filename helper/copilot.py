@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 
 from . import rfc6749
-from .cache import CachedToken
-from .config import url_problem
+from .records import Authorization, Grant, Minted, Token
+from .urls import url_problem
 from .console import Console
 from .errors import CredentialError, one_line
-from .providers import Authorization, Grant, GrantRevoked, Minted, Provider, Source
+from .providers import GrantRevoked, Provider
 from .transport import Response, ServerError
 
 DEFAULT_API_BASE = "https://api.githubcopilot.com"
@@ -60,19 +59,18 @@ class CopilotProvider(Provider):
     def login_label(self) -> str:
         return f"GitHub ({self.profile.login_host})"
 
-    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Source]:
+    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
         found = []
         if env.get(ENV_FIRST):
-            found.append(Source(Grant(access_token=env[ENV_FIRST]), ENV_FIRST))
+            found.append(Grant(access_token=env[ENV_FIRST], origin=ENV_FIRST))
         if stored is not None:
-            found.append(Source(stored, "store"))
+            found.append(stored)
         else:
-            found += [Source(Grant(access_token=env[name]), name)
+            found += [Grant(access_token=env[name], origin=name)
                       for name in ENV_FALLBACK if env.get(name)]
         return found
 
-    def mint(self, source: Source) -> Minted:
-        grant = source.grant
+    def mint(self, grant: Grant) -> Minted:
         renewed = None
         if self._github_token_expired(grant):
             grant = renewed = self._refresh_github_token(grant)
@@ -91,11 +89,12 @@ class CopilotProvider(Provider):
         answer = self._device_flow(console, f"{base}/login/device/code",
                                    f"{base}/login/oauth/access_token")
         grant = _grant_from(answer)
-        return Authorization(grant=replace(grant, username=self._login_of(grant)))
+        grant.username = self._login_of(grant)
+        return Authorization(grant=grant)
 
     # -- the exchange -------------------------------------------------------------------
 
-    def _exchange(self, grant: Grant) -> CachedToken:
+    def _exchange(self, grant: Grant) -> Token:
         url = f"{self.profile.api_url}/copilot_internal/v2/token"
         headers = {"Authorization": f"token {grant.access_token}", **EDITOR_HEADERS}
         response = self.transport.request("GET", url, headers=headers)
@@ -128,8 +127,8 @@ class CopilotProvider(Provider):
         except rfc6749.InvalidGrant as e:
             raise GrantRevoked(f"GitHub refused the refresh token: {e}") from e
         fresh = _grant_from(answer)
-        return replace(fresh, username=grant.username,
-                       refresh_token=fresh.refresh_token or grant.refresh_token)
+        return Grant(fresh.access_token, fresh.refresh_token or grant.refresh_token,
+                     fresh.expires_at, fresh.refresh_expires_at, grant.username, grant.origin)
 
     def _login_of(self, grant: Grant) -> str:
         """The GitHub login name, for ``username=``; empty when GitHub will not say."""
@@ -152,7 +151,7 @@ def _grant_from(answer: rfc6749.TokenResponse) -> Grant:
     )
 
 
-def _copilot_token(response: Response, username: str) -> CachedToken:
+def _copilot_token(response: Response, username: str) -> Token:
     where = response.url
     body = response.json_object()
     token = body.get("token")
@@ -174,7 +173,7 @@ def _copilot_token(response: Response, username: str) -> CachedToken:
             raise ServerError(f"{where} named a Copilot API endpoint that cannot be used: "
                               f"{problem}")
         api_base = endpoints["api"].rstrip("/")
-    return CachedToken(
+    return Token(
         token=token, expires_at=int(expires_at), refresh_at=refresh_at, minted_at=now,
         api_base=api_base, username=username,
     )

@@ -6,9 +6,9 @@ the access token, kept in the cache. Login is the RFC 8628 device flow; renewal 
 RFC 6749 §6 refresh grant, run by exactly one process under the profile lock.
 
 Rotation safety: servers that rotate refresh tokens revoke the whole token family when an
-old refresh token is replayed. The broker stores the rotated refresh token before it
+old refresh token is replayed. The life cycle stores the rotated refresh token before it
 releases the lock, so no other process can ever read (and replay) the old one. A refresh
-answered with ``invalid_grant`` or any 400/401 means the refresh token is dead: the broker
+answered with ``invalid_grant`` or any 400/401 means the refresh token is dead: the life cycle
 deletes it and never sends it again - the automatic version of "delete the credentials
 file and log in again".
 """
@@ -19,9 +19,9 @@ import time
 from collections.abc import Mapping
 
 from . import files, rfc6749, rfc8414
-from .cache import CachedToken
+from .records import Authorization, Grant, Minted, Token
 from .console import Console
-from .providers import Authorization, Grant, GrantRevoked, Minted, Provider, Source
+from .providers import GrantRevoked, Provider
 
 # RFC 6749 §5.1 only RECOMMENDS expires_in; when a server leaves it out, assume an hour and
 # rely on the caller's erase-after-401 if the token dies sooner.
@@ -35,11 +35,10 @@ class OAuthProvider(Provider):
     def login_label(self) -> str:
         return f"{self.profile.issuer or self.profile.token_url} (profile {self.profile.name})"
 
-    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Source]:
-        return [Source(stored, "store")] if stored is not None else []
+    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
+        return [stored] if stored is not None else []
 
-    def mint(self, source: Source) -> Minted:
-        grant = source.grant
+    def mint(self, grant: Grant) -> Minted:
         if not grant.refresh_token:
             raise GrantRevoked("the login holds no refresh token (ask for offline_access?)")
         try:
@@ -69,11 +68,11 @@ class OAuthProvider(Provider):
                       expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
         return Authorization(grant=grant, token=self._token(answer))
 
-    def _token(self, answer: rfc6749.TokenResponse) -> CachedToken:
+    def _token(self, answer: rfc6749.TokenResponse) -> Token:
         now = int(time.time())
         expires_at = answer.expires_at or now + DEFAULT_LIFETIME
         # api_base is configuration for this provider: read from the profile, never cached.
-        return CachedToken(token=answer.access_token, expires_at=expires_at,
+        return Token(token=answer.access_token, expires_at=expires_at,
                            refresh_at=expires_at, minted_at=now)
 
     def _endpoints(self) -> rfc8414.Endpoints:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import files
-from .config import url_problem
+from .urls import url_problem
 from .errors import CredentialError
 from .transport import ServerError, Transport
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helper import config
+from helper import config, urls
 from helper.errors import ConfigError
 
 
@@ -122,6 +122,6 @@ def test_builtin_defaults_are_consistent():
         assert set(defaults) <= set(config.PROVIDER_KEYS[provider])
         for key, value in defaults.items():
             if config.PROVIDER_KEYS[provider][key] == "url":
-                assert value.startswith("https://") and not config.url_problem(value)
+                assert value.startswith("https://") and not urls.url_problem(value)
     for host in config.COPILOT_HOSTS:
-        assert config.HOST.match(host) and host == host.lower()
+        assert urls.HOST.match(host) and host == host.lower()
