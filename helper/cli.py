@@ -107,7 +107,7 @@ def main(
     env: Mapping[str, str] | None = None,
 ) -> int:
     # A daemon may start us with fd 0/1/2 closed: Python then sets sys.stdin etc. to None.
-    stdin = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
+    source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
     stdout = stdout if stdout is not None else sys.stdout or open(os.devnull, "w")  # noqa: SIM115
     env = env if env is not None else os.environ
     console = Console(stderr if stderr is not None else sys.stderr or open(os.devnull, "w"))  # noqa: SIM115
@@ -116,7 +116,7 @@ def main(
         if isinstance(parsed, str):
             stdout.write(parsed)
             return EXIT_OK
-        return run(parsed, Streams(stdin, stdout, console), env)
+        return run(parsed, Streams(source, stdout, console), env)
     except HelperError as e:
         console.notice(str(e))
         return e.exit_code
@@ -144,10 +144,10 @@ class _Empty:
 
 def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
     action = CREDENTIAL_ACTIONS.get(args.action)
-    credential = protocol.read(streams.stdin) if action else None  # git's input comes first
-    cfg = _config(args, env)
     if action:
-        return action(cfg, credential, streams, env)
+        credential = protocol.read(streams.stdin)  # git's input comes first
+        return action(_config(args, env), credential, streams, env)
+    cfg = _config(args, env)
     profile = cfg.profile(cfg.profile_override or cfg.default_profile)
     prompt = False if args.action == "status" else None  # status answers, it never asks
     lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt)
@@ -158,7 +158,7 @@ def _config(args: Args, env: Mapping[str, str]) -> config.Config:
     cfg = config.load(env)
     if args.profile:
         cfg.profile(args.profile)  # raises for an unknown profile
-        cfg = cfg._replace(profile_override=args.profile)
+        cfg = cfg.but(profile_override=args.profile)
     return cfg
 
 

@@ -142,7 +142,9 @@ class Lifecycle:
             state = state.mark_dead(grant.access_token)
             self.write_state(state)
             return state
-        self.console.notice(f"the stored login for profile {self.name!r} is dead ({why}); deleted it")
+        self.console.notice(
+            f"the stored login for profile {self.name!r} is dead ({why}); deleted it"
+        )
         store.delete(self.name)
         return state
 

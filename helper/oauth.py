@@ -18,10 +18,40 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from . import files, rfc6749, rfc8414
-from .records import Authorization, Grant, Minted, Token
-from .console import Console
 from .providers import GrantRevoked, Provider
+from .records import Authorization, Grant, Minted, Token
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: config reads KEYS/DEFAULTS on every get
+if TYPE_CHECKING:
+    from . import rfc6749, rfc8414
+    from .config import Profile
+    from .console import Console
+
+# -- the plug-in: this provider's configuration (read on every get: no heavy imports) ----
+
+KEYS = {
+    "issuer": "url", "device_authorization_url": "url", "token_url": "url",
+    "client_id": "str", "client_secret": "str", "scope": "str", "hosts": "hosts",
+    "api_base": "url", "audience": "str",
+}
+DEFAULTS = {"scope": "openid offline_access"}
+
+
+def check(profile: Profile) -> tuple[str, str] | None:
+    """The keys without a default that the flow cannot do without."""
+    if not profile.client_id:
+        return "client_id", "is required for provider 'oauth'"
+    if not profile.setting("issuer") and not (
+        profile.setting("device_authorization_url") and profile.setting("token_url")
+    ):
+        return "", "needs issuer, or both device_authorization_url and token_url"
+    return None
+
+
+def login_host(profile: Profile) -> str:
+    """No host stands for the login itself: store/erase always address tokens."""
+    return ""
+
 
 # RFC 6749 §5.1 only RECOMMENDS expires_in; when a server leaves it out, assume an hour and
 # rely on the caller's erase-after-401 if the token dies sooner.
@@ -33,12 +63,19 @@ class OAuthProvider(Provider):
 
     @property
     def login_label(self) -> str:
-        return f"{self.profile.issuer or self.profile.token_url} (profile {self.profile.name})"
+        p = self.profile
+        return f"{p.setting('issuer') or p.setting('token_url')} (profile {p.name})"
 
     def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
         return [stored] if stored is not None else []
 
+    def device_extra(self) -> dict[str, str]:
+        audience = self.profile.setting("audience")
+        return {"audience": audience} if audience else {}
+
     def mint(self, grant: Grant) -> Minted:
+        from . import rfc6749
+
         if not grant.refresh_token:
             raise GrantRevoked("the login holds no refresh token (ask for offline_access?)")
         try:
@@ -76,11 +113,17 @@ class OAuthProvider(Provider):
                            refresh_at=expires_at, minted_at=now)
 
     def _endpoints(self) -> rfc8414.Endpoints:
-        p = self.profile
-        if p.device_authorization_url and p.token_url:
-            return rfc8414.Endpoints(p.device_authorization_url, p.token_url)
-        found = rfc8414.discover(self.transport, p.issuer,
-                                 self.cache_dir / f"discovery-{p.name}.json", files.quiet)
-        return rfc8414.Endpoints(p.device_authorization_url or found.device_authorization_endpoint,
-                                 p.token_url or found.token_endpoint)
+        from . import files, rfc8414
 
+        p = self.profile
+        device, token = p.setting("device_authorization_url"), p.setting("token_url")
+        if device and token:
+            return rfc8414.Endpoints(device, token)
+        found = rfc8414.discover(self.transport, p.setting("issuer"),
+                                 self.cache_dir / f"discovery-{p.name}.json", files.quiet)
+        return rfc8414.Endpoints(device or found.device_authorization_endpoint,
+                                 token or found.token_endpoint)
+
+
+
+PROVIDER = OAuthProvider

@@ -13,13 +13,30 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from pathlib import Path
 
-from .config import Config, Profile
-from .console import Console
 from .errors import CredentialError
-from .records import Authorization, Grant, Minted
-from .rfc6749 import TokenResponse
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
+if TYPE_CHECKING:  # config.py reads the registry on every get: stay light
+    from pathlib import Path
+    from types import ModuleType
+
+    from .config import Config, Profile
+    from .console import Console
+    from .records import Authorization, Grant, Minted
+    from .rfc6749 import TokenResponse
+
+# Provider name (the ``provider`` key of a profile) -> the module that implements it. Each
+# module declares KEYS (its config keys and their kinds), DEFAULTS, check(profile) (a
+# problem across keys, or None), login_host(profile) and PROVIDER (its Provider class).
+REGISTRY = {"copilot": "helper.copilot", "oauth": "helper.oauth"}
+
+
+def plugin(kind: str) -> ModuleType:
+    """The module of provider ``kind`` (a name in REGISTRY)."""
+    import importlib
+
+    return importlib.import_module(REGISTRY[kind])
 
 
 class GrantRevoked(CredentialError):
@@ -53,14 +70,17 @@ class Provider(ABC):
     def authorize(self, console: Console) -> Authorization:
         """Run the interactive login (a device flow) and return its grant."""
 
+    def device_extra(self) -> dict[str, str]:
+        """Extra parameters of the device authorization request (none unless overridden)."""
+        return {}
+
     def _device_flow(self, console: Console, code_url: str, token_url: str) -> TokenResponse:
         """RFC 8628 with this profile's client: show the code on stderr, poll until done."""
         from . import rfc8628
 
         p = self.profile
         code = rfc8628.request_code(self.transport, code_url, p.client_id, p.scope,
-                                    p.client_secret,
-                                    extra={"audience": p.audience} if p.audience else None)
+                                    p.client_secret, extra=self.device_extra() or None)
         console.show_device_code(code, self.login_label)
         try:
             return rfc8628.poll(self.transport, token_url, p.client_id, code, wait=console.wait,
@@ -71,10 +91,5 @@ class Provider(ABC):
 
 def for_profile(profile: Profile, config: Config, cache_dir: Path) -> Provider:
     """The provider a profile names; ``cache_dir`` is for what it may re-fetch (discovery)."""
-    if profile.provider == "oauth":
-        from .oauth import OAuthProvider
-
-        return OAuthProvider(profile, config, cache_dir)
-    from .copilot import CopilotProvider
-
-    return CopilotProvider(profile, config, cache_dir)
+    provider: Provider = plugin(profile.provider).PROVIDER(profile, config, cache_dir)
+    return provider

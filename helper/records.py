@@ -129,11 +129,20 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) and value.isprintable() else ""
 
 
+def is_number(value: object) -> bool:
+    """An int or a float, and not a bool (JSON and TOML ``true`` is an int to Python)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def seconds(value: object) -> float | None:
+    """``value`` when it is a number (and not a bool); else None."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def number(value: object) -> int | None:
     """``value`` as whole seconds when it is a number (and not a bool); else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return int(value)
+    found = seconds(value)
+    return None if found is None else int(found)
 
 
 _number = number

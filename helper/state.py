@@ -12,7 +12,7 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 from __future__ import annotations
 
 from . import files
-from .records import Token, number
+from .records import Token, number, seconds
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -117,15 +117,15 @@ def _decode(raw: dict[str, object]) -> State:
         )
         if not cached.token:
             raise ValueError("empty token")
-    erased = tuple(float(t) for t in raw.get("erased", ()))
-    dead = tuple(_str(d) for d in raw.get("dead", ()))
+    erased = tuple(_float(t) for t in _list(raw.get("erased", ())))
+    dead = tuple(_str(d) for d in _list(raw.get("dead", ())))
     api_base = _str(raw.get("api_base", ""))
     return State(token=cached, api_base=api_base, erased=erased, dead=dead)
 
 
 def _encode(state: State) -> dict[str, object]:
-    out: dict[str, object] = {"version": 1, "api_base": state.api_base, "erased": list(state.erased),
-                 "dead": list(state.dead)}
+    out: dict[str, object] = {"version": 1, "api_base": state.api_base,
+                              "erased": list(state.erased), "dead": list(state.dead)}
     if state.token is not None:
         t = state.token
         out["token"] = {
@@ -146,3 +146,16 @@ def _int(value: object) -> int:
     if seconds is None:
         raise TypeError("expected a number")
     return seconds
+
+
+def _float(value: object) -> float:
+    found = seconds(value)
+    if found is None:
+        raise TypeError("expected a number")
+    return float(found)
+
+
+def _list(value: object) -> list[object] | tuple[object, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("expected a list")
+    return value

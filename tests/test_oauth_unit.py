@@ -20,8 +20,9 @@ TOKEN = f"{ISSUER}/oauth/token"
 
 def provider(tmp_path: Path, **keys) -> OAuthProvider:
     profile = config.Profile(name="corp", provider="oauth", client_id="c",
-                             device_authorization_url=f"{ISSUER}/oauth/device", token_url=TOKEN,
-                             scope="openid offline_access", **keys)
+                             scope="openid offline_access",
+                             settings={"device_authorization_url": f"{ISSUER}/oauth/device",
+                                       "token_url": TOKEN, **keys})
     return OAuthProvider(profile, config.Config(path=None, retry_budget=1), tmp_path)
 
 
