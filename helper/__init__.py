@@ -38,7 +38,7 @@ def erase(token: str, profile: str | None = None) -> None:
     _erase(token, profile)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name == "Token":
         from .api import Token
 

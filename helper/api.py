@@ -11,9 +11,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import broker, config
+from . import config, wiring
 from .console import Console
 from .errors import mask
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .lifecycle import Lifecycle
 
 
 @dataclass(frozen=True)
@@ -30,21 +34,19 @@ class Token:
     __str__ = __repr__
 
 
-def _broker(profile: str | None, env: Mapping[str, str]) -> broker.Broker:
+def _lifecycle(profile: str | None, env: Mapping[str, str]) -> tuple[Lifecycle, str]:
     cfg = config.load(env)
     chosen = cfg.profile(profile or cfg.profile_override or cfg.default_profile)
-    console = Console(sys.stderr)
-    return broker.Broker(cfg, chosen, env, console, broker.interactive(cfg, env, console))
+    return wiring.lifecycle(cfg, chosen, env, Console(sys.stderr)), chosen.api_base
 
 
 def get_token(profile: str | None = None, env: Mapping[str, str] | None = None) -> Token:
-    b = _broker(profile, os.environ if env is None else env)
-    cached = b.token()
-    return Token(cached.token, cached.expires_at, cached.api_base or b.profile.api_base,
-                 b.profile.name)
+    lc, api_base = _lifecycle(profile, os.environ if env is None else env)
+    token = lc.token()
+    return Token(token.token, token.expires_at, token.api_base or api_base, lc.name)
 
 
 def erase(token: str, profile: str | None = None, env: Mapping[str, str] | None = None) -> None:
     if not token:
         raise ValueError("erase() needs the token that was rejected")
-    _broker(profile, os.environ if env is None else env).erase("", token)
+    _lifecycle(profile, os.environ if env is None else env)[0].erase(token)

@@ -14,13 +14,16 @@ import sys
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 
-from . import __version__, broker, config, protocol
+from . import __version__, config, login, protocol, routing, urls, wiring
 from .console import Console
 from .errors import EXIT_OK, HelperError, UsageError
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from typing import BinaryIO, TextIO
+
+    from .lifecycle import Lifecycle
+    from .records import Token
 
 USAGE = """\
 usage: git-credential-copilot [--profile NAME] ACTION
@@ -104,7 +107,7 @@ def main(
     env: Mapping[str, str] | None = None,
 ) -> int:
     # A daemon may start us with fd 0/1/2 closed: Python then sets sys.stdin etc. to None.
-    stdin = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
+    source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
     stdout = stdout if stdout is not None else sys.stdout or open(os.devnull, "w")  # noqa: SIM115
     env = env if env is not None else os.environ
     console = Console(stderr if stderr is not None else sys.stderr or open(os.devnull, "w"))  # noqa: SIM115
@@ -113,7 +116,7 @@ def main(
         if isinstance(parsed, str):
             stdout.write(parsed)
             return EXIT_OK
-        return run(parsed, Streams(stdin, stdout, console), env)
+        return run(parsed, Streams(source, stdout, console), env)
     except HelperError as e:
         console.notice(str(e))
         return e.exit_code
@@ -141,27 +144,22 @@ class _Empty:
 
 def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
     action = CREDENTIAL_ACTIONS.get(args.action)
-    credential = protocol.read(streams.stdin) if action else None  # git's input comes first
-    cfg = _config(args, env)
     if action:
-        return action(cfg, credential, streams, env)
+        credential = protocol.read(streams.stdin)  # git's input comes first
+        return action(_config(args, env), credential, streams, env)
+    cfg = _config(args, env)
     profile = cfg.profile(cfg.profile_override or cfg.default_profile)
     prompt = False if args.action == "status" else None  # status answers, it never asks
-    return COMMANDS[args.action](args, _broker(cfg, profile, streams, env, prompt), streams)
+    lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt)
+    return COMMANDS[args.action](args, lc, profile, streams)
 
 
 def _config(args: Args, env: Mapping[str, str]) -> config.Config:
     cfg = config.load(env)
     if args.profile:
         cfg.profile(args.profile)  # raises for an unknown profile
-        cfg = cfg._replace(profile_override=args.profile)
+        cfg = cfg.but(profile_override=args.profile)
     return cfg
-
-
-def _broker(cfg: config.Config, profile: config.Profile, streams: Streams,
-            env: Mapping[str, str], prompt: bool | None = None) -> broker.Broker:
-    allowed = broker.interactive(cfg, env, streams.console) if prompt is None else prompt
-    return broker.Broker(cfg, profile, env, streams.console, allowed)
 
 
 # -- git's credential-helper actions ----------------------------------------------------
@@ -169,12 +167,12 @@ def _broker(cfg: config.Config, profile: config.Profile, streams: Streams,
 
 def cmd_get(cfg: config.Config, cred: protocol.Credential, streams: Streams,
             env: Mapping[str, str]) -> int:
-    profile = broker.choose_profile(cfg, cred.host, env)
-    if profile is None or not broker.transport_ok(cred.protocol, cred.host):
+    profile = routing.choose_profile(cfg, cred.host, env)
+    if profile is None or not routing.transport_ok(cred.protocol, cred.host):
         return EXIT_OK  # not ours: git moves on to its next helper
-    token = _broker(cfg, profile, streams, env).token()
+    token = wiring.lifecycle(cfg, profile, env, streams.console).token()
     api_base = token.api_base or profile.api_base
-    api_host = config.host_of(api_base) if api_base else ""
+    api_host = urls.host_of(api_base) if api_base else ""
     protocol.write(streams.stdout, [
         ("protocol", cred.protocol or "https"),
         ("host", cred.host or api_host),
@@ -187,19 +185,29 @@ def cmd_get(cfg: config.Config, cred: protocol.Credential, streams: Streams,
 
 def cmd_store(cfg: config.Config, cred: protocol.Credential, streams: Streams,
               env: Mapping[str, str]) -> int:
-    profile = broker.choose_profile(cfg, cred.host, env, include_login=True)
-    if profile is not None and cred.host and broker.transport_ok(cred.protocol, cred.host):
-        _broker(cfg, profile, streams, env, prompt=False).store(
-            cred.host, cred.username, cred.password, cred.password_expiry_utc
-        )
+    profile = routing.choose_profile(cfg, cred.host, env, include_login=True)
+    if profile is None or not cred.host or not routing.transport_ok(cred.protocol, cred.host):
+        return EXIT_OK
+    lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt_allowed=False)
+    if not cred.password:
+        return EXIT_OK
+    if routing.at_login_host(profile, cred.host):
+        login.import_login(lc, cred.username, cred.password)
+    else:
+        lc.store(cred.username, cred.password, cred.password_expiry_utc)
     return EXIT_OK
 
 
 def cmd_erase(cfg: config.Config, cred: protocol.Credential, streams: Streams,
               env: Mapping[str, str]) -> int:
-    profile = broker.choose_profile(cfg, cred.host, env, include_login=True)
-    if profile is not None:
-        _broker(cfg, profile, streams, env, prompt=False).erase(cred.host, cred.password)
+    profile = routing.choose_profile(cfg, cred.host, env, include_login=True)
+    if profile is None:
+        return EXIT_OK
+    lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt_allowed=False)
+    if routing.at_login_host(profile, cred.host):
+        login.erase_login(lc, cred.password)
+    else:
+        lc.erase(cred.password)
     return EXIT_OK
 
 
@@ -209,30 +217,30 @@ CREDENTIAL_ACTIONS = {"get": cmd_get, "store": cmd_store, "erase": cmd_erase}
 # -- commands for people and scripts ----------------------------------------------------
 
 
-def cmd_login(args: Args, b: broker.Broker, streams: Streams) -> int:
-    token = b.login()
+def cmd_login(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+    token = login.login(lc)
     who = f" as {token.username}" if token.username else ""
     streams.console.notice(
-        f"logged in{who} (profile {b.profile.name!r}); token valid for "
-        f"{(token.expires_at - b.now()) / 60:.0f} min and renewed automatically"
+        f"logged in{who} (profile {profile.name!r}); token valid for "
+        f"{(token.expires_at - lc.now()) / 60:.0f} min and renewed automatically"
     )
     return EXIT_OK
 
 
-def cmd_logout(args: Args, b: broker.Broker, streams: Streams) -> int:
-    b.logout()
-    streams.console.notice(f"logged out of profile {b.profile.name!r}; nothing of it is stored")
+def cmd_logout(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+    login.logout(lc)
+    streams.console.notice(f"logged out of profile {profile.name!r}; nothing of it is stored")
     return EXIT_OK
 
 
-def cmd_token(args: Args, b: broker.Broker, streams: Streams) -> int:
-    token = b.renew() if args.renew else b.token()
-    streams.stdout.write(format_token(args.format, token, b.profile))
+def cmd_token(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+    token = lc.renew() if args.renew else lc.token()
+    streams.stdout.write(format_token(args.format, token, profile))
     streams.stdout.flush()
     return EXIT_OK
 
 
-def format_token(fmt: str, token, profile: config.Profile) -> str:
+def format_token(fmt: str, token: Token, profile: config.Profile) -> str:
     if fmt == "raw":
         return token.token + "\n"
     api_base = token.api_base or profile.api_base
@@ -251,8 +259,10 @@ def format_token(fmt: str, token, profile: config.Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_status(args: Args, b: broker.Broker, streams: Streams) -> int:
-    lines, ok = b.status()
+def cmd_status(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+    from .status import status
+
+    lines, ok = status(lc, profile)
     streams.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK if ok else 1
 

@@ -10,12 +10,13 @@ hosts (that is how tests point the helper at a local fake server).
 from __future__ import annotations
 
 import re
-from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import paths
+from . import paths, providers
 from .errors import ConfigError
+from .records import is_number
+from .urls import HOST, url_problem
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -23,84 +24,117 @@ if TYPE_CHECKING:
 
 STORES = ("auto", "keyring", "file")
 INTERACTIVE = ("auto", "always", "never")
-PROVIDERS = ("copilot", "oauth")
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$")
+BUILTIN_NAME = "copilot"  # the profile that works with no file at all
 
-COPILOT_HOSTS = (
-    "api.githubcopilot.com",
-    "api.individual.githubcopilot.com",
-    "api.business.githubcopilot.com",
-    "api.enterprise.githubcopilot.com",
-)
+# Every default of the top-level keys, in one place.
+DEFAULTS: dict[str, str | float] = {
+    "default_profile": BUILTIN_NAME, "store": "auto", "interactive": "auto",
+    "http_timeout": 10.0, "retry_budget": 20.0, "keyring_timeout": 10.0,
+}
 
-
-_PROFILE_FIELDS = (
-    "name", "provider", "hosts", "client_id", "client_secret", "scope",
-    "github_url", "api_url",  # copilot
-    "issuer", "device_authorization_url", "token_url", "api_base", "audience",  # oauth
-)
+# The kinds of value a provider's key may take (providers declare theirs in KEYS).
+URL, STR, HOSTS = "url", "str", "hosts"
+# Keys every provider reads through the shared device flow; the rest are its settings.
+COMMON = ("hosts", "client_id", "client_secret", "scope")
 
 
-# Records on the cached path are namedtuples: importing dataclasses costs ~9 ms.
-class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=("copilot", ()) + ("",) * 10)):
-    """One named source of tokens. Which keys apply depends on ``provider``."""
+class Profile:
+    """One named source of tokens: the keys every provider shares, and ``settings``, the
+    provider's own keys (validated against its module's KEYS)."""
 
-    __slots__ = ()
+    __slots__ = ("name", "provider", "hosts", "client_id", "client_secret", "scope", "settings")
+
+    def __init__(self, name: str, provider: str = BUILTIN_NAME, hosts: tuple[str, ...] = (),
+                 client_id: str = "", client_secret: str = "", scope: str = "",
+                 settings: Mapping[str, str] | None = None):
+        self.name = name
+        self.provider = provider
+        self.hosts = hosts
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.scope = scope
+        self.settings: Mapping[str, str] = settings or {}
 
     def __repr__(self) -> str:  # a repr ends up in logs: never the client secret
         from .errors import mask
 
-        shown = self._replace(client_secret=mask(self.client_secret) if self.client_secret else "")
-        fields = zip(self._fields, shown, strict=True)
-        return "Profile(" + ", ".join(f"{k}={v!r}" for k, v in fields) + ")"
+        secret = mask(self.client_secret) if self.client_secret else ""
+        return (f"Profile(name={self.name!r}, provider={self.provider!r}, hosts={self.hosts!r}, "
+                f"client_id={self.client_id!r}, client_secret={secret!r}, "
+                f"scope={self.scope!r}, settings={dict(self.settings)!r})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Profile) and repr(self) == repr(other) and (
+            self.client_secret == other.client_secret)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def setting(self, key: str) -> str:
+        """A provider setting; empty when not set."""
+        return self.settings.get(key, "")
+
+    @property
+    def api_base(self) -> str:
+        """The API base callers should use when the token does not name one."""
+        return self.setting("api_base")
 
     @property
     def login_host(self) -> str:
         """The host ``store``/``erase`` address to import or drop the login itself."""
-        return host_of(self.github_url) if self.provider == "copilot" else ""
+        host: str = providers.plugin(self.provider).login_host(self)
+        return host
+
+    def with_values(self, values: Mapping[str, object]) -> Profile:
+        """This profile with ``values`` (already checked) for shared keys and settings."""
+        common = {key: getattr(self, key) for key in COMMON}
+        settings = dict(self.settings)
+        for key, value in values.items():
+            if key in COMMON:
+                common[key] = value
+            else:
+                settings[key] = str(value)
+        return Profile(self.name, self.provider, common["hosts"], common["client_id"],
+                       common["client_secret"], common["scope"], settings)
 
 
-PROVIDER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "copilot": {
-        "github_url": "https://github.com",
-        "api_url": "https://api.github.com",
-        "client_id": "Iv1.b507a08c87ecfe98",
-        "scope": "read:user",
-        "hosts": COPILOT_HOSTS,
-    },
-    "oauth": {"scope": "openid offline_access"},
-}
-
-# Which keys each provider accepts, and of what kind.
-_URL, _STR, _HOSTS = "url", "str", "hosts"
-PROVIDER_KEYS: dict[str, dict[str, str]] = {
-    "copilot": {
-        "github_url": _URL, "api_url": _URL, "client_id": _STR, "scope": _STR, "hosts": _HOSTS,
-    },
-    "oauth": {
-        "issuer": _URL, "device_authorization_url": _URL, "token_url": _URL,
-        "client_id": _STR, "client_secret": _STR, "scope": _STR, "hosts": _HOSTS,
-        "api_base": _URL, "audience": _STR,
-    },
-}
-
-BUILTIN = Profile(name="copilot", **PROVIDER_DEFAULTS["copilot"])
+def builtin(name: str, provider: str) -> Profile:
+    """A profile with nothing but its provider's defaults."""
+    return Profile(name, provider).with_values(providers.plugin(provider).DEFAULTS)
 
 
-_CONFIG_FIELDS = ("path", "default_profile", "store", "interactive", "http_timeout",
-                  "retry_budget", "keyring_timeout", "profiles", "profile_override")
-
-
-class Config(namedtuple("Config", _CONFIG_FIELDS,
-                        defaults=("copilot", "auto", "auto", 10.0, 20.0, 10.0, None, ""))):
+class Config:
     """The configuration in force. ``profiles`` maps names to Profile, in file order."""
 
-    __slots__ = ()
+    __slots__ = ("path", "default_profile", "store", "interactive", "http_timeout",
+                 "retry_budget", "keyring_timeout", "profiles", "profile_override")
 
-    def __new__(cls, path: Path, *args: Any, **kwargs: Any) -> Config:
-        self = super().__new__(cls, path, *args, **kwargs)
-        return self if self.profiles is not None else self._replace(profiles={"copilot": BUILTIN})
+    def __init__(self, path: Path | None,
+                 default_profile: str = BUILTIN_NAME,
+                 store: str = str(DEFAULTS["store"]),
+                 interactive: str = str(DEFAULTS["interactive"]),
+                 http_timeout: float = float(DEFAULTS["http_timeout"]),
+                 retry_budget: float = float(DEFAULTS["retry_budget"]),
+                 keyring_timeout: float = float(DEFAULTS["keyring_timeout"]),
+                 profiles: dict[str, Profile] | None = None,
+                 profile_override: str = ""):
+        self.path = path
+        self.default_profile = default_profile
+        self.store = store
+        self.interactive = interactive
+        self.http_timeout = http_timeout
+        self.retry_budget = retry_budget
+        self.keyring_timeout = keyring_timeout
+        self.profiles = profiles if profiles is not None else {
+            BUILTIN_NAME: builtin(BUILTIN_NAME, BUILTIN_NAME)}
+        self.profile_override = profile_override
+
+    def but(self, store: str = "", interactive: str = "", profile_override: str = "") -> Config:
+        """A copy with what the environment or the command line overrides."""
+        return Config(self.path, self.default_profile, store or self.store,
+                      interactive or self.interactive, self.http_timeout, self.retry_budget,
+                      self.keyring_timeout, self.profiles,
+                      profile_override or self.profile_override)
 
     def profile(self, name: str) -> Profile:
         try:
@@ -118,7 +152,7 @@ def load(env: Mapping[str, str]) -> Config:
     return _apply_env(config, env)
 
 
-def _read_toml(path: Path, explicit: bool) -> dict | None:
+def _read_toml(path: Path, explicit: bool) -> dict[str, Any] | None:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -132,36 +166,36 @@ def _read_toml(path: Path, explicit: bool) -> dict | None:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        parsed: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+        return parsed
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: config file is not UTF-8") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from e
 
 
-def _from_toml(path: Path, raw: dict) -> Config:
+def _from_toml(path: Path, raw: dict[str, Any]) -> Config:
     where = _Where(path)
-    known = {"default_profile", "store", "interactive", "http_timeout", "retry_budget",
-             "keyring_timeout", "profiles"}
+    known = {*DEFAULTS, "profiles"}
     for key in raw:
         if key not in known:
             raise where.error(key, f"unknown key (known: {', '.join(sorted(known))})")
-    profiles = {"copilot": BUILTIN}
+    profiles = {BUILTIN_NAME: builtin(BUILTIN_NAME, BUILTIN_NAME)}
     tables = raw.get("profiles", {})
     if not isinstance(tables, dict):
         raise where.error("profiles", "must be a table of profiles ([profiles.NAME])")
     for name, table in tables.items():
-        profiles[name] = _profile(where, name, table)
+        profiles[name] = _profile(where, name, table, profiles.get(name))
     config = Config(
         path=path,
-        default_profile=where.choice("default_profile", raw, None) or "copilot",
-        store=where.choice("store", raw, STORES) or "auto",
-        interactive=where.choice("interactive", raw, INTERACTIVE) or "auto",
-        http_timeout=where.seconds("http_timeout", raw, 10.0),
-        retry_budget=where.seconds("retry_budget", raw, 20.0),
-        keyring_timeout=where.seconds("keyring_timeout", raw, 10.0),
+        default_profile=where.choice("default_profile", raw, None) or BUILTIN_NAME,
+        store=where.choice("store", raw, STORES) or str(DEFAULTS["store"]),
+        interactive=where.choice("interactive", raw, INTERACTIVE) or str(DEFAULTS["interactive"]),
+        http_timeout=where.seconds("http_timeout", raw),
+        retry_budget=where.seconds("retry_budget", raw),
+        keyring_timeout=where.seconds("keyring_timeout", raw),
         profiles=profiles,
     )
     if config.default_profile not in profiles:
@@ -169,20 +203,20 @@ def _from_toml(path: Path, raw: dict) -> Config:
     return config
 
 
-def _profile(where: _Where, name: str, table: Any) -> Profile:
+def _profile(where: _Where, name: str, table: object, base: Profile | None) -> Profile:
     key = f"profiles.{name}"
     if not PROFILE_NAME.match(name):
         raise where.error(key, "profile names are letters, digits, '.', '_' and '-' (max 64)")
     if not isinstance(table, dict):
         raise where.error(key, "must be a table")
-    base = BUILTIN if name == "copilot" else None
-    provider = table.get("provider", base.provider if base else "copilot")
-    if provider not in PROVIDERS:
-        raise where.error(f"{key}.provider", f"must be one of {', '.join(PROVIDERS)}")
+    provider = table.get("provider", base.provider if base else BUILTIN_NAME)
+    if not isinstance(provider, str) or provider not in providers.REGISTRY:
+        raise where.error(f"{key}.provider", f"must be one of {', '.join(providers.REGISTRY)}")
     if base is None or provider != base.provider:
-        base = Profile(name=name, provider=provider, **PROVIDER_DEFAULTS[provider])
-    allowed = PROVIDER_KEYS[provider]
-    values: dict[str, Any] = {}
+        base = builtin(name, provider)
+    plugin = providers.plugin(provider)
+    allowed: dict[str, str] = plugin.KEYS
+    values: dict[str, object] = {}
     for field_name, value in table.items():
         if field_name == "provider":
             continue
@@ -193,40 +227,27 @@ def _profile(where: _Where, name: str, table: Any) -> Profile:
                 f"unknown key for provider {provider!r} (known: {', '.join(sorted(allowed))})",
             )
         values[field_name] = where.value(f"{key}.{field_name}", value, kind)
-    profile = base._replace(**values)
-    if provider == "oauth":
-        _check_oauth(where, key, profile)
+    profile = base.with_values(values)
+    problem: tuple[str, str] | None = plugin.check(profile)
+    if problem is not None:
+        raise where.error(f"{key}.{problem[0]}" if problem[0] else key, problem[1])
     return profile
 
 
-def _check_oauth(where: _Where, key: str, profile: Profile) -> None:
-    if not profile.client_id:
-        raise where.error(f"{key}.client_id", "is required for provider 'oauth'")
-    if not profile.issuer and not (profile.device_authorization_url and profile.token_url):
-        raise where.error(
-            key, "needs issuer, or both device_authorization_url and token_url"
-        )
-
-
 def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
-    changes: dict[str, Any] = {}
-    store = env.get("GIT_CREDENTIAL_COPILOT_STORE")
+    store = env.get("GIT_CREDENTIAL_COPILOT_STORE") or ""
     if store:
-        changes["store"] = _env_choice("GIT_CREDENTIAL_COPILOT_STORE", store, STORES)
-    interactive = env.get("GIT_CREDENTIAL_COPILOT_INTERACTIVE")
+        _env_choice("GIT_CREDENTIAL_COPILOT_STORE", store, STORES)
+    interactive = env.get("GIT_CREDENTIAL_COPILOT_INTERACTIVE") or ""
     if interactive:
-        changes["interactive"] = _env_choice(
-            "GIT_CREDENTIAL_COPILOT_INTERACTIVE", interactive, INTERACTIVE
+        _env_choice("GIT_CREDENTIAL_COPILOT_INTERACTIVE", interactive, INTERACTIVE)
+    profile = env.get("GIT_CREDENTIAL_COPILOT_PROFILE") or ""
+    if profile and profile not in config.profiles:
+        known = ", ".join(sorted(config.profiles))
+        raise ConfigError(
+            f"GIT_CREDENTIAL_COPILOT_PROFILE={profile!r} names no profile (known: {known})"
         )
-    profile = env.get("GIT_CREDENTIAL_COPILOT_PROFILE")
-    if profile:
-        if profile not in config.profiles:
-            known = ", ".join(sorted(config.profiles))
-            raise ConfigError(
-                f"GIT_CREDENTIAL_COPILOT_PROFILE={profile!r} names no profile (known: {known})"
-            )
-        changes["profile_override"] = profile
-    return config._replace(**changes) if changes else config
+    return config.but(store, interactive, profile) if store or interactive or profile else config
 
 
 def _env_choice(var: str, value: str, choices: tuple[str, ...]) -> str:
@@ -244,7 +265,7 @@ class _Where:
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(f"{self.path}: {key}: {message}")
 
-    def choice(self, key: str, raw: dict, choices: tuple[str, ...] | None) -> str | None:
+    def choice(self, key: str, raw: dict[str, Any], choices: tuple[str, ...] | None) -> str | None:
         if key not in raw:
             return None
         value = raw[key]
@@ -253,69 +274,28 @@ class _Where:
             raise self.error(key, f"must be {wanted}, not {value!r}")
         return value
 
-    def seconds(self, key: str, raw: dict, default: float) -> float:
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 3600:
+    def seconds(self, key: str, raw: dict[str, Any]) -> float:
+        value = raw.get(key, DEFAULTS[key])
+        if not is_number(value) or not 0 < value <= 3600:
             raise self.error(key, f"must be a number of seconds between 0 and 3600, not {value!r}")
         return float(value)
 
-    def value(self, key: str, value: Any, kind: str) -> Any:
-        if kind == _HOSTS:
+    def value(self, key: str, value: object, kind: str) -> str | tuple[str, ...]:
+        if kind == HOSTS:
             return self.hosts(key, value)
         if not isinstance(value, str):
             raise self.error(key, f"must be a string, not {type(value).__name__}")
-        if kind == _URL:
+        if kind == URL:
             problem = url_problem(value)
             if problem:
                 raise self.error(key, problem)
             return value.rstrip("/")
         return value
 
-    def hosts(self, key: str, value: Any) -> tuple[str, ...]:
+    def hosts(self, key: str, value: object) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
             raise self.error(key, "must be a list of host names")
         for host in value:
             if not HOST.match(host):
                 raise self.error(key, f"{host!r} is not a host name (host or host:port, no scheme)")
         return tuple(h.lower() for h in value)
-
-
-def url_problem(url: str) -> str:
-    """Why ``url`` may not be used for secrets; empty when it may."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return f"{url!r} is not a valid URL"
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
-        return f"{url!r} contains whitespace or control characters"
-    if parts.username or parts.password:
-        return "URLs with a user name or password are not allowed"
-    if parts.scheme == "https" and host:
-        return ""
-    if parts.scheme == "http" and host and is_loopback(host):
-        return ""
-    if parts.scheme == "http":
-        return f"{url!r}: plain http:// is only allowed for loopback hosts; use https://"
-    return f"{url!r} is not an https:// URL"
-
-
-def is_loopback(host: str) -> bool:
-    host = host.lower().strip("[]")
-    if host == "localhost":
-        return True
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def host_of(url: str) -> str:
-    """``host[:port]`` of a URL, lower case; the form the credential protocol uses."""
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0].rsplit("@", 1)[-1].lower()

@@ -16,15 +16,46 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 
-from . import rfc6749
-from .cache import CachedToken
-from .config import url_problem
-from .console import Console
 from .errors import CredentialError, one_line
-from .providers import Authorization, Grant, GrantRevoked, Minted, Provider, Source
-from .transport import Response, ServerError
+from .providers import GrantRevoked, Provider
+from .records import Authorization, Grant, Minted, Token, seconds
+from .urls import host_of, url_problem
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: config reads KEYS/DEFAULTS on every get
+if TYPE_CHECKING:
+    from . import rfc6749
+    from .config import Profile
+    from .console import Console
+    from .transport import Response
+
+# -- the plug-in: this provider's configuration (read on every get: no heavy imports) ----
+
+HOSTS = (
+    "api.githubcopilot.com",
+    "api.individual.githubcopilot.com",
+    "api.business.githubcopilot.com",
+    "api.enterprise.githubcopilot.com",
+)
+KEYS = {"github_url": "url", "api_url": "url", "client_id": "str", "scope": "str", "hosts": "hosts"}
+DEFAULTS = {
+    "github_url": "https://github.com",
+    "api_url": "https://api.github.com",
+    "client_id": "Iv1.b507a08c87ecfe98",
+    "scope": "read:user",
+    "hosts": HOSTS,
+}
+
+
+def check(profile: Profile) -> tuple[str, str] | None:
+    """No rule across keys: every key has a default."""
+    return None
+
+
+def login_host(profile: Profile) -> str:
+    """git addresses the GitHub login itself at the GitHub host (store/erase)."""
+    return host_of(profile.setting("github_url"))
+
 
 DEFAULT_API_BASE = "https://api.githubcopilot.com"
 # The Copilot token endpoint and API expect to be called by an editor integration.
@@ -40,13 +71,12 @@ ENV_FALLBACK = ("GH_TOKEN", "GITHUB_TOKEN")
 GITHUB_TOKEN_MARGIN = 300
 
 
-class BadRefreshToken(rfc6749.InvalidGrant):
-    """GitHub's name for invalid_grant: the refresh token is incorrect or expired."""
+def _github_errors() -> dict[str, type[rfc6749.OAuthError]]:
+    """RFC 6749's error codes, and GitHub's name for invalid_grant (``bad_refresh_token``:
+    the refresh token is incorrect or expired)."""
+    from . import rfc6749
 
-    error = "bad_refresh_token"
-
-
-GITHUB_ERRORS = {**rfc6749.ERRORS, BadRefreshToken.error: BadRefreshToken}
+    return {**rfc6749.ERRORS, "bad_refresh_token": rfc6749.InvalidGrant}
 
 
 class NoCopilotAccess(CredentialError):
@@ -60,19 +90,18 @@ class CopilotProvider(Provider):
     def login_label(self) -> str:
         return f"GitHub ({self.profile.login_host})"
 
-    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Source]:
+    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
         found = []
         if env.get(ENV_FIRST):
-            found.append(Source(Grant(access_token=env[ENV_FIRST]), ENV_FIRST))
+            found.append(Grant(access_token=env[ENV_FIRST], origin=ENV_FIRST))
         if stored is not None:
-            found.append(Source(stored, "store"))
+            found.append(stored)
         else:
-            found += [Source(Grant(access_token=env[name]), name)
+            found += [Grant(access_token=env[name], origin=name)
                       for name in ENV_FALLBACK if env.get(name)]
         return found
 
-    def mint(self, source: Source) -> Minted:
-        grant = source.grant
+    def mint(self, grant: Grant) -> Minted:
         renewed = None
         if self._github_token_expired(grant):
             grant = renewed = self._refresh_github_token(grant)
@@ -87,16 +116,19 @@ class CopilotProvider(Provider):
         return Minted(token=token, grant=renewed)
 
     def authorize(self, console: Console) -> Authorization:
-        base = self.profile.github_url
+        base = self.profile.setting("github_url")
         answer = self._device_flow(console, f"{base}/login/device/code",
                                    f"{base}/login/oauth/access_token")
         grant = _grant_from(answer)
-        return Authorization(grant=replace(grant, username=self._login_of(grant)))
+        grant.username = self._login_of(grant)
+        return Authorization(grant=grant)
 
     # -- the exchange -------------------------------------------------------------------
 
-    def _exchange(self, grant: Grant) -> CachedToken:
-        url = f"{self.profile.api_url}/copilot_internal/v2/token"
+    def _exchange(self, grant: Grant) -> Token:
+        from .transport import ServerError
+
+        url = f"{self.profile.setting('api_url')}/copilot_internal/v2/token"
         headers = {"Authorization": f"token {grant.access_token}", **EDITOR_HEADERS}
         response = self.transport.request("GET", url, headers=headers)
         if response.status == 401:
@@ -120,22 +152,24 @@ class CopilotProvider(Provider):
                     and time.time() > grant.expires_at - GITHUB_TOKEN_MARGIN)
 
     def _refresh_github_token(self, grant: Grant) -> Grant:
+        from . import rfc6749
+
         try:
             answer = rfc6749.refresh(
-                self.transport, f"{self.profile.github_url}/login/oauth/access_token",
-                self.profile.client_id, grant.refresh_token, errors=GITHUB_ERRORS,
+                self.transport, f"{self.profile.setting('github_url')}/login/oauth/access_token",
+                self.profile.client_id, grant.refresh_token, errors=_github_errors(),
             )
         except rfc6749.InvalidGrant as e:
             raise GrantRevoked(f"GitHub refused the refresh token: {e}") from e
         fresh = _grant_from(answer)
-        return replace(fresh, username=grant.username,
-                       refresh_token=fresh.refresh_token or grant.refresh_token)
+        return Grant(fresh.access_token, fresh.refresh_token or grant.refresh_token,
+                     fresh.expires_at, fresh.refresh_expires_at, grant.username, grant.origin)
 
     def _login_of(self, grant: Grant) -> str:
         """The GitHub login name, for ``username=``; empty when GitHub will not say."""
         headers = {"Authorization": f"token {grant.access_token}"}
         try:
-            url = f"{self.profile.api_url}/user"
+            url = f"{self.profile.setting('api_url')}/user"
             response = self.transport.request("GET", url, headers=headers)
             login = response.json_object().get("login") if response.status == 200 else None
         except CredentialError:
@@ -152,7 +186,9 @@ def _grant_from(answer: rfc6749.TokenResponse) -> Grant:
     )
 
 
-def _copilot_token(response: Response, username: str) -> CachedToken:
+def _copilot_token(response: Response, username: str) -> Token:
+    from .transport import ServerError
+
     where = response.url
     body = response.json_object()
     token = body.get("token")
@@ -160,12 +196,14 @@ def _copilot_token(response: Response, username: str) -> CachedToken:
     refresh_in = body.get("refresh_in")
     if not isinstance(token, str) or not token or not token.isprintable():
         raise ServerError(f"{where} answered 200 without a usable token")
-    if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+    expires = seconds(expires_at)
+    if expires is None:
         raise ServerError(f"{where} answered 200 without a numeric expires_at")
     now = int(time.time())
-    refresh_at = int(expires_at)
-    if isinstance(refresh_in, (int, float)) and not isinstance(refresh_in, bool) and refresh_in > 0:
-        refresh_at = min(refresh_at, now + int(refresh_in))
+    refresh_at = int(expires)
+    refresh = seconds(refresh_in)
+    if refresh is not None and refresh > 0:
+        refresh_at = min(refresh_at, now + int(refresh))
     endpoints = body.get("endpoints")
     api_base = DEFAULT_API_BASE
     if isinstance(endpoints, dict) and isinstance(endpoints.get("api"), str):
@@ -174,13 +212,15 @@ def _copilot_token(response: Response, username: str) -> CachedToken:
             raise ServerError(f"{where} named a Copilot API endpoint that cannot be used: "
                               f"{problem}")
         api_base = endpoints["api"].rstrip("/")
-    return CachedToken(
-        token=token, expires_at=int(expires_at), refresh_at=refresh_at, minted_at=now,
+    return Token(
+        token=token, expires_at=int(expires), refresh_at=refresh_at, minted_at=now,
         api_base=api_base, username=username,
     )
 
 
 def _reason(response: Response) -> str:
+    from .transport import ServerError
+
     try:
         body = response.json_object()
     except ServerError:
@@ -189,3 +229,6 @@ def _reason(response: Response) -> str:
     message = details.get("message") if isinstance(details, dict) else None
     message = message or body.get("message") or body.get("error")
     return one_line(str(message)) if message else "no reason given"
+
+
+PROVIDER = CopilotProvider

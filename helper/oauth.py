@@ -6,9 +6,9 @@ the access token, kept in the cache. Login is the RFC 8628 device flow; renewal 
 RFC 6749 §6 refresh grant, run by exactly one process under the profile lock.
 
 Rotation safety: servers that rotate refresh tokens revoke the whole token family when an
-old refresh token is replayed. The broker stores the rotated refresh token before it
+old refresh token is replayed. The life cycle stores the rotated refresh token before it
 releases the lock, so no other process can ever read (and replay) the old one. A refresh
-answered with ``invalid_grant`` or any 400/401 means the refresh token is dead: the broker
+answered with ``invalid_grant`` or any 400/401 means the refresh token is dead: the life cycle
 deletes it and never sends it again - the automatic version of "delete the credentials
 file and log in again".
 """
@@ -18,10 +18,40 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from . import files, rfc6749, rfc8414
-from .cache import CachedToken
-from .console import Console
-from .providers import Authorization, Grant, GrantRevoked, Minted, Provider, Source
+from .providers import GrantRevoked, Provider
+from .records import Authorization, Grant, Minted, Token
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: config reads KEYS/DEFAULTS on every get
+if TYPE_CHECKING:
+    from . import rfc6749, rfc8414
+    from .config import Profile
+    from .console import Console
+
+# -- the plug-in: this provider's configuration (read on every get: no heavy imports) ----
+
+KEYS = {
+    "issuer": "url", "device_authorization_url": "url", "token_url": "url",
+    "client_id": "str", "client_secret": "str", "scope": "str", "hosts": "hosts",
+    "api_base": "url", "audience": "str",
+}
+DEFAULTS = {"scope": "openid offline_access"}
+
+
+def check(profile: Profile) -> tuple[str, str] | None:
+    """The keys without a default that the flow cannot do without."""
+    if not profile.client_id:
+        return "client_id", "is required for provider 'oauth'"
+    if not profile.setting("issuer") and not (
+        profile.setting("device_authorization_url") and profile.setting("token_url")
+    ):
+        return "", "needs issuer, or both device_authorization_url and token_url"
+    return None
+
+
+def login_host(profile: Profile) -> str:
+    """No host stands for the login itself: store/erase always address tokens."""
+    return ""
+
 
 # RFC 6749 §5.1 only RECOMMENDS expires_in; when a server leaves it out, assume an hour and
 # rely on the caller's erase-after-401 if the token dies sooner.
@@ -33,13 +63,19 @@ class OAuthProvider(Provider):
 
     @property
     def login_label(self) -> str:
-        return f"{self.profile.issuer or self.profile.token_url} (profile {self.profile.name})"
+        p = self.profile
+        return f"{p.setting('issuer') or p.setting('token_url')} (profile {p.name})"
 
-    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Source]:
-        return [Source(stored, "store")] if stored is not None else []
+    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
+        return [stored] if stored is not None else []
 
-    def mint(self, source: Source) -> Minted:
-        grant = source.grant
+    def device_extra(self) -> dict[str, str]:
+        audience = self.profile.setting("audience")
+        return {"audience": audience} if audience else {}
+
+    def mint(self, grant: Grant) -> Minted:
+        from . import rfc6749
+
         if not grant.refresh_token:
             raise GrantRevoked("the login holds no refresh token (ask for offline_access?)")
         try:
@@ -69,19 +105,25 @@ class OAuthProvider(Provider):
                       expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
         return Authorization(grant=grant, token=self._token(answer))
 
-    def _token(self, answer: rfc6749.TokenResponse) -> CachedToken:
+    def _token(self, answer: rfc6749.TokenResponse) -> Token:
         now = int(time.time())
         expires_at = answer.expires_at or now + DEFAULT_LIFETIME
         # api_base is configuration for this provider: read from the profile, never cached.
-        return CachedToken(token=answer.access_token, expires_at=expires_at,
+        return Token(token=answer.access_token, expires_at=expires_at,
                            refresh_at=expires_at, minted_at=now)
 
     def _endpoints(self) -> rfc8414.Endpoints:
-        p = self.profile
-        if p.device_authorization_url and p.token_url:
-            return rfc8414.Endpoints(p.device_authorization_url, p.token_url)
-        found = rfc8414.discover(self.transport, p.issuer,
-                                 self.cache_dir / f"discovery-{p.name}.json", files.quiet)
-        return rfc8414.Endpoints(p.device_authorization_url or found.device_authorization_endpoint,
-                                 p.token_url or found.token_endpoint)
+        from . import files, rfc8414
 
+        p = self.profile
+        device, token = p.setting("device_authorization_url"), p.setting("token_url")
+        if device and token:
+            return rfc8414.Endpoints(device, token)
+        found = rfc8414.discover(self.transport, p.setting("issuer"),
+                                 self.cache_dir / f"discovery-{p.name}.json", files.quiet)
+        return rfc8414.Endpoints(device or found.device_authorization_endpoint,
+                                 token or found.token_endpoint)
+
+
+
+PROVIDER = OAuthProvider

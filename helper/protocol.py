@@ -27,7 +27,11 @@ MAX_INPUT = 1024 * 1024
 _SCALARS = ("protocol", "host", "path", "username", "password", "password_expiry_utc")
 
 # A namedtuple, not a dataclass: importing dataclasses costs the cached get ~9 ms.
-class Credential(namedtuple("Credential", (*_SCALARS, "arrays"), defaults=("",) * 6 + ({},))):
+class Credential(namedtuple(
+    "Credential",
+    ("protocol", "host", "path", "username", "password", "password_expiry_utc", "arrays"),
+    defaults=("", "", "", "", "", "", {}),
+)):
     """One credential description. Absent attributes are empty strings."""
 
     __slots__ = ()

@@ -5,91 +5,38 @@ A provider knows two kinds of credential. The *grant* is long-lived and comes fr
 store. The *token* is short-lived and is what callers get (the Copilot token, the OAuth
 access token); it lives in the cache. A provider turns a grant into a token (``mint``) and
 runs the login that produces a grant (``authorize``). Everything else - caching, locking,
-storing, deciding when to prompt - is the broker's, and is the same for every provider.
+storing, deciding when to prompt - belongs to the life cycle (lifecycle.py), the same
+for every provider.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from .cache import CachedToken
-from .config import Config, Profile
-from .console import Console
-from .errors import CredentialError, mask
-from .rfc6749 import TokenResponse
+from .errors import CredentialError
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
+if TYPE_CHECKING:  # config.py reads the registry on every get: stay light
+    from pathlib import Path
+    from types import ModuleType
 
-@dataclass(frozen=True)
-class Grant:
-    """What a login produced; kept in the secret store."""
+    from .config import Config, Profile
+    from .console import Console
+    from .records import Authorization, Grant, Minted
+    from .rfc6749 import TokenResponse
 
-    access_token: str = ""
-    refresh_token: str = ""
-    expires_at: int | None = None
-    refresh_expires_at: int | None = None
-    username: str = ""
-
-    def __repr__(self) -> str:
-        return (
-            f"Grant(access_token={mask(self.access_token)!r}, "
-            f"refresh_token={mask(self.refresh_token)!r}, username={self.username!r})"
-        )
-
-    def to_dict(self) -> dict:
-        return {"version": 1, **asdict(self)}
-
-    @classmethod
-    def from_dict(cls, raw: Mapping) -> Grant | None:
-        """The grant in a stored object; None when it holds nothing usable."""
-        def text(name: str) -> str:
-            value = raw.get(name) or ""
-            return value if isinstance(value, str) and value.isprintable() else ""
-
-        def number(name: str) -> int | None:
-            value = raw.get(name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return None
-            return int(value)
-
-        grant = cls(
-            access_token=text("access_token"),
-            refresh_token=text("refresh_token"),
-            expires_at=number("expires_at"),
-            refresh_expires_at=number("refresh_expires_at"),
-            username=text("username"),
-        )
-        return grant if grant.access_token or grant.refresh_token else None
+# Provider name (the ``provider`` key of a profile) -> the module that implements it. Each
+# module declares KEYS (its config keys and their kinds), DEFAULTS, check(profile) (a
+# problem across keys, or None), login_host(profile) and PROVIDER (its Provider class).
+REGISTRY = {"copilot": "helper.copilot", "oauth": "helper.oauth"}
 
 
-@dataclass(frozen=True)
-class Source:
-    """A grant and where it came from: ``store`` or the name of an environment variable."""
+def plugin(kind: str) -> ModuleType:
+    """The module of provider ``kind`` (a name in REGISTRY)."""
+    import importlib
 
-    grant: Grant
-    origin: str
-
-    @property
-    def from_env(self) -> bool:
-        return self.origin != "store"
-
-
-@dataclass(frozen=True)
-class Minted:
-    """A fresh token, and the grant to store when minting changed it (rotation)."""
-
-    token: CachedToken
-    grant: Grant | None = None
-
-
-@dataclass(frozen=True)
-class Authorization:
-    """What a login produced: a grant, and a first token when the flow hands one out."""
-
-    grant: Grant
-    token: CachedToken | None = None
+    return importlib.import_module(REGISTRY[kind])
 
 
 class GrantRevoked(CredentialError):
@@ -112,16 +59,20 @@ class Provider(ABC):
         """What a person signs in to, for prompts: 'GitHub (github.com)'."""
 
     @abstractmethod
-    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Source]:
-        """The grants to try, best first."""
+    def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
+        """The grants to try, best first (each says where it came from)."""
 
     @abstractmethod
-    def mint(self, source: Source) -> Minted:
+    def mint(self, grant: Grant) -> Minted:
         """A fresh short-lived token from a grant. Raises GrantRevoked when it is dead."""
 
     @abstractmethod
     def authorize(self, console: Console) -> Authorization:
         """Run the interactive login (a device flow) and return its grant."""
+
+    def device_extra(self) -> dict[str, str]:
+        """Extra parameters of the device authorization request (none unless overridden)."""
+        return {}
 
     def _device_flow(self, console: Console, code_url: str, token_url: str) -> TokenResponse:
         """RFC 8628 with this profile's client: show the code on stderr, poll until done."""
@@ -129,8 +80,7 @@ class Provider(ABC):
 
         p = self.profile
         code = rfc8628.request_code(self.transport, code_url, p.client_id, p.scope,
-                                    p.client_secret,
-                                    extra={"audience": p.audience} if p.audience else None)
+                                    p.client_secret, extra=self.device_extra() or None)
         console.show_device_code(code, self.login_label)
         try:
             return rfc8628.poll(self.transport, token_url, p.client_id, code, wait=console.wait,
@@ -141,10 +91,5 @@ class Provider(ABC):
 
 def for_profile(profile: Profile, config: Config, cache_dir: Path) -> Provider:
     """The provider a profile names; ``cache_dir`` is for what it may re-fetch (discovery)."""
-    if profile.provider == "oauth":
-        from .oauth import OAuthProvider
-
-        return OAuthProvider(profile, config, cache_dir)
-    from .copilot import CopilotProvider
-
-    return CopilotProvider(profile, config, cache_dir)
+    provider: Provider = plugin(profile.provider).PROVIDER(profile, config, cache_dir)
+    return provider

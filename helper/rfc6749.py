@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import CredentialError, one_line
 from .transport import Response, ServerError, Transport
@@ -95,7 +96,9 @@ class TokenResponse:
         return f"TokenResponse(token_type={self.token_type!r}, expires_at={self.expires_at})"
 
 
-def raise_for_error(body: dict, response: Response, errors: dict[str, type[OAuthError]]) -> None:
+def raise_for_error(
+    body: dict[str, Any], response: Response, errors: dict[str, type[OAuthError]]
+) -> None:
     """Raise the exception class for ``body["error"]``, if there is one."""
     code = body.get("error")
     if code is None:
@@ -129,7 +132,7 @@ def parse_token_response(
     raise ServerError(f"{_endpoint(response)} answered HTTP {status} ({response.snippet()})")
 
 
-def _success(body: dict, response: Response, now: float | None) -> TokenResponse:
+def _success(body: dict[str, Any], response: Response, now: float | None) -> TokenResponse:
     now = time.time() if now is None else now
     access = body.get("access_token")
     if not isinstance(access, str) or not access or not access.isprintable():
@@ -172,7 +175,7 @@ def _absolute(value: object, now: float, response: Response, name: str) -> int |
     if value is None or value == "":
         return None
     try:
-        seconds = int(value)  # some servers send numbers as strings
+        seconds: int = int(value)  # type: ignore[call-overload]  # some send strings
     except (TypeError, ValueError):
         raise ServerError(f"{_endpoint(response)} answered with a malformed {name}") from None
     return int(now) + max(0, seconds)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import files
-from .config import url_problem
 from .errors import CredentialError
 from .transport import ServerError, Transport
+from .urls import url_problem
 
 CACHE_TTL = 24 * 3600
 
@@ -81,7 +82,7 @@ def fetch(transport: Transport, issuer: str) -> Endpoints:
                          "set device_authorization_url and token_url in the profile")
 
 
-def _endpoints(doc: dict, issuer: str, url: str) -> Endpoints:
+def _endpoints(doc: dict[str, Any], issuer: str, url: str) -> Endpoints:
     if str(doc.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
         raise ServerError(f"{url}: names issuer {str(doc.get('issuer'))[:100]!r}, not {issuer!r}")
     found = {}

@@ -158,7 +158,7 @@ def _text(value: object, allow_empty: bool = False) -> str:
 def _seconds(value: object) -> int:
     if isinstance(value, bool):
         raise TypeError("expected a number")
-    seconds = int(value)  # type: ignore[call-overload]
+    seconds: int = int(value)  # type: ignore[call-overload]
     if not 0 <= seconds <= 24 * 3600:
         raise ValueError("out of range")
     return seconds

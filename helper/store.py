@@ -40,14 +40,14 @@ class FileStore:
     def _path(self, profile: str) -> Path:
         return self.directory / f"{profile}.json"
 
-    def read(self, profile: str) -> dict | None:
+    def read(self, profile: str) -> dict[str, Any] | None:
         try:
             return files.read_json(self._path(profile), self.notice)
         except files.UnreadableFile as e:
             self.notice(f"ignoring {e}; log in again to replace it")
             return None
 
-    def write(self, profile: str, value: dict) -> None:
+    def write(self, profile: str, value: dict[str, Any]) -> None:
         files.write_json(self._path(profile), value, self.notice)
 
     def delete(self, profile: str) -> None:
@@ -66,7 +66,7 @@ class KeyringStore:
     def describe(self) -> str:
         return f"keyring {type(self.backend).__module__}.{type(self.backend).__name__}"
 
-    def read(self, profile: str) -> dict | None:
+    def read(self, profile: str) -> dict[str, Any] | None:
         raw = self._call("read", lambda: self.backend.get_password(SERVICE, profile))
         if raw is None:
             return None
@@ -81,7 +81,7 @@ class KeyringStore:
             )
         return value
 
-    def write(self, profile: str, value: dict) -> None:
+    def write(self, profile: str, value: dict[str, Any]) -> None:
         data = json.dumps(value, sort_keys=True)
         self._call("write", lambda: self.backend.set_password(SERVICE, profile, data))
 
@@ -134,7 +134,8 @@ def call_with_timeout(fn: Callable[[], T], timeout: float) -> T:
         raise TimeoutError
     if "error" in result:
         raise result["error"]
-    return result["value"]
+    value: T = result["value"]
+    return value
 
 
 def viable_keyring(timeout: float) -> tuple[Any | None, str]:

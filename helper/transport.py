@@ -41,7 +41,7 @@ class Response:
                 f"({self.snippet()})"
             ) from e
 
-    def json_object(self) -> dict:
+    def json_object(self) -> dict[str, Any]:
         value = self.json()
         if not isinstance(value, dict):
             raise ServerError(

@@ -355,11 +355,11 @@ def test_fuzz_store_and_erase_never_crash_or_print(logged_in, data, action):
 
 def test_the_hygiene_check_catches_an_unmasked_token(sandbox, monkeypatch):
     """Break masking on purpose: the suite's own check must notice the leak."""
-    from helper import broker
+    from helper import lifecycle
 
     dead = sandbox.server.add_github_token()
     sandbox.server.revoke_github(dead)
-    monkeypatch.setattr(broker, "mask", lambda secret: secret)
+    monkeypatch.setattr(lifecycle, "mask", lambda secret: secret)
     with pytest.raises(AssertionError, match="secret the server issued appeared"):
         sandbox.call("get", input=sandbox.credential(), env={"GH_TOKEN": dead})
 
@@ -376,7 +376,7 @@ def test_interactive_prompt_goes_to_stderr_never_stdout(sandbox):
 
 def test_no_record_type_shows_a_secret_in_its_repr():
     """A repr ends up in logs, tracebacks and debug prints: none may carry a secret."""
-    from helper import api, cache, config, protocol, providers, rfc6749, rfc8628
+    from helper import api, config, protocol, records, rfc6749, rfc8628, state
 
     secret = "gho_" + "s" * 36
     records = [
@@ -384,10 +384,11 @@ def test_no_record_type_shows_a_secret_in_its_repr():
         config.Profile(name="corp", provider="oauth", client_secret=secret),
         rfc8628.DeviceCode(device_code=secret, user_code="U", verification_uri="https://x",
                            expires_in=1),
-        cache.CachedToken(token=secret, expires_at=1, refresh_at=1, minted_at=1),
-        cache.State(token=cache.CachedToken(secret, 1, 1, 1)),
-        providers.Grant(access_token=secret, refresh_token=secret),
-        providers.Source(providers.Grant(access_token=secret), "store"),
+        records.Token(token=secret, expires_at=1, refresh_at=1, minted_at=1),
+        state.State(token=records.Token(secret, 1, 1, 1)),
+        records.Grant(access_token=secret, refresh_token=secret),
+        records.Grant(access_token=secret, origin="GH_TOKEN"),
+        records.Minted(records.Token(secret, 1, 1, 1), records.Grant(refresh_token=secret)),
         rfc6749.TokenResponse(access_token=secret, refresh_token=secret),
         api.Token(token=secret, expires_at=1, api_base="", profile="p"),
     ]

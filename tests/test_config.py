@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helper import config
+from helper import config, providers, urls
 from helper.errors import ConfigError
 
 
@@ -20,8 +20,8 @@ def load(tmp_path, text: str | None) -> config.Config:
 def test_no_file_gives_the_builtin_copilot_profile(tmp_path):
     cfg = load(tmp_path, None)
     profile = cfg.profile("copilot")
-    assert profile.github_url == "https://github.com"
-    assert profile.api_url == "https://api.github.com"
+    assert profile.setting("github_url") == "https://github.com"
+    assert profile.setting("api_url") == "https://api.github.com"
     assert profile.client_id == "Iv1.b507a08c87ecfe98"
     assert "api.githubcopilot.com" in profile.hosts
     assert profile.login_host == "github.com"
@@ -44,7 +44,7 @@ def test_xdg_config_home_is_honoured(tmp_path):
 def test_keys_override_the_builtin_profile(tmp_path):
     cfg = load(tmp_path, '[profiles.copilot]\ngithub_url = "https://ghe.example.com/"\n')
     profile = cfg.profile("copilot")
-    assert profile.github_url == "https://ghe.example.com"
+    assert profile.setting("github_url") == "https://ghe.example.com"
     assert profile.client_id == "Iv1.b507a08c87ecfe98"
 
 
@@ -89,7 +89,7 @@ def test_mistakes_name_the_file_and_the_key(tmp_path, text, key):
                                  "http://127.5.6.7"])
 def test_plain_http_is_allowed_for_loopback_only(tmp_path, url):
     cfg = load(tmp_path, f'[profiles.copilot]\napi_url = "{url}"\n')
-    assert cfg.profile("copilot").api_url == url
+    assert cfg.profile("copilot").setting("api_url") == url
 
 
 @pytest.mark.parametrize("var, value", [
@@ -118,10 +118,13 @@ def test_oauth_profile(tmp_path):
 
 def test_builtin_defaults_are_consistent():
     """The built-in table's invariants: https everywhere, valid hosts, known keys only."""
-    for provider, defaults in config.PROVIDER_DEFAULTS.items():
-        assert set(defaults) <= set(config.PROVIDER_KEYS[provider])
-        for key, value in defaults.items():
-            if config.PROVIDER_KEYS[provider][key] == "url":
-                assert value.startswith("https://") and not config.url_problem(value)
-    for host in config.COPILOT_HOSTS:
-        assert config.HOST.match(host) and host == host.lower()
+    for name in providers.REGISTRY:
+        plugin = providers.plugin(name)
+        assert set(plugin.DEFAULTS) <= set(plugin.KEYS)
+        assert set(plugin.KEYS.values()) <= {config.URL, config.STR, config.HOSTS}
+        for key, value in plugin.DEFAULTS.items():
+            if plugin.KEYS[key] == config.URL:
+                assert value.startswith("https://") and not urls.url_problem(value)
+            if plugin.KEYS[key] == config.HOSTS:
+                assert all(urls.HOST.match(host) and host == host.lower() for host in value)
+        assert plugin.PROVIDER.kind == name

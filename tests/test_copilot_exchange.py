@@ -10,7 +10,8 @@ import responses
 
 from helper import config
 from helper.copilot import CopilotProvider, NoCopilotAccess
-from helper.providers import Grant, GrantRevoked, Source
+from helper.providers import GrantRevoked
+from helper.records import Grant
 from helper.transport import ServerError
 
 EXCHANGE = "https://api.github.com/copilot_internal/v2/token"
@@ -22,7 +23,7 @@ def provider() -> CopilotProvider:
 
 
 def mint(grant: Grant | None = None):
-    return provider().mint(Source(grant or Grant(access_token="gho_" + "a" * 36), "store"))
+    return provider().mint(grant or Grant(access_token="gho_" + "a" * 36))
 
 
 @responses.activate

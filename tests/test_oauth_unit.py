@@ -10,7 +10,8 @@ import responses
 from helper import config, rfc8414
 from helper.errors import CredentialError
 from helper.oauth import OAuthProvider
-from helper.providers import Grant, GrantRevoked, Source
+from helper.providers import GrantRevoked
+from helper.records import Grant
 from helper.transport import Transport
 
 ISSUER = "https://idp.example.com"
@@ -19,13 +20,14 @@ TOKEN = f"{ISSUER}/oauth/token"
 
 def provider(tmp_path: Path, **keys) -> OAuthProvider:
     profile = config.Profile(name="corp", provider="oauth", client_id="c",
-                             device_authorization_url=f"{ISSUER}/oauth/device", token_url=TOKEN,
-                             scope="openid offline_access", **keys)
+                             scope="openid offline_access",
+                             settings={"device_authorization_url": f"{ISSUER}/oauth/device",
+                                       "token_url": TOKEN, **keys})
     return OAuthProvider(profile, config.Config(path=None, retry_budget=1), tmp_path)
 
 
 def mint(tmp_path, refresh="rt_old"):
-    return provider(tmp_path).mint(Source(Grant(refresh_token=refresh), "store"))
+    return provider(tmp_path).mint(Grant(refresh_token=refresh))
 
 
 @responses.activate
@@ -75,7 +77,7 @@ def test_bad_answers_are_one_clear_error_that_keeps_the_refresh_token(tmp_path, 
 
 def test_a_login_without_refresh_token_is_dead_once_the_access_token_expires(tmp_path):
     with pytest.raises(GrantRevoked, match="offline_access"):
-        provider(tmp_path).mint(Source(Grant(access_token="at_only"), "store"))
+        provider(tmp_path).mint(Grant(access_token="at_only"))
 
 
 @pytest.mark.parametrize("issuer, urls", [

@@ -1,4 +1,4 @@
-"""The short-lived token cache: one small JSON file per profile in the state directory.
+"""The state file: one small JSON file per profile in the state directory.
 
 This is the hot path. A cached ``get`` reads this one file and nothing else, so this
 module imports only the standard library's json and the helper's file primitives.
@@ -11,65 +11,63 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from . import files
+from .records import Token, number, seconds
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from pathlib import Path
 
-EXPIRY_MARGIN = 60  # a token this close to expiry is treated as expired
 ERASE_WINDOW = 300  # "freshly minted tokens keep being erased": 3 erases within 5 minutes
 ERASE_ALARM = 3
 
 
-# Records here are namedtuples, not dataclasses: importing dataclasses costs ~9 ms.
-_TOKEN_FIELDS = ("token", "expires_at", "refresh_at", "minted_at", "api_base", "username")
-
-
-class CachedToken(namedtuple("CachedToken", _TOKEN_FIELDS, defaults=("", ""))):
-    """A short-lived token with its timing (Unix seconds) and the API base it is for."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        from .errors import mask
-
-        return f"CachedToken(token={mask(self.token)!r}, expires_at={self.expires_at})"
-
-    def fresh(self, now: float) -> bool:
-        return now < self.expires_at - EXPIRY_MARGIN and now < self.refresh_at
-
-
-class State(namedtuple("State", ("token", "api_base", "erased", "dead"),
-                       defaults=(None, "", (), ()))):
-    """What the state file holds: ``token`` (a CachedToken or None); ``api_base``, the last
-    API base the provider named, kept after an erase so its host stays claimed; ``erased``,
+class State:
+    """What the state file holds: ``token`` (a Token or None); ``api_base``, the last API
+    base the provider named, kept after an erase so its host stays claimed; ``erased``,
     when recent tokens were erased; ``dead``, fingerprints of rejected environment tokens."""
 
-    __slots__ = ()
+    __slots__ = ("token", "api_base", "erased", "dead")
+
+    def __init__(self, token: Token | None = None, api_base: str = "",
+                 erased: tuple[float, ...] = (), dead: tuple[str, ...] = ()):
+        self.token = token
+        self.api_base = api_base
+        self.erased = erased
+        self.dead = dead
+
+    def __repr__(self) -> str:
+        return (f"State(token={self.token!r}, api_base={self.api_base!r}, "
+                f"erased={len(self.erased)}, dead={len(self.dead)})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, State) and (self.token, self.api_base, self.erased,
+                                             self.dead) == (other.token, other.api_base,
+                                                            other.erased, other.dead)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def cleared(self) -> State:
         """Only what outlives a login: the API base (its host stays claimed) and the
         fingerprints of rejected environment tokens (they stay rejected)."""
         return State(api_base=self.api_base, dead=self.dead)
 
-    def with_token(self, token: CachedToken) -> State:
-        return self._replace(token=token, api_base=token.api_base or self.api_base)
+    def with_token(self, token: Token) -> State:
+        return State(token, token.api_base or self.api_base, self.erased, self.dead)
 
     def recent_erases(self, now: float) -> int:
         return sum(1 for t in self.erased if now - t < ERASE_WINDOW)
 
     def after_erase(self, now: float) -> State:
         recent = tuple(t for t in self.erased if now - t < ERASE_WINDOW)
-        return self._replace(token=None, erased=(recent + (now,))[-10:])
+        return State(None, self.api_base, (*recent, now)[-10:], self.dead)
 
     def is_dead(self, secret: str) -> bool:
         return fingerprint(secret) in self.dead
 
     def mark_dead(self, secret: str) -> State:
-        return self._replace(dead=(self.dead + (fingerprint(secret),))[-20:])
+        return State(self.token, self.api_base, self.erased,
+                     (*self.dead, fingerprint(secret))[-20:])
 
 
 def fingerprint(secret: str) -> str:
@@ -103,11 +101,13 @@ def write(path: Path, state: State, notice: files.Notice) -> None:
     files.write_json(path, _encode(state), notice)
 
 
-def _decode(raw: dict) -> State:
+def _decode(raw: dict[str, object]) -> State:
     token = raw.get("token")
     cached = None
     if token is not None:
-        cached = CachedToken(
+        if not isinstance(token, dict):
+            raise TypeError("token is not an object")
+        cached = Token(
             token=_str(token["token"]),
             expires_at=_int(token["expires_at"]),
             refresh_at=_int(token["refresh_at"]),
@@ -117,15 +117,15 @@ def _decode(raw: dict) -> State:
         )
         if not cached.token:
             raise ValueError("empty token")
-    erased = tuple(float(t) for t in raw.get("erased", ()))
-    dead = tuple(_str(d) for d in raw.get("dead", ()))
+    erased = tuple(_float(t) for t in _list(raw.get("erased", ())))
+    dead = tuple(_str(d) for d in _list(raw.get("dead", ())))
     api_base = _str(raw.get("api_base", ""))
     return State(token=cached, api_base=api_base, erased=erased, dead=dead)
 
 
-def _encode(state: State) -> dict:
-    out: dict = {"version": 1, "api_base": state.api_base, "erased": list(state.erased),
-                 "dead": list(state.dead)}
+def _encode(state: State) -> dict[str, object]:
+    out: dict[str, object] = {"version": 1, "api_base": state.api_base,
+                              "erased": list(state.erased), "dead": list(state.dead)}
     if state.token is not None:
         t = state.token
         out["token"] = {
@@ -142,6 +142,20 @@ def _str(value: object) -> str:
 
 
 def _int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    seconds = number(value)
+    if seconds is None:
         raise TypeError("expected a number")
-    return int(value)
+    return seconds
+
+
+def _float(value: object) -> float:
+    found = seconds(value)
+    if found is None:
+        raise TypeError("expected a number")
+    return float(found)
+
+
+def _list(value: object) -> list[object] | tuple[object, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("expected a list")
+    return value

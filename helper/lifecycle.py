@@ -1,0 +1,257 @@
+"""The token life cycle: hand out a profile's token, renew it, erase it, cache one given.
+
+It is the same for every provider. A cached token that is still fresh is returned after
+reading one small file, without importing requests, keyring or filelock (the cached path
+runs once per LLM request). Anything else happens under the profile lock: re-read the
+state (another process may just have refreshed), mint a token from the best grant, drop a
+grant the server calls dead so it is never sent again, and run the login only when a
+person can see it. Provider, store, lock and clock come in as ``Parts``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from . import state as statefile
+from .errors import CredentialError, LoginRequired, mask
+from .records import STORE, Grant, Token
+from .state import State
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+    from typing import Protocol
+
+    from .console import Console
+    from .providers import Provider
+
+    class Store(Protocol):
+        """Where grants live: the keyring or a private file (helper.store)."""
+
+        def describe(self) -> str: ...
+        def read(self, profile: str) -> dict[str, object] | None: ...
+        def write(self, profile: str, value: dict[str, object]) -> None: ...
+        def delete(self, profile: str) -> None: ...
+
+    class Lock(Protocol):
+        """The profile lock (helper.lock): one process at a time past this point."""
+
+        def __enter__(self) -> object: ...
+        def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                     traceback: TracebackType | None) -> None: ...
+
+RENEW_GRACE = 60  # seconds during which a just-minted token is not renewed again
+QUICK_REJECT = 60  # a token rejected this soon after minting hints at the server, not the login
+
+
+class Parts:
+    """What the life cycle is built from: provider, store and lock factories (each called
+    only when needed, so the cached path builds none) and the clock."""
+
+    __slots__ = ("provider", "store", "lock", "now")
+
+    def __init__(self, provider: Callable[[], Provider], store: Callable[[], Store],
+                 lock: Callable[[str], Lock], now: Callable[[], float] = time.time):
+        self.provider = provider
+        self.store = store
+        self.lock = lock
+        self.now = now
+
+
+class Prompt:
+    """May the life cycle run a login, and if not, the words that say why and what to run."""
+
+    __slots__ = ("allowed", "why_not", "login_command")
+
+    def __init__(self, allowed: bool, why_not: str = " and no prompt may be shown here",
+                 login_command: str = "git-credential-copilot login"):
+        self.allowed = allowed
+        self.why_not = why_not
+        self.login_command = login_command
+
+
+class Lifecycle:
+    """One profile's tokens, for one command."""
+
+    def __init__(self, name: str, state_path: Path, parts: Parts, console: Console,
+                 env: Mapping[str, str], prompt: Prompt):
+        self.name = name
+        self.state_path = state_path
+        self.parts = parts
+        self.console = console
+        self.env = env
+        self.prompt = prompt
+
+    def now(self) -> float:
+        return self.parts.now()
+
+    def read_state(self) -> State:
+        return statefile.read(self.state_path, self.console.notice)
+
+    def write_state(self, state: State) -> None:
+        statefile.write(self.state_path, state, self.console.notice)
+
+    def stored_grant(self, store: Store) -> Grant | None:
+        raw = store.read(self.name)
+        return Grant.from_dict(raw) if raw else None
+
+    # -- get ---------------------------------------------------------------------------
+
+    def token(self) -> Token:
+        """A fresh token: the cached one if still good, else a new one under the lock."""
+        state = self.read_state()
+        if state.token is not None and state.token.fresh(self.now()):
+            return state.token
+        with self.parts.lock("get"):
+            state = self.read_state()
+            if state.token is not None and state.token.fresh(self.now()):
+                return state.token
+            return self._mint(state)
+
+    def _mint(self, state: State) -> Token:
+        from .providers import GrantRevoked
+
+        provider = self.parts.provider()
+        store = self.parts.store()
+        rejected = []
+        for grant in provider.sources(self.stored_grant(store), self.env):
+            if grant.from_env and state.is_dead(grant.access_token):
+                rejected.append(grant.origin)
+                continue
+            try:
+                minted = provider.mint(grant)
+            except GrantRevoked as e:
+                state = self._drop_dead_grant(grant, state, store, str(e))
+                rejected.append(grant.origin)
+                continue
+            if minted.grant is not None and not grant.from_env:
+                store.write(self.name, minted.grant.to_dict())
+            return self.cache(state, minted.token)
+        if not self.prompt.allowed:
+            raise LoginRequired(self._why_no_login(rejected))
+        return self.authorize(state, provider, store)
+
+    def _drop_dead_grant(self, grant: Grant, state: State, store: Store, why: str) -> State:
+        if grant.from_env:
+            self.console.notice(
+                f"{grant.origin} ({mask(grant.access_token)}) was rejected: {why}; "
+                "ignoring it from now on"
+            )
+            state = state.mark_dead(grant.access_token)
+            self.write_state(state)
+            return state
+        self.console.notice(
+            f"the stored login for profile {self.name!r} is dead ({why}); deleted it"
+        )
+        store.delete(self.name)
+        return state
+
+    def _why_no_login(self, rejected: list[str]) -> str:
+        envs = [origin for origin in rejected if origin != STORE]
+        if STORE in rejected:
+            start = f"the login for profile {self.name!r} was rejected and deleted"
+        elif envs:
+            start = f"{' and '.join(envs)} was rejected (replace or unset it)"
+        else:
+            start = f"not logged in (profile {self.name!r})"
+        return f"{start}{self.prompt.why_not}; run `{self.prompt.login_command}`"
+
+    def authorize(self, state: State, provider: Provider, store: Store) -> Token:
+        """Run the provider's login, store its grant, and cache a first token."""
+        from .providers import GrantRevoked
+
+        authorization = provider.authorize(self.console)
+        grant = authorization.grant
+        store.write(self.name, grant.to_dict())
+        token = authorization.token
+        if token is None:
+            try:
+                minted = provider.mint(grant)
+            except GrantRevoked as e:
+                raise CredentialError(f"the login just made was rejected at once: {e}") from e
+            if minted.grant is not None:
+                store.write(self.name, minted.grant.to_dict())
+            token = minted.token
+        return self.cache(state, token)
+
+    def cache(self, state: State, token: Token) -> Token:
+        self.write_state(state.with_token(token))
+        return token
+
+    def renew(self) -> Token:
+        """For callers that ask again only after a 401 and cannot say which token failed
+        (Codex with refresh_interval_ms = 0, Claude Code's apiKeyHelper): drop the cached
+        token unless it was minted in the last minute - then another caller has just
+        renewed it - and get. At most one exchange a minute, however many callers ask."""
+        with self.parts.lock("renew"):
+            state = self.read_state()
+            token, now = state.token, self.now()
+            if token is not None and now - token.minted_at < RENEW_GRACE and token.fresh(now):
+                return token
+            if token is not None:
+                state = self._drop_token(state)
+            return self._mint(state)
+
+    # -- erase / store of a token ---------------------------------------------------------
+
+    def erase(self, password: str) -> None:
+        """Forget the cached token, only if it is ``password`` (when given)."""
+        if not _holds(self.read_state(), password):
+            return  # a late erase of an older token must not destroy the newer one
+        with self.parts.lock("erase"):
+            state = self.read_state()
+            if state.token is not None and _holds(state, password):
+                self._note_erase(state.token)
+                self._drop_token(state)
+
+    def _drop_token(self, state: State) -> State:
+        """Forget the cached token, remember when, and say so if it keeps happening."""
+        state = state.after_erase(self.now())
+        self.write_state(state)
+        recent = state.recent_erases(self.now())
+        if recent >= statefile.ERASE_ALARM:
+            self.console.notice(
+                f"{recent} freshly minted tokens were rejected within 5 minutes: the API "
+                "refuses new tokens too, which is a subscription or policy problem, not a "
+                "stale token; see `git-credential-copilot status`"
+            )
+        return state
+
+    def _note_erase(self, token: Token) -> None:
+        age = self.now() - token.minted_at
+        if age < QUICK_REJECT:
+            self.console.notice(
+                f"a token minted {age:.0f} s ago was rejected; the server may be at fault, "
+                "not the login (kept the login)"
+            )
+
+    def store(self, username: str, password: str, expiry: str) -> None:
+        """Cache a token git hands us (with its expiry); never one we cannot time."""
+        if not password:
+            return
+        state = self.read_state()
+        if state.token is not None and state.token.token == password:
+            return  # git approving the token we just handed out
+        try:
+            expires_at = int(expiry)
+        except ValueError:
+            return  # without an expiry we could not tell when to stop using it
+        if expires_at <= self.now():
+            return
+        token = Token(token=password, expires_at=expires_at, refresh_at=expires_at,
+                      minted_at=int(self.now()), api_base=state.api_base,
+                      username=person(username))
+        with self.parts.lock("store"):
+            self.cache(self.read_state(), token)
+
+
+def _holds(state: State, password: str) -> bool:
+    """Is there a cached token to erase: any one, or exactly ``password`` if given?"""
+    return state.token is not None and (not password or state.token.token == password)
+
+
+def person(username: str) -> str:
+    """A username from the protocol; ``oauth2`` is the placeholder, not a person."""
+    return "" if username == "oauth2" else username

@@ -1,0 +1,148 @@
+"""The two credentials, one record each: the long-lived *grant* and the short-lived *token*.
+
+The *grant* comes from a login and lives in the secret store (the GitHub OAuth token for
+Copilot, the refresh token for OAuth) or in an environment variable. The *token* is what
+callers get (a Copilot token, an OAuth access token) and lives in the state file. The RFC
+modules keep their own wire formats; providers translate those into these records.
+
+Plain classes with ``__slots__``: a type checker sees every field, and the cached ``get``
+imports neither ``typing`` nor ``dataclasses`` (each costs it milliseconds).
+"""
+
+from __future__ import annotations
+
+STORE = "store"  # the origin of a grant kept in the secret store (else: an env var's name)
+EXPIRY_MARGIN = 60  # a token this close to expiry is treated as expired
+
+
+class Token:
+    """A short-lived token with its timing (Unix seconds) and the API base it is for."""
+
+    __slots__ = ("token", "expires_at", "refresh_at", "minted_at", "api_base", "username")
+
+    def __init__(self, token: str, expires_at: int, refresh_at: int, minted_at: int,
+                 api_base: str = "", username: str = ""):
+        self.token = token
+        self.expires_at = expires_at
+        self.refresh_at = refresh_at
+        self.minted_at = minted_at
+        self.api_base = api_base
+        self.username = username
+
+    def __repr__(self) -> str:  # a repr ends up in logs: never the secret
+        from .errors import mask
+
+        return f"Token(token={mask(self.token)!r}, expires_at={self.expires_at})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Token) and _fields(self) == _fields(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable slots: not a dict key
+
+    def fresh(self, now: float) -> bool:
+        return now < self.expires_at - EXPIRY_MARGIN and now < self.refresh_at
+
+
+class Grant:
+    """What a login produced, and where it came from: ``STORE`` or an environment variable."""
+
+    __slots__ = ("access_token", "refresh_token", "expires_at", "refresh_expires_at",
+                 "username", "origin")
+
+    def __init__(self, access_token: str = "", refresh_token: str = "",
+                 expires_at: int | None = None, refresh_expires_at: int | None = None,
+                 username: str = "", origin: str = STORE):
+        self.access_token = access_token
+        self.refresh_token = refresh_token
+        self.expires_at = expires_at
+        self.refresh_expires_at = refresh_expires_at
+        self.username = username
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        from .errors import mask
+
+        return (
+            f"Grant(access_token={mask(self.access_token)!r}, "
+            f"refresh_token={mask(self.refresh_token)!r}, username={self.username!r}, "
+            f"origin={self.origin!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Grant) and _fields(self) == _fields(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def from_env(self) -> bool:
+        return self.origin != STORE
+
+    @property
+    def secret(self) -> str:
+        """The secret that identifies the login (for masks and fingerprints)."""
+        return self.access_token or self.refresh_token
+
+    def to_dict(self) -> dict[str, object]:
+        """What the secret store keeps (never the origin: it is always the store)."""
+        return {"version": 1, "access_token": self.access_token,
+                "refresh_token": self.refresh_token, "expires_at": self.expires_at,
+                "refresh_expires_at": self.refresh_expires_at, "username": self.username}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, object]) -> Grant | None:
+        """The grant in a stored object; None when it holds nothing usable."""
+        grant = cls(
+            access_token=_text(raw.get("access_token")),
+            refresh_token=_text(raw.get("refresh_token")),
+            expires_at=_number(raw.get("expires_at")),
+            refresh_expires_at=_number(raw.get("refresh_expires_at")),
+            username=_text(raw.get("username")),
+        )
+        return grant if grant.access_token or grant.refresh_token else None
+
+
+class Minted:
+    """A fresh token, and the grant to store when minting changed it (rotation)."""
+
+    __slots__ = ("token", "grant")
+
+    def __init__(self, token: Token, grant: Grant | None = None):
+        self.token = token
+        self.grant = grant
+
+
+class Authorization:
+    """What a login produced: a grant, and a first token when the flow hands one out."""
+
+    __slots__ = ("grant", "token")
+
+    def __init__(self, grant: Grant, token: Token | None = None):
+        self.grant = grant
+        self.token = token
+
+
+def _fields(record: Token | Grant) -> tuple[object, ...]:
+    return tuple(getattr(record, name) for name in record.__slots__)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) and value.isprintable() else ""
+
+
+def is_number(value: object) -> bool:
+    """An int or a float, and not a bool (JSON and TOML ``true`` is an int to Python)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def seconds(value: object) -> float | None:
+    """``value`` when it is a number (and not a bool); else None."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def number(value: object) -> int | None:
+    """``value`` as whole seconds when it is a number (and not a bool); else None."""
+    found = seconds(value)
+    return None if found is None else int(found)
+
+
+_number = number

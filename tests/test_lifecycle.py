@@ -1,0 +1,292 @@
+"""The token life cycle's decisions, in process: state x server answer -> outcome.
+
+A fake provider (scripted answers, counted calls), a dict as secret store, a lock that
+records what took it and a fake clock: each row runs in milliseconds and checks what was
+minted, stored, dropped and said.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from helper import login, state
+from helper.console import Console
+from helper.errors import CredentialError, LoginRequired
+from helper.lifecycle import RENEW_GRACE, Lifecycle, Parts, Prompt
+from helper.providers import GrantRevoked
+from helper.records import Authorization, Grant, Minted, Token
+from helper.transport import ServerError
+
+NOW = 1_800_000_000.0
+STORED = Grant(access_token="gho_stored", username="octo")
+
+
+class Clock:
+    def __init__(self, now: float = NOW):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeStore:
+    def __init__(self, grant: Grant | None = None):
+        self.data: dict[str, dict[str, object]] = {}
+        if grant is not None:
+            self.data["p"] = grant.to_dict()
+
+    def describe(self) -> str:
+        return "fake"
+
+    def read(self, profile: str) -> dict[str, object] | None:
+        return self.data.get(profile)
+
+    def write(self, profile: str, value: dict[str, object]) -> None:
+        self.data[profile] = value
+
+    def delete(self, profile: str) -> None:
+        self.data.pop(profile, None)
+
+    @property
+    def grant(self) -> Grant | None:
+        raw = self.data.get("p")
+        return Grant.from_dict(raw) if raw else None
+
+
+class Locks:
+    def __init__(self) -> None:
+        self.taken: list[str] = []
+
+    def __call__(self, action: str) -> Locks:
+        self.taken.append(action)
+        return self
+
+    def __enter__(self) -> Locks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class FakeProvider:
+    """Answers each mint with the next scripted answer: "ok", "rotate", "revoked", "down"."""
+
+    def __init__(self, clock: Clock, answers: list[str], env_grants: list[Grant] | None = None,
+                 login_token: bool = True):
+        self.clock = clock
+        self.answers = list(answers)
+        self.env_grants = env_grants or []
+        self.login_token = login_token
+        self.minted: list[Grant] = []
+        self.logins = 0
+
+    def sources(self, stored: Grant | None, env: object) -> list[Grant]:
+        return [*self.env_grants, *([stored] if stored is not None else [])]
+
+    def token(self, name: str) -> Token:
+        now = int(self.clock())
+        return Token(f"tok_{name}_{len(self.minted)}", now + 1800, now + 1500, now,
+                     "https://api.example.com")
+
+    def mint(self, grant: Grant) -> Minted:
+        self.minted.append(grant)
+        answer = self.answers.pop(0)
+        if answer == "revoked":
+            raise GrantRevoked("401: the grant was rejected")
+        if answer == "down":
+            raise ServerError("HTTP 503")
+        rotated = Grant(access_token="gho_rotated") if answer == "rotate" else None
+        return Minted(self.token("minted"), rotated)
+
+    def authorize(self, console: Console) -> Authorization:
+        self.logins += 1
+        grant = Grant(access_token="gho_new_login")
+        return Authorization(grant, self.token("login") if self.login_token else None)
+
+
+class Box:
+    """One profile's life cycle over fakes, and what it said."""
+
+    def __init__(self, tmp_path: Path, answers: list[str] = (), grant: Grant | None = STORED,
+                 cached: Token | None = None, prompt: bool = False,
+                 env_grants: list[Grant] | None = None, login_token: bool = True):
+        self.clock = Clock()
+        self.store = FakeStore(grant)
+        self.locks = Locks()
+        self.provider = FakeProvider(self.clock, list(answers), env_grants, login_token)
+        self.stderr = io.StringIO()
+        self.path = tmp_path / "p.json"
+        if cached is not None:
+            state.write(self.path, state.State(token=cached), lambda line: None)
+        parts = Parts(lambda: self.provider, lambda: self.store, self.locks, self.clock)
+        self.lc = Lifecycle("p", self.path, parts, Console(self.stderr), {}, Prompt(prompt))
+
+    @property
+    def state(self) -> state.State:
+        return state.read(self.path, lambda line: None)
+
+
+def cached(age: float, lifetime: float = 1800) -> Token:
+    minted = int(NOW - age)
+    return Token("tok_cached", int(minted + lifetime), int(minted + lifetime), minted)
+
+
+# state x answer -> outcome of ``token()``
+@pytest.mark.parametrize("case, cache, answers, want_token, mints, grant_after", [
+    ("fresh cache: no mint", cached(60), [], "tok_cached", 0, "gho_stored"),
+    ("expired: mint", cached(3600), ["ok"], "tok_minted_1", 1, "gho_stored"),
+    ("about to expire: mint", cached(1790), ["ok"], "tok_minted_1", 1, "gho_stored"),
+    ("nothing cached: mint", None, ["ok"], "tok_minted_1", 1, "gho_stored"),
+    ("rotation: new grant stored", None, ["rotate"], "tok_minted_1", 1, "gho_rotated"),
+])
+def test_token_outcomes(tmp_path, case, cache, answers, want_token, mints, grant_after):
+    box = Box(tmp_path, answers, cached=cache)
+    token = box.lc.token()
+    assert token.token == want_token, case
+    assert len(box.provider.minted) == mints, case
+    assert box.store.grant is not None and box.store.grant.access_token == grant_after
+    assert box.locks.taken == (["get"] if mints else [])  # the cached path takes no lock
+    assert box.state.token == token
+
+
+def test_a_revoked_grant_is_dropped_and_a_login_is_required(tmp_path):
+    box = Box(tmp_path, ["revoked"])
+    with pytest.raises(LoginRequired, match="rejected and deleted.*`git-credential-copilot login`"):
+        box.lc.token()
+    assert box.store.grant is None and box.provider.logins == 0
+    assert "is dead" in box.stderr.getvalue()
+
+
+def test_a_revoked_grant_where_a_person_can_see_runs_the_login(tmp_path):
+    box = Box(tmp_path, ["revoked"], prompt=True)
+    token = box.lc.token()
+    assert token.token.startswith("tok_login") and box.provider.logins == 1
+    assert box.store.grant is not None and box.store.grant.access_token == "gho_new_login"
+
+
+def test_a_login_without_a_first_token_mints_one(tmp_path):
+    box = Box(tmp_path, ["ok"], grant=None, prompt=True, login_token=False)
+    assert box.lc.token().token.startswith("tok_minted")
+    assert box.provider.minted[0].access_token == "gho_new_login"
+
+
+def test_a_login_rejected_at_once_is_an_error_not_a_loop(tmp_path):
+    box = Box(tmp_path, ["revoked"], grant=None, prompt=True, login_token=False)
+    with pytest.raises(CredentialError, match="rejected at once"):
+        box.lc.token()
+    assert box.provider.logins == 1
+
+
+def test_a_transient_error_keeps_the_grant(tmp_path):
+    box = Box(tmp_path, ["down"], cached=cached(3600))
+    with pytest.raises(ServerError):
+        box.lc.token()
+    assert box.store.grant == STORED
+    assert box.state.token is not None  # nothing dropped either
+
+
+def test_no_grant_and_no_prompt_says_not_logged_in(tmp_path):
+    box = Box(tmp_path, [], grant=None)
+    with pytest.raises(LoginRequired, match="not logged in"):
+        box.lc.token()
+    assert box.provider.minted == []
+
+
+def test_a_rejected_environment_token_is_never_sent_again(tmp_path):
+    env = Grant(access_token="ghp_env", origin="GH_TOKEN")
+    box = Box(tmp_path, ["revoked"], grant=None, env_grants=[env])
+    with pytest.raises(LoginRequired, match="GH_TOKEN was rejected"):
+        box.lc.token()
+    with pytest.raises(LoginRequired, match="GH_TOKEN was rejected"):
+        box.lc.token()
+    assert len(box.provider.minted) == 1  # the second get skipped it without asking
+    assert "ghp_env" not in box.stderr.getvalue()
+
+
+def test_a_dead_environment_token_falls_through_to_the_stored_login(tmp_path):
+    env = Grant(access_token="ghp_env", origin="GH_TOKEN")
+    box = Box(tmp_path, ["revoked", "ok"], env_grants=[env])
+    assert box.lc.token().token.startswith("tok_minted")
+    assert [g.origin for g in box.provider.minted] == ["GH_TOKEN", "store"]
+    assert box.store.grant == STORED
+
+
+@pytest.mark.parametrize("case, password, dropped", [
+    ("the current token", "tok_cached", True),
+    ("any token (no password given)", "", True),
+    ("an older token", "tok_older", False),
+])
+def test_erase(tmp_path, case, password, dropped):
+    box = Box(tmp_path, cached=cached(600))
+    box.lc.erase(password)
+    assert (box.state.token is None) == dropped, case
+    assert box.store.grant == STORED  # an erase of a token never touches the login
+    assert box.locks.taken == (["erase"] if dropped else [])
+
+
+def test_erase_of_a_token_minted_seconds_ago_blames_the_server(tmp_path):
+    box = Box(tmp_path, cached=cached(5))
+    box.lc.erase("tok_cached")
+    assert "5 s ago was rejected" in box.stderr.getvalue()
+
+
+def test_three_quick_erases_raise_the_alarm(tmp_path):
+    box = Box(tmp_path, ["ok", "ok", "ok"])
+    for _ in range(3):
+        box.lc.erase(box.lc.token().token)
+        box.clock.now += 10
+    assert "3 freshly minted tokens were rejected" in box.stderr.getvalue()
+
+
+@pytest.mark.parametrize("age, mints", [(RENEW_GRACE - 10, 0), (RENEW_GRACE + 10, 1)])
+def test_renew_mints_at_most_once_a_minute(tmp_path, age, mints):
+    box = Box(tmp_path, ["ok"], cached=cached(age))
+    token = box.lc.renew()
+    assert len(box.provider.minted) == mints
+    assert (token.token == "tok_cached") == (mints == 0)
+
+
+@pytest.mark.parametrize("case, password, expiry, kept", [
+    ("a timed token", "tok_given", str(int(NOW) + 600), True),
+    ("no expiry", "tok_given", "", False),
+    ("already expired", "tok_given", str(int(NOW) - 1), False),
+    ("no password", "", str(int(NOW) + 600), False),
+])
+def test_store_caches_only_tokens_it_can_time(tmp_path, case, password, expiry, kept):
+    box = Box(tmp_path)
+    box.lc.store("oauth2", password, expiry)
+    got = box.state.token
+    assert (got is not None and got.token == "tok_given") == kept, case
+    if kept:
+        assert got is not None and got.username == ""  # oauth2 is a placeholder, not a person
+
+
+def test_login_replaces_the_login_and_logout_forgets_it(tmp_path):
+    box = Box(tmp_path, cached=cached(60), prompt=True)
+    token = login.login(box.lc)
+    assert token.token.startswith("tok_login")
+    assert box.store.grant is not None and box.store.grant.access_token == "gho_new_login"
+    login.logout(box.lc)
+    assert box.store.grant is None and not box.path.exists()
+
+
+@pytest.mark.parametrize("case, password, deleted", [
+    ("the stored login", "gho_stored", True),
+    ("no password", "", True),
+    ("another token", "gho_other", False),
+])
+def test_erase_at_the_login_host(tmp_path, case, password, deleted):
+    box = Box(tmp_path, cached=cached(60))
+    login.erase_login(box.lc, password)
+    assert (box.store.grant is None) == deleted, case
+    assert (box.state.token is None) == deleted, case
+
+
+def test_import_login_replaces_the_grant_and_clears_the_token(tmp_path):
+    box = Box(tmp_path, cached=cached(60))
+    login.import_login(box.lc, "octo", "gho_imported")
+    assert box.store.grant == Grant(access_token="gho_imported", username="octo")
+    assert box.state.token is None
