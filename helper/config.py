@@ -39,11 +39,12 @@ _PROFILE_FIELDS = (
     "name", "provider", "hosts", "client_id", "client_secret", "scope",
     "github_url", "api_url",  # copilot
     "issuer", "device_authorization_url", "token_url", "api_base", "audience",  # oauth
+    "flow", "authorization_url", "redirect_port",  # oauth, browser sign-in (issue 11)
 )
 
 
 # Records on the cached path are namedtuples: importing dataclasses costs ~9 ms.
-class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=("copilot", ()) + ("",) * 10)):
+class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=("copilot", ()) + ("",) * 10 + ("auto", "", 0))):
     """One named source of tokens. Which keys apply depends on ``provider``."""
 
     __slots__ = ()
@@ -74,6 +75,7 @@ PROVIDER_DEFAULTS: dict[str, dict[str, Any]] = {
 
 # Which keys each provider accepts, and of what kind.
 _URL, _STR, _HOSTS = "url", "str", "hosts"
+_FLOW, _PORT = "flow", "port"  # issue 11: browser sign-in
 PROVIDER_KEYS: dict[str, dict[str, str]] = {
     "copilot": {
         "github_url": _URL, "api_url": _URL, "client_id": _STR, "scope": _STR, "hosts": _HOSTS,
@@ -82,6 +84,7 @@ PROVIDER_KEYS: dict[str, dict[str, str]] = {
         "issuer": _URL, "device_authorization_url": _URL, "token_url": _URL,
         "client_id": _STR, "client_secret": _STR, "scope": _STR, "hosts": _HOSTS,
         "api_base": _URL, "audience": _STR,
+        "flow": _FLOW, "authorization_url": _URL, "redirect_port": _PORT,  # issue 11
     },
 }
 
@@ -202,9 +205,10 @@ def _profile(where: _Where, name: str, table: Any) -> Profile:
 def _check_oauth(where: _Where, key: str, profile: Profile) -> None:
     if not profile.client_id:
         raise where.error(f"{key}.client_id", "is required for provider 'oauth'")
-    if not profile.issuer and not (profile.device_authorization_url and profile.token_url):
+    endpoint = profile.device_authorization_url or profile.authorization_url  # issue 11
+    if not profile.issuer and not (endpoint and profile.token_url):
         raise where.error(
-            key, "needs issuer, or both device_authorization_url and token_url"
+            key, "needs issuer, or token_url with device_authorization_url or authorization_url"
         )
 
 
@@ -262,6 +266,12 @@ class _Where:
     def value(self, key: str, value: Any, kind: str) -> Any:
         if kind == _HOSTS:
             return self.hosts(key, value)
+        if kind == _PORT:  # issue 11
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+                raise self.error(key, f"must be a port number 0-65535 (0: any), not {value!r}")
+            return value
+        if kind == _FLOW and value not in ("auto", "browser", "device"):  # issue 11
+            raise self.error(key, f"must be one of auto, browser, device, not {value!r}")
         if not isinstance(value, str):
             raise self.error(key, f"must be a string, not {type(value).__name__}")
         if kind == _URL:

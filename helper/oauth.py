@@ -61,9 +61,19 @@ class OAuthProvider(Provider):
         return Minted(token=self._token(answer), grant=rotated)
 
     def authorize(self, console: Console) -> Authorization:
-        endpoints = self._endpoints()
-        answer = self._device_flow(console, endpoints.device_authorization_endpoint,
-                                   endpoints.token_endpoint)
+        import os  # issue 11: the env should come from the broker; os.environ until it does
+
+        from . import browser
+
+        endpoints, p = self._endpoints(), self.profile
+        client = browser.Client(p.client_id, endpoints.token_endpoint,
+                                endpoints.authorization_endpoint, p.scope, p.client_secret,
+                                p.audience)
+        answer = browser.sign_in(
+            p.flow, client, endpoints.device_authorization_endpoint,
+            lambda: self._device_flow(console, endpoints.device_authorization_endpoint,
+                                      endpoints.token_endpoint),
+            self.transport, console, self.login_label, os.environ, port=p.redirect_port)
         grant = Grant(access_token="" if answer.refresh_token else answer.access_token,
                       refresh_token=answer.refresh_token or "",
                       expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
@@ -78,10 +88,14 @@ class OAuthProvider(Provider):
 
     def _endpoints(self) -> rfc8414.Endpoints:
         p = self.profile
-        if p.device_authorization_url and p.token_url:
-            return rfc8414.Endpoints(p.device_authorization_url, p.token_url)
+        given = rfc8414.Endpoints(p.device_authorization_url, p.token_url, p.authorization_url)
+        # issue 11: discovery unless every endpoint the flow may use is configured
+        if not p.issuer or (p.token_url and (p.device_authorization_url or p.flow == "browser")
+                            and (p.authorization_url or p.flow == "device")):
+            return given
         found = rfc8414.discover(self.transport, p.issuer,
                                  self.cache_dir / f"discovery-{p.name}.json", files.quiet)
         return rfc8414.Endpoints(p.device_authorization_url or found.device_authorization_endpoint,
-                                 p.token_url or found.token_endpoint)
+                                 p.token_url or found.token_endpoint,
+                                 p.authorization_url or found.authorization_endpoint)
 
