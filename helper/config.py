@@ -44,7 +44,10 @@ _PROFILE_FIELDS = (
 
 
 # Records on the cached path are namedtuples: importing dataclasses costs ~9 ms.
-class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=("copilot", ()) + ("",) * 10 + ("auto", "", 0))):
+_PROFILE_DEFAULTS = ("copilot", ()) + ("",) * 10 + ("auto", "", 0)  # issue 11: flow, ..., port
+
+
+class Profile(namedtuple("Profile", _PROFILE_FIELDS, defaults=_PROFILE_DEFAULTS)):
     """One named source of tokens. Which keys apply depends on ``provider``."""
 
     __slots__ = ()

@@ -13,11 +13,11 @@ socket timeout, so a client that connects and says nothing cannot hold it.
 
 from __future__ import annotations
 
-import html
 import hmac
+import html
+import socketserver
 import time
 from collections.abc import Callable
-import socketserver
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
