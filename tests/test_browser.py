@@ -9,6 +9,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import socket
 import sys
 import textwrap
@@ -25,6 +26,7 @@ from helper.console import Console
 from helper.transport import Transport
 
 from conftest import require_executable
+from procs import Watched
 
 CORP = ("--profile", "corp")
 RFC_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B
@@ -239,6 +241,31 @@ def test_sign_in_sends_pkce_s256_and_redeems_the_code_with_the_verifier(idp, cli
     assert f"  {person.opened[0]}" in err.splitlines()  # the link, for copy-paste
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_wait_counts_down_and_clears_its_line(idp, client):
+    idp.consent = "hold"
+    out = Terminal()
+    with pytest.raises(rfc8252.TimedOut):
+        browser.authorization_code(client, Transport(timeout=2, budget=2), Console(out), "x", {},
+                                   opener=HttpBrowser(), timeout=2.5)
+    ticks = re.findall(r"\r  waiting for the browser\.\.\. (\d+:\d\d) left", out.getvalue())
+    assert ticks[0] == "0:02" and ticks[-1] == "0:00" and len(ticks) >= 3
+    assert out.getvalue().endswith("\r\x1b[K")
+
+
+def test_not_on_a_terminal_there_is_no_countdown(idp, client):
+    idp.consent = "hold"
+    out = io.StringIO()
+    with pytest.raises(rfc8252.TimedOut):
+        browser.authorization_code(client, Transport(timeout=2, budget=2), Console(out), "x", {},
+                                   opener=HttpBrowser(), timeout=0.5)
+    assert "waiting" not in out.getvalue() and "\r" not in out.getvalue()
+
+
 def test_denied_consent_ends_with_one_line_and_no_token(idp, client):
     idp.consent = "deny"
     with pytest.raises(rfc8252.Refused) as info:
@@ -314,11 +341,16 @@ def test_audience_and_an_existing_query_are_kept(client):
 FAKE_BROWSER = """\
 #!{python}
 # A browser for tests: note each start, then "click" through the sign-in page.
-import base64, hashlib, os, sys, urllib.parse, urllib.request
+import base64, hashlib, os, sys, time, urllib.parse, urllib.request
 
 url = sys.argv[1]
 with open(os.environ["FAKE_BROWSER_LOG"], "a") as log:
     log.write(url + "\\n")
+gate = os.environ.get("FAKE_BROWSER_GATE")  # wait for the test to say "click now"
+for _ in range(600):
+    if not gate or os.path.exists(gate):
+        break
+    time.sleep(0.05)
 mode = os.environ.get("FAKE_BROWSER_MODE", "click")
 parts = urllib.parse.urlsplit(url)
 query = dict(urllib.parse.parse_qsl(parts.query))
@@ -391,17 +423,24 @@ def test_login_is_a_clean_grant(blocked):
 
 
 def test_ten_concurrent_gets_open_one_tab(blocked):
+    """Nine callers wait on the profile lock while the first one's browser is open; then
+    all ten hand out the one token that sign-in produced."""
     box = blocked
+    gate = box.root / "click-now"
+    env = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always", "FAKE_BROWSER_GATE": str(gate)}
     data = box.credential().encode()
-    env = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
-    procs = [box.start(*CORP, "get", env=env) for _ in range(10)]
-    answers = [p.communicate(data, timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err.decode() for _, err in answers]
-    assert len({out for out, _ in answers}) == 1
+    callers = [Watched(box.start(*CORP, "get", env=env), stdin=data) for _ in range(10)]
+    seen = [c.wait_for_line("to sign in to|waiting for another", timeout=60).group(0)
+            for c in callers]
+    assert sorted(seen) == ["to sign in to"] + ["waiting for another"] * 9
+    gate.touch()
+    answers = [c.finish(timeout=120) for c in callers]
+    assert [code for code, _, _ in answers] == [0] * 10, [err for _, _, err in answers]
+    assert len({out for _, out, _ in answers}) == 1
     assert len(browser_starts(box.root)) == 1
     assert box.server.counts["/authorize"] == 1 and box.server.code_redemptions == 1
-    for _, err in answers:
-        box.check_no_secret_leaked(err.decode(), "stderr")
+    for _, _, err in answers:
+        box.check_no_secret_leaked(err, "stderr")
 
 
 @pytest.mark.parametrize("mode, consent, words", [
