@@ -504,3 +504,26 @@ def test_explicit_authorization_url_and_port_without_discovery(corp, monkeypatch
     assert done.returncode == 0, done.stderr
     assert corp.server.counts["/.well-known/openid-configuration"] == 0
     assert corp.server.authorizations[0]["redirect_uri"] == f"http://127.0.0.1:{port}/callback"
+
+
+def test_discovery_without_a_device_endpoint_signs_in_through_the_browser(blocked):
+    box = blocked
+    box.server.device_flow = "absent"
+    assert box.run(*CORP, "login").returncode == 0
+    assert box.server.counts["/device"] == 0 and box.server.code_redemptions == 1
+    cached = json.loads((box.root / "cache" / "git-credential-copilot" /
+                         "discovery-corp.json").read_text())
+    assert cached["authorization_endpoint"] == f"{box.server.url}/authorize"
+    assert cached["device_authorization_endpoint"] == ""
+
+
+def test_discovery_needs_an_endpoint_to_sign_in_at():
+    from helper import rfc8414
+    from helper.transport import ServerError
+
+    doc = {"issuer": "https://idp.example", "token_endpoint": "https://idp.example/token"}
+    with pytest.raises(ServerError, match="device_authorization_endpoint"):
+        rfc8414._endpoints(doc, "https://idp.example", "https://idp.example/.well-known/x")
+    found = rfc8414._endpoints({**doc, "authorization_endpoint": "https://idp.example/a"},
+                               "https://idp.example", "https://idp.example/.well-known/x")
+    assert found == rfc8414.Endpoints("", "https://idp.example/token", "https://idp.example/a")
