@@ -104,11 +104,11 @@ def sign_in(flow: str, client: Client, device_endpoint: str, device: Callable[[]
     elif not client.authorization_endpoint:
         raise NoFlow("the identity provider names no authorization endpoint; set "
                      "authorization_url in the profile, or use flow = \"device\"")
-    if not can_open(env, platform) and opener is None:
+    if opener is None and can_open(env, platform):
+        opener = open_browser
+    elif opener is None:
         console.notice("no browser can be opened here (no DISPLAY, WAYLAND_DISPLAY or BROWSER)")
-    return authorization_code(client, transport, console, what, env, port=port,
-                              opener=opener if opener is not None else (
-                                  open_browser if can_open(env, platform) else None),
+    return authorization_code(client, transport, console, what, env, port=port, opener=opener,
                               timeout=timeout)
 
 
