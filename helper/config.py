@@ -35,6 +35,8 @@ DEFAULTS: dict[str, str | float] = {
 
 # The kinds of value a provider's key may take (providers declare theirs in KEYS).
 URL, STR, HOSTS = "url", "str", "hosts"
+FLOW, PORT = "flow", "port"  # the sign-in flow (oauth) and a loopback port
+FLOWS = ("auto", "browser", "device")
 # Keys every provider reads through the shared device flow; the rest are its settings.
 COMMON = ("hosts", "client_id", "client_secret", "scope")
 
@@ -283,6 +285,10 @@ class _Where:
     def value(self, key: str, value: object, kind: str) -> str | tuple[str, ...]:
         if kind == HOSTS:
             return self.hosts(key, value)
+        if kind == PORT:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+                raise self.error(key, f"must be a port number 0-65535 (0: any), not {value!r}")
+            return str(value)
         if not isinstance(value, str):
             raise self.error(key, f"must be a string, not {type(value).__name__}")
         if kind == URL:
@@ -290,6 +296,8 @@ class _Where:
             if problem:
                 raise self.error(key, problem)
             return value.rstrip("/")
+        if kind == FLOW and value not in FLOWS:
+            raise self.error(key, f"must be one of {', '.join(FLOWS)}, not {value!r}")
         return value
 
     def hosts(self, key: str, value: object) -> tuple[str, ...]:

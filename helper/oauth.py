@@ -33,18 +33,20 @@ KEYS = {
     "issuer": "url", "device_authorization_url": "url", "token_url": "url",
     "client_id": "str", "client_secret": "str", "scope": "str", "hosts": "hosts",
     "api_base": "url", "audience": "str",
+    # browser sign-in: which flow, where to send the browser, a registered loopback port
+    "flow": "flow", "authorization_url": "url", "redirect_port": "port",
 }
-DEFAULTS = {"scope": "openid offline_access"}
+DEFAULTS = {"scope": "openid offline_access", "flow": "auto", "redirect_port": "0"}
 
 
 def check(profile: Profile) -> tuple[str, str] | None:
     """The keys without a default that the flow cannot do without."""
     if not profile.client_id:
         return "client_id", "is required for provider 'oauth'"
-    if not profile.setting("issuer") and not (
-        profile.setting("device_authorization_url") and profile.setting("token_url")
-    ):
-        return "", "needs issuer, or both device_authorization_url and token_url"
+    sign_in = profile.setting("device_authorization_url") or profile.setting("authorization_url")
+    if not profile.setting("issuer") and not (sign_in and profile.setting("token_url")):
+        return "", ("needs issuer, or token_url with device_authorization_url or "
+                    "authorization_url")
     return None
 
 
@@ -97,9 +99,18 @@ class OAuthProvider(Provider):
         return Minted(token=self._token(answer), grant=rotated)
 
     def authorize(self, console: Console) -> Authorization:
-        endpoints = self._endpoints()
-        answer = self._device_flow(console, endpoints.device_authorization_endpoint,
-                                   endpoints.token_endpoint)
+        from . import browser
+
+        endpoints, p = self._endpoints(), self.profile
+        client = browser.Client(p.client_id, endpoints.token_endpoint,
+                                endpoints.authorization_endpoint, p.scope, p.client_secret,
+                                p.setting("audience"))
+        answer = browser.sign_in(
+            p.setting("flow") or "auto", client, endpoints.device_authorization_endpoint,
+            lambda: self._device_flow(console, endpoints.device_authorization_endpoint,
+                                      endpoints.token_endpoint),
+            self.transport, console, self.login_label, self.env,
+            port=int(p.setting("redirect_port") or 0))
         grant = Grant(access_token="" if answer.refresh_token else answer.access_token,
                       refresh_token=answer.refresh_token or "",
                       expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
@@ -117,12 +128,17 @@ class OAuthProvider(Provider):
 
         p = self.profile
         device, token = p.setting("device_authorization_url"), p.setting("token_url")
-        if device and token:
-            return rfc8414.Endpoints(device, token)
+        authorization, flow = p.setting("authorization_url"), p.setting("flow") or "auto"
+        given = rfc8414.Endpoints(device, token, authorization)
+        # Discovery only when some endpoint the flow may use is not configured.
+        if not p.setting("issuer") or (token and (device or flow == "browser")
+                                       and (authorization or flow == "device")):
+            return given
         found = rfc8414.discover(self.transport, p.setting("issuer"),
                                  self.cache_dir / f"discovery-{p.name}.json", files.quiet)
         return rfc8414.Endpoints(device or found.device_authorization_endpoint,
-                                 token or found.token_endpoint)
+                                 token or found.token_endpoint,
+                                 authorization or found.authorization_endpoint)
 
 
 

@@ -46,11 +46,13 @@ class GrantRevoked(CredentialError):
 class Provider(ABC):
     kind = ""
 
-    def __init__(self, profile: Profile, config: Config, cache_dir: Path):
+    def __init__(self, profile: Profile, config: Config, cache_dir: Path,
+                 env: Mapping[str, str] | None = None):
         from .transport import Transport
 
         self.profile = profile
         self.cache_dir = cache_dir
+        self.env: Mapping[str, str] = env if env is not None else {}
         self.transport = Transport(timeout=config.http_timeout, budget=config.retry_budget)
 
     @property
@@ -89,7 +91,9 @@ class Provider(ABC):
             console.done_waiting()
 
 
-def for_profile(profile: Profile, config: Config, cache_dir: Path) -> Provider:
-    """The provider a profile names; ``cache_dir`` is for what it may re-fetch (discovery)."""
-    provider: Provider = plugin(profile.provider).PROVIDER(profile, config, cache_dir)
+def for_profile(profile: Profile, config: Config, cache_dir: Path,
+                env: Mapping[str, str] | None = None) -> Provider:
+    """The provider a profile names; ``cache_dir`` is for what it may re-fetch (discovery);
+    ``env`` is what a login may consult (is there a display for a browser?)."""
+    provider: Provider = plugin(profile.provider).PROVIDER(profile, config, cache_dir, env)
     return provider

@@ -27,6 +27,7 @@ CACHE_TTL = 24 * 3600
 class Endpoints:
     device_authorization_endpoint: str
     token_endpoint: str
+    authorization_endpoint: str = ""  # issue 11: browser sign-in
 
 
 class DiscoveryError(CredentialError):
@@ -61,7 +62,9 @@ def discover(transport: Transport, issuer: str, cache_path: Path,
         files.write_json(cache_path, {"issuer": issuer, "fetched_at": time.time(),
                                       "device_authorization_endpoint":
                                           endpoints.device_authorization_endpoint,
-                                      "token_endpoint": endpoints.token_endpoint}, notice)
+                                      "token_endpoint": endpoints.token_endpoint,
+                                      "authorization_endpoint":  # issue 11
+                                          endpoints.authorization_endpoint}, notice)
     except CredentialError:
         pass  # an unwritable cache only costs a fetch next time
     return endpoints
@@ -86,12 +89,16 @@ def _endpoints(doc: dict[str, Any], issuer: str, url: str) -> Endpoints:
     if str(doc.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
         raise ServerError(f"{url}: names issuer {str(doc.get('issuer'))[:100]!r}, not {issuer!r}")
     found = {}
-    for key in ("device_authorization_endpoint", "token_endpoint"):
+    for key in ("device_authorization_endpoint", "token_endpoint", "authorization_endpoint"):
         value = doc.get(key)
-        if not isinstance(value, str) or url_problem(value):
+        if isinstance(value, str) and not url_problem(value):
+            found[key] = value
+    # issue 11: a token endpoint, and a device or an authorization endpoint to sign in at
+    for key in ("token_endpoint", "device_authorization_endpoint"):
+        if key not in found and (key == "token_endpoint" or "authorization_endpoint" not in found):
             raise ServerError(f"{url}: no usable {key}")
-        found[key] = value
-    return Endpoints(**found)
+    return Endpoints(found.get("device_authorization_endpoint", ""), found["token_endpoint"],
+                     found.get("authorization_endpoint", ""))
 
 
 def _read_cache(path: Path, issuer: str) -> tuple[Endpoints, float] | None:
@@ -102,10 +109,12 @@ def _read_cache(path: Path, issuer: str) -> tuple[Endpoints, float] | None:
     if not raw or raw.get("issuer") != issuer:
         return None
     try:
-        endpoints = Endpoints(str(raw["device_authorization_endpoint"]), str(raw["token_endpoint"]))
+        endpoints = Endpoints(str(raw["device_authorization_endpoint"]), str(raw["token_endpoint"]),
+                              str(raw.get("authorization_endpoint") or ""))  # issue 11
         fetched_at = float(raw["fetched_at"])
     except (KeyError, TypeError, ValueError):
         return None
-    if any(url_problem(url) for url in endpoints.__dict__.values()):
+    if not endpoints.token_endpoint or any(  # issue 11: an empty sign-in endpoint is allowed
+            url and url_problem(url) for url in endpoints.__dict__.values()):
         return None
     return endpoints, fetched_at

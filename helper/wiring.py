@@ -28,7 +28,7 @@ def real_parts(config: Config, profile: Profile, env: Mapping[str, str],
     def provider() -> Provider:
         from .providers import for_profile
 
-        return for_profile(profile, config, paths.cache_dir(env))
+        return for_profile(profile, config, paths.cache_dir(env), env)
 
     def store() -> Store:
         from . import store

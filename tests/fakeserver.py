@@ -8,6 +8,8 @@ invalidated tokens - and counts every request, so tests assert on the server's o
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import socket
@@ -16,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 @dataclass
@@ -51,6 +53,11 @@ def _parse_body(raw: bytes, content_type: str) -> dict:
             return {}
         return value if isinstance(value, dict) else {}
     return {k: v[0] for k, v in parse_qs(text).items()}
+
+
+def _redirect(uri: str, **params: str):
+    """A 302 back to the client's redirect URI with the authorization response."""
+    return 302, b"", {"Location": f"{uri}?{urlencode(params)}", "Content-Type": "text/html"}
 
 
 def _user_code() -> str:
@@ -135,6 +142,8 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 form = _parse_body(raw, self.headers.get("Content-Type", ""))
+                if method == "GET" and parts.query:  # a browser's request carries its query
+                    form = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 key = parts.path
                 with server.lock:
                     server.counts[key] += 1
@@ -173,6 +182,8 @@ class FakeServer:
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 headers = {"Content-Type": "application/json", **(headers or {})}
+                if status in (301, 302, 303):
+                    headers.setdefault("Cache-Control", "no-store")
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
@@ -383,13 +394,40 @@ class Family:
     revoked: bool = False
 
 
+@dataclass
+class CodeGrant:
+    """An authorization code handed out at /authorize, with what it was bound to."""
+
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    used: bool = False
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 class FakeIdP(FakeServer):
-    """An OAuth 2.0 server: discovery, RFC 8628 (errors as HTTP 400), rotating refresh
-    tokens with reuse detection, and a gateway endpoint that checks access tokens."""
+    """An OAuth 2.0 server: discovery, RFC 8628 (errors as HTTP 400), the authorization code
+    grant with PKCE S256 and a consent knob, rotating refresh tokens with reuse detection,
+    and a gateway endpoint that checks access tokens.
+
+    ``consent``: what the person at /authorize does - "approve" (redirect with a code at
+    once), "deny" (redirect with access_denied) or "hold" (a page that never redirects).
+    ``device_flow``: "on", "refused" (/device answers unauthorized_client, as identity
+    providers that block it do) or "absent" (not in the discovery document either).
+    """
 
     def __init__(self, *, interval: int = 0, access_ttl: int = 3600, rotate: bool = True,
                  oidc: bool = True, client_secret: str = "", auto_approve: bool = False) -> None:
         super().__init__()
+        self.consent = "approve"
+        self.device_flow = "on"
+        self.authorizations: list[dict] = []  # every /authorize request's parameters
+        self.code_grants: dict[str, CodeGrant] = {}
+        self.code_redemptions = 0  # authorization_code grants that produced tokens
         self.interval = interval
         self.access_ttl = access_ttl
         self.rotate = rotate
@@ -408,9 +446,56 @@ class FakeIdP(FakeServer):
             self.access_tokens.clear()
 
     def _metadata(self, headers, form):
-        return 200, {"issuer": self.url, "device_authorization_endpoint": f"{self.url}/device",
-                     "token_endpoint": f"{self.url}/token", "grant_types_supported": [
-                         "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]}
+        doc = {"issuer": self.url, "device_authorization_endpoint": f"{self.url}/device",
+               "authorization_endpoint": f"{self.url}/authorize",
+               "token_endpoint": f"{self.url}/token", "code_challenge_methods_supported": ["S256"],
+               "grant_types_supported": ["authorization_code", "refresh_token",
+                                         "urn:ietf:params:oauth:grant-type:device_code"]}
+        if self.device_flow == "absent":
+            del doc["device_authorization_endpoint"]
+            doc["grant_types_supported"].pop()
+        return 200, doc
+
+    def _authorize(self, headers, form):
+        with self.lock:
+            self.authorizations.append(dict(form))
+        redirect = form.get("redirect_uri", "")
+        target = urlsplit(redirect)
+        if target.scheme != "http" or target.hostname != "127.0.0.1" or not target.port:
+            return 400, b"<html><body>redirect_uri is not a loopback URI</body></html>", \
+                {"Content-Type": "text/html"}
+        state = form.get("state", "")
+        if (form.get("response_type") != "code" or form.get("code_challenge_method") != "S256"
+                or not form.get("code_challenge") or not form.get("client_id")):
+            return _redirect(redirect, error="invalid_request", state=state)
+        if self.consent == "hold":
+            return 200, b"<html><body>Waiting for you to sign in...</body></html>", \
+                {"Content-Type": "text/html"}
+        if self.consent == "deny":
+            return _redirect(redirect, error="access_denied",
+                             error_description="The user declined", state=state)
+        code = self.issue("ac_")
+        with self.lock:
+            self.code_grants[code] = CodeGrant(form["client_id"], redirect, form["code_challenge"])
+        return _redirect(redirect, code=code, state=state)
+
+    def _code_token(self, form):
+        with self.lock:
+            grant = self.code_grants.get(form.get("code", ""))
+            if grant is None or grant.used:
+                return 400, {"error": "invalid_grant", "error_description": "unknown code"}
+            grant.used = True  # one try: a wrong verifier burns the code too
+            if form.get("redirect_uri") != grant.redirect_uri:
+                return 400, {"error": "invalid_grant", "error_description": "redirect_uri differs"}
+            if form.get("client_id") != grant.client_id:
+                return 400, {"error": "invalid_grant", "error_description": "client_id differs"}
+            if _s256(form.get("code_verifier", "")) != grant.challenge:
+                return 400, {"error": "invalid_grant",
+                             "error_description": "PKCE verification failed"}
+            self.code_redemptions += 1
+            family = Family(current="")
+            self.families.append(family)
+            return 200, self._tokens(family)
 
     def _oidc(self, headers, form):
         if not self.oidc:
@@ -418,6 +503,9 @@ class FakeIdP(FakeServer):
         return self._metadata(headers, form)
 
     def _device(self, headers, form):
+        if self.device_flow != "on":
+            return 400, {"error": "unauthorized_client",
+                         "error_description": "the device flow is disabled for this client"}
         grant = DeviceGrant(device_code=secrets.token_hex(10), user_code=_user_code(),
                             client_id=form.get("client_id", ""), expires_at=time.time() + 600,
                             approved=self.auto_approve)
@@ -437,6 +525,8 @@ class FakeIdP(FakeServer):
             return self._device_token(form)
         if kind == "refresh_token":
             return self._refresh(form)
+        if kind == "authorization_code":
+            return self._code_token(form)
         return 400, {"error": "unsupported_grant_type"}
 
     def _device_token(self, form):
@@ -492,6 +582,7 @@ class FakeIdP(FakeServer):
         ("GET", "/.well-known/openid-configuration"): _oidc,
         ("GET", "/.well-known/oauth-authorization-server"): _metadata,
         ("POST", "/device"): _device,
+        ("GET", "/authorize"): _authorize,
         ("POST", "/token"): _token,
         ("GET", "/v1/models"): _gateway,
     }

@@ -1,0 +1,527 @@
+"""Browser sign-in (issue 11): PKCE, the loopback listener, the choice of flow, and the whole
+authorization code flow against the fake IdP - in process with an HTTP client playing the
+browser, and through the installed executable with a ``$BROWSER`` script that records each
+time it is started and "clicks" by fetching the URL and following the redirect."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import socket
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pytest
+import requests
+
+from helper import browser, rfc6749, rfc7636, rfc8252, rfc8628
+from helper.console import Console
+from helper.transport import Transport
+
+from conftest import require_executable
+from procs import Watched
+
+CORP = ("--profile", "corp")
+RFC_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def with_query(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = {**dict(parse_qsl(parts.query)), **changes}
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class HttpBrowser:
+    """Plays the person's browser: visits URLs in a thread, following redirects."""
+
+    def __init__(self, rewrite=lambda url: url):
+        self.rewrite = rewrite
+        self.opened: list[str] = []
+        self.pages: list[tuple[int, str]] = []
+        self._threads: list[threading.Thread] = []
+        self._session = requests.Session()
+        self._session.trust_env = False  # no proxy between us and 127.0.0.1
+
+    def __call__(self, url: str, env=None) -> None:
+        self.opened.append(url)
+        self.visit(self.rewrite(url))
+
+    def visit(self, *urls: str) -> None:
+        thread = threading.Thread(target=self._visit, args=urls, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _visit(self, *urls: str) -> None:
+        for url in urls:
+            try:
+                answer = self._session.get(url, timeout=10)
+                self.pages.append((answer.status_code, answer.text))
+            except requests.RequestException as e:
+                self.pages.append((0, type(e).__name__))
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=15)
+            assert not thread.is_alive()
+
+
+# -- RFC 7636 ------------------------------------------------------------------------------
+
+
+def test_s256_matches_the_rfc_example():
+    assert rfc7636.challenge(RFC_VERIFIER) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_new_verifiers_are_random_within_the_rfc_and_never_shown():
+    first, second = rfc7636.new(), rfc7636.new()
+    assert first.verifier != second.verifier
+    assert rfc7636.VERIFIER.match(first.verifier) and 43 <= len(first.verifier) <= 128
+    assert rfc7636.challenge(first.verifier) == first.challenge == s256(first.verifier)
+    assert first.verifier not in repr(first)
+
+
+@pytest.mark.parametrize("bad", ["a" * 42, "a" * 129, "a" * 42 + "!", "a" * 42 + "é"])
+def test_a_verifier_outside_the_rfc_is_refused(bad):
+    with pytest.raises(ValueError):
+        rfc7636.challenge(bad)
+
+
+# -- RFC 8252 loopback listener -------------------------------------------------------------
+
+
+def callback(listener: rfc8252.Listener, **params: str) -> str:
+    return f"{listener.redirect_uri}?{urlencode(params)}"
+
+
+def test_the_listener_takes_the_code_for_its_state_and_closes():
+    with rfc8252.Listener() as listener:
+        assert listener.redirect_uri == f"http://127.0.0.1:{listener.port}/callback"
+        assert listener._server.server_address[0] == "127.0.0.1"
+        person = HttpBrowser()
+        base = listener.redirect_uri.rsplit("/", 1)[0]
+        person.visit(f"{base}/favicon.ico", callback(listener, code="c-1", state="s-1"))
+        assert listener.wait("s-1", timeout=10) == "c-1"
+        person.join()
+    assert person.pages[0][0] == 404  # another path: answered, and the wait went on
+    assert person.pages[1][0] == 200 and "Signed in" in person.pages[1][1]
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", listener.port), 1):
+        pass  # one-shot: nothing listens any more
+
+
+def test_a_forged_state_ends_the_sign_in():
+    with rfc8252.Listener() as listener:
+        person = HttpBrowser()
+        person.visit(callback(listener, code="c-1", state="forged"))
+        with pytest.raises(rfc8252.StateMismatch) as info:
+            listener.wait("s-1", timeout=10)
+        person.join()
+    assert "state" in str(info.value) and "\n" not in str(info.value)
+    assert person.pages[0][0] == 400 and "Nothing was stored" in person.pages[0][1]
+
+
+def test_a_redirect_without_state_is_a_forged_one():
+    with rfc8252.Listener() as listener:
+        HttpBrowser().visit(callback(listener, code="c-1"))
+        with pytest.raises(rfc8252.StateMismatch):
+            listener.wait("s-1", timeout=10)
+
+
+def test_an_error_redirect_is_refused_with_the_providers_words():
+    with rfc8252.Listener() as listener:
+        HttpBrowser().visit(callback(listener, error="access_denied",
+                                     error_description="The user\ndeclined", state="s-1"))
+        with pytest.raises(rfc8252.Refused) as info:
+            listener.wait("s-1", timeout=10)
+    assert info.value.error == "access_denied"
+    assert str(info.value) == ("you declined the sign-in (access_denied: The user declined); "
+                               "nothing was stored")
+
+
+def test_the_wait_is_bounded_and_counts_down():
+    ticks: list[float] = []
+    started = time.monotonic()
+    with rfc8252.Listener() as listener, pytest.raises(rfc8252.TimedOut) as info:
+        listener.wait("s-1", timeout=1.5, tick=ticks.append)
+    assert time.monotonic() - started < 5
+    assert "within 2 s" in str(info.value) and "nothing was stored" in str(info.value)
+    assert len(ticks) >= 2 and ticks == sorted(ticks, reverse=True)
+
+
+def test_a_configured_port_in_use_says_which_and_what_to_do():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(rfc8252.PortInUse) as info:
+            rfc8252.Listener(port)
+    assert f"127.0.0.1:{port}" in str(info.value) and "redirect_port" in str(info.value)
+
+
+def test_a_configured_port_is_used():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with rfc8252.Listener(port) as listener:
+        assert listener.redirect_uri == f"http://127.0.0.1:{port}/callback"
+
+
+# -- choosing the flow -----------------------------------------------------------------------
+
+AUTH, DEVICE = "https://idp.example/authorize", "https://idp.example/device"
+
+
+@pytest.mark.parametrize("flow, auth, device, env, platform, want", [
+    ("auto", AUTH, DEVICE, {}, "linux", "device"),  # no display: a browser cannot open
+    ("auto", AUTH, DEVICE, {"DISPLAY": ":0"}, "linux", "browser"),
+    ("auto", AUTH, DEVICE, {"WAYLAND_DISPLAY": "wayland-0"}, "linux", "browser"),
+    ("auto", AUTH, DEVICE, {"BROWSER": "w3m"}, "linux", "browser"),
+    ("auto", AUTH, DEVICE, {}, "darwin", "browser"),
+    ("auto", AUTH, DEVICE, {}, "win32", "browser"),
+    ("auto", "", DEVICE, {"DISPLAY": ":0"}, "linux", "device"),  # no authorization endpoint
+    ("auto", AUTH, "", {}, "linux", "browser"),  # no device flow: the link, for copy-paste
+    ("device", AUTH, DEVICE, {"DISPLAY": ":0"}, "linux", "device"),
+    ("browser", AUTH, DEVICE, {}, "linux", "browser"),
+])
+def test_choose(flow, auth, device, env, platform, want):
+    assert browser.choose(flow, auth, device, env, platform) == want
+
+
+# -- the flow in process, an HTTP client as the browser ----------------------------------------
+
+
+@pytest.fixture
+def client(idp) -> browser.Client:
+    return browser.Client("helper-tests", f"{idp.url}/token", f"{idp.url}/authorize",
+                          "openid offline_access")
+
+
+def sign_in(idp, client, person, flow="browser", env=None, timeout=10.0, device_url=None):
+    transport = Transport(timeout=2, budget=2)
+    err = io.StringIO()
+    device_url = f"{idp.url}/device" if device_url is None else device_url
+
+    def device():
+        code = rfc8628.request_code(transport, device_url, client.client_id)
+        return rfc8628.poll(transport, client.token_endpoint, client.client_id, code,
+                            wait=lambda s: None)
+
+    try:
+        answer = browser.sign_in(flow, client, device_url, device, transport, Console(err),
+                                 "the fake IdP", env or {}, platform="linux", opener=person,
+                                 timeout=timeout)
+    finally:
+        if person is not None:
+            person.join()
+    return answer, err.getvalue()
+
+
+def test_sign_in_sends_pkce_s256_and_redeems_the_code_with_the_verifier(idp, client):
+    person = HttpBrowser()
+    answer, err = sign_in(idp, client, person)
+    assert answer.refresh_token == idp.families[0].current
+    assert idp.code_redemptions == 1 and idp.counts["/authorize"] == 1
+    sent = idp.authorizations[0]
+    assert sent["response_type"] == "code" and sent["code_challenge_method"] == "S256"
+    assert sent["redirect_uri"].startswith("http://127.0.0.1:")
+    assert sent["scope"] == "openid offline_access" and len(sent["state"]) >= 40
+    assert "code_verifier" not in sent
+    assert person.pages == [(200, person.pages[0][1])] and "Signed in" in person.pages[0][1]
+    assert f"  {person.opened[0]}" in err.splitlines()  # the link, for copy-paste
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_wait_counts_down_and_clears_its_line(idp, client):
+    idp.consent = "hold"
+    out = Terminal()
+    with pytest.raises(rfc8252.TimedOut):
+        browser.authorization_code(client, Transport(timeout=2, budget=2), Console(out), "x", {},
+                                   opener=HttpBrowser(), timeout=2.5)
+    ticks = re.findall(r"\r  waiting for the browser\.\.\. (\d+:\d\d) left", out.getvalue())
+    assert ticks[0] == "0:02" and ticks[-1] == "0:00" and len(ticks) >= 3
+    assert out.getvalue().endswith("\r\x1b[K")
+
+
+def test_not_on_a_terminal_there_is_no_countdown(idp, client):
+    idp.consent = "hold"
+    out = io.StringIO()
+    with pytest.raises(rfc8252.TimedOut):
+        browser.authorization_code(client, Transport(timeout=2, budget=2), Console(out), "x", {},
+                                   opener=HttpBrowser(), timeout=0.5)
+    assert "waiting" not in out.getvalue() and "\r" not in out.getvalue()
+
+
+def test_denied_consent_ends_with_one_line_and_no_token(idp, client):
+    idp.consent = "deny"
+    with pytest.raises(rfc8252.Refused) as info:
+        sign_in(idp, client, HttpBrowser())
+    assert "declined" in str(info.value) and "\n" not in str(info.value)
+    assert idp.counts["/token"] == 0 and idp.families == []
+
+
+def test_a_forged_state_never_reaches_the_token_endpoint(idp, client):
+    with pytest.raises(rfc8252.StateMismatch):
+        sign_in(idp, client, HttpBrowser(rewrite=lambda url: with_query(url, state="forged")))
+    assert idp.counts["/authorize"] == 1 and idp.counts["/token"] == 0
+
+
+def test_a_wrong_verifier_is_refused_by_the_server(idp, client):
+    """A challenge swapped on the way (as an attacker would) makes our verifier wrong."""
+    swap = HttpBrowser(rewrite=lambda url: with_query(url, code_challenge=s256(RFC_VERIFIER)))
+    with pytest.raises(browser.CodeRefused) as info:
+        sign_in(idp, client, swap)
+    assert "PKCE verification failed" in str(info.value) and "\n" not in str(info.value)
+    assert "nothing was stored" in str(info.value)
+    assert idp.code_redemptions == 0 and idp.families == []
+
+
+def test_a_person_who_never_comes_back_times_out(idp, client):
+    idp.consent = "hold"
+    person = HttpBrowser()
+    with pytest.raises(rfc8252.TimedOut):
+        sign_in(idp, client, person, timeout=1)
+    assert idp.counts["/authorize"] == 1 and idp.counts["/token"] == 0
+
+
+def test_auto_falls_back_to_the_browser_when_the_device_flow_is_refused(idp, client):
+    idp.device_flow = "refused"
+    person = HttpBrowser()
+    answer, err = sign_in(idp, client, person, flow="auto")  # no display: device first
+    assert idp.counts["/device"] == 1 and idp.code_redemptions == 1
+    assert "refuses the device flow (unauthorized_client)" in err
+    assert "through the browser instead" in err
+
+
+def test_auto_with_a_browser_never_starts_a_device_flow(idp, client):
+    sign_in(idp, client, HttpBrowser(), flow="auto", env={"DISPLAY": ":0"})
+    assert idp.counts["/device"] == 0 and idp.code_redemptions == 1
+
+
+def test_flow_device_does_not_fall_back(idp, client):
+    idp.device_flow = "refused"
+    with pytest.raises(rfc6749.UnauthorizedClient):
+        sign_in(idp, client, HttpBrowser(), flow="device")
+    assert idp.counts["/authorize"] == 0
+
+
+def test_no_authorization_endpoint_for_flow_browser_says_what_to_set(idp):
+    bare = browser.Client("helper-tests", f"{idp.url}/token", "")
+    with pytest.raises(browser.NoFlow) as info:
+        sign_in(idp, bare, None)
+    assert "authorization_url" in str(info.value)
+
+
+def test_audience_and_an_existing_query_are_kept(client):
+    pkce = rfc7636.new()
+    url = browser.authorization_url(
+        browser.Client("id", "https://t", "https://idp.example/authorize?tenant=x", "openid",
+                       audience="https://api.example"), "http://127.0.0.1:1/callback", "st", pkce)
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["tenant"] == "x" and query["audience"] == "https://api.example"
+    assert query["code_challenge"] == pkce.challenge and pkce.verifier not in url
+
+
+# -- the installed executable, with a $BROWSER script ----------------------------------------
+
+FAKE_BROWSER = """\
+#!{python}
+# A browser for tests: note each start, then "click" through the sign-in page.
+import base64, hashlib, os, sys, time, urllib.parse, urllib.request
+
+url = sys.argv[1]
+with open(os.environ["FAKE_BROWSER_LOG"], "a") as log:
+    log.write(url + "\\n")
+gate = os.environ.get("FAKE_BROWSER_GATE")  # wait for the test to say "click now"
+for _ in range(600):
+    if not gate or os.path.exists(gate):
+        break
+    time.sleep(0.05)
+mode = os.environ.get("FAKE_BROWSER_MODE", "click")
+parts = urllib.parse.urlsplit(url)
+query = dict(urllib.parse.parse_qsl(parts.query))
+if mode == "forge":
+    query["state"] = "forged"
+if mode == "swap":
+    digest = hashlib.sha256(b"{verifier}").digest()
+    query["code_challenge"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}))
+try:
+    opener.open(url, timeout=20).read()
+except Exception as e:
+    print("fake browser:", e, file=sys.stderr)
+"""
+
+
+def fake_browser(root: Path) -> dict[str, str]:
+    """The environment that makes the helper's browser this script; its log lists starts."""
+    script = root / "fake-browser"
+    script.write_text(FAKE_BROWSER.format(python=sys.executable, verifier=RFC_VERIFIER))
+    script.chmod(0o755)
+    return {"BROWSER": str(script), "FAKE_BROWSER_LOG": str(root / "browser.log")}
+
+
+def browser_starts(root: Path) -> list[str]:
+    log = root / "browser.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def expire_access_token(box) -> None:
+    path = box.state_dir / "corp.json"
+    state = json.loads(path.read_text())
+    state["token"]["expires_at"] = state["token"]["refresh_at"] = 1
+    path.write_text(json.dumps(state))
+
+
+@pytest.fixture
+def blocked(corp):
+    """The fake IdP with the device flow refused, and a $BROWSER that clicks through."""
+    require_executable()
+    corp.server.device_flow = "refused"
+    corp.env.update(fake_browser(corp.root))
+    return corp
+
+
+def test_login_through_the_browser_then_get_and_rotation_safe_refresh(blocked):
+    box = blocked
+    done = box.run(*CORP, "login")
+    assert done.returncode == 0 and done.stdout == "", done.stderr
+    assert len(browser_starts(box.root)) == 1 and box.server.counts["/device"] == 0
+    stored = box.stored("corp")
+    assert stored["refresh_token"] == box.server.families[0].current
+    got = box.run(*CORP, "get", input=box.credential())
+    assert got.returncode == 0 and got.pairs()["password"] in box.server.access_tokens
+    expire_access_token(box)
+    again = box.run(*CORP, "get", input=box.credential())
+    assert again.returncode == 0 and again.pairs()["password"] != got.pairs()["password"]
+    assert (box.server.refreshes, box.server.replays) == (1, 0)
+    assert box.stored("corp")["refresh_token"] not in ("", stored["refresh_token"])
+
+
+def test_login_is_a_clean_grant(blocked):
+    box = blocked
+    assert box.run(*CORP, "login").returncode == 0
+    first = box.stored("corp")["refresh_token"]
+    assert box.run(*CORP, "login").returncode == 0
+    assert box.stored("corp")["refresh_token"] not in ("", first)
+    assert box.server.code_redemptions == 2 and box.server.refreshes == 0
+
+
+def test_ten_concurrent_gets_open_one_tab(blocked):
+    """Nine callers wait on the profile lock while the first one's browser is open; then
+    all ten hand out the one token that sign-in produced."""
+    box = blocked
+    gate = box.root / "click-now"
+    env = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always", "FAKE_BROWSER_GATE": str(gate)}
+    data = box.credential().encode()
+    callers = [Watched(box.start(*CORP, "get", env=env), stdin=data) for _ in range(10)]
+    seen = [c.wait_for_line("to sign in to|waiting for another", timeout=60).group(0)
+            for c in callers]
+    assert sorted(seen) == ["to sign in to"] + ["waiting for another"] * 9
+    gate.touch()
+    answers = [c.finish(timeout=120) for c in callers]
+    assert [code for code, _, _ in answers] == [0] * 10, [err for _, _, err in answers]
+    assert len({out for _, out, _ in answers}) == 1
+    assert len(browser_starts(box.root)) == 1
+    assert box.server.counts["/authorize"] == 1 and box.server.code_redemptions == 1
+    for _, _, err in answers:
+        box.check_no_secret_leaked(err, "stderr")
+
+
+@pytest.mark.parametrize("mode, consent, words", [
+    ("click", "deny", "you declined the sign-in (access_denied"),
+    ("forge", "approve", "a state that does not belong to this sign-in"),
+    ("swap", "approve", "PKCE verification failed"),
+])
+def test_a_failed_sign_in_is_one_line_and_stores_nothing(blocked, mode, consent, words):
+    box = blocked
+    box.server.consent = consent
+    failed = box.run(*CORP, "login", env={"FAKE_BROWSER_MODE": mode})
+    assert failed.returncode == 1 and failed.stdout == ""
+    last = failed.stderr.splitlines()[-1]
+    assert last.startswith("git-credential-copilot: ") and words in last, failed.stderr
+    assert "nothing was stored" in last
+    assert box.stored("corp") == {} and "token" not in box.state("corp")
+    assert box.server.code_redemptions == 0
+
+
+def test_a_timed_out_sign_in_stores_nothing(corp, monkeypatch):
+    """In process (the wait is shortened); the browser is still the real $BROWSER script."""
+    corp.server.consent = "hold"
+    monkeypatch.setattr(browser, "TIMEOUT", 1.0)
+    failed = corp.call(*CORP, "login", env=fake_browser(corp.root))
+    assert failed.returncode == 1
+    assert failed.stderr.splitlines()[-1] == (
+        "git-credential-copilot: no answer from the browser within 1 s; nothing was stored; "
+        "run the login again")
+    assert corp.stored("corp") == {} and corp.server.counts["/token"] == 0
+
+
+def test_config_keys_for_the_browser(corp):
+    require_executable()
+    corp.write_config(corp.config_path.read_text() + textwrap.dedent("""\
+        flow = "sometimes"
+        """))
+    bad = corp.run(*CORP, "status")
+    assert bad.returncode == 2 and "flow: must be one of auto, browser, device" in bad.stderr
+    corp.write_config(corp.config_path.read_text().replace('flow = "sometimes"',
+                                                           "redirect_port = 70000"))
+    bad = corp.run(*CORP, "status")
+    assert bad.returncode == 2 and "redirect_port: must be a port number" in bad.stderr
+
+
+def test_explicit_authorization_url_and_port_without_discovery(corp, monkeypatch):
+    require_executable()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = corp.server.url
+    corp.write_config(corp.config_path.read_text().replace(f'issuer = "{url}"', textwrap.dedent(
+        f"""\
+        authorization_url = "{url}/authorize"
+        token_url = "{url}/token"
+        flow = "browser"
+        redirect_port = {port}""")))
+    corp.env.update(fake_browser(corp.root))
+    done = corp.run(*CORP, "login")
+    assert done.returncode == 0, done.stderr
+    assert corp.server.counts["/.well-known/openid-configuration"] == 0
+    assert corp.server.authorizations[0]["redirect_uri"] == f"http://127.0.0.1:{port}/callback"
+
+
+def test_discovery_without_a_device_endpoint_signs_in_through_the_browser(blocked):
+    box = blocked
+    box.server.device_flow = "absent"
+    assert box.run(*CORP, "login").returncode == 0
+    assert box.server.counts["/device"] == 0 and box.server.code_redemptions == 1
+    cached = json.loads((box.root / "cache" / "git-credential-copilot" /
+                         "discovery-corp.json").read_text())
+    assert cached["authorization_endpoint"] == f"{box.server.url}/authorize"
+    assert cached["device_authorization_endpoint"] == ""
+
+
+def test_discovery_needs_an_endpoint_to_sign_in_at():
+    from helper import rfc8414
+    from helper.transport import ServerError
+
+    doc = {"issuer": "https://idp.example", "token_endpoint": "https://idp.example/token"}
+    with pytest.raises(ServerError, match="device_authorization_endpoint"):
+        rfc8414._endpoints(doc, "https://idp.example", "https://idp.example/.well-known/x")
+    found = rfc8414._endpoints({**doc, "authorization_endpoint": "https://idp.example/a"},
+                               "https://idp.example", "https://idp.example/.well-known/x")
+    assert found == rfc8414.Endpoints("", "https://idp.example/token", "https://idp.example/a")
