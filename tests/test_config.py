@@ -121,7 +121,8 @@ def test_builtin_defaults_are_consistent():
     for name in providers.REGISTRY:
         plugin = providers.plugin(name)
         assert set(plugin.DEFAULTS) <= set(plugin.KEYS)
-        assert set(plugin.KEYS.values()) <= {config.URL, config.STR, config.HOSTS}
+        assert set(plugin.KEYS.values()) <= {config.URL, config.STR, config.HOSTS, config.FLOW,
+                                             config.PORT}
         for key, value in plugin.DEFAULTS.items():
             if plugin.KEYS[key] == config.URL:
                 assert value.startswith("https://") and not urls.url_problem(value)
