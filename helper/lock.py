@@ -1,8 +1,9 @@
 """One lock per profile, so a crowd of callers refreshes exactly once.
 
 The lock is an OS file lock (filelock's ``flock``), which the kernel releases when its
-holder dies, even by ``kill -9``: a crashed holder never blocks anyone. Whoever takes the
-lock writes a small owner note beside it, so a waiter can say who it is waiting for. A
+holder dies, even by ``kill -9``: a crashed holder never blocks anyone. Locks live in
+``<state>/locks/``, apart from the profiles' state files. Whoever takes the lock writes a
+small owner note beside it, so a waiter can say who it is waiting for. A
 waiter says so once after a second and waits up to the lifetime of a device code, because
 the holder may be waiting for a person to type one in.
 """
@@ -18,6 +19,7 @@ from types import TracebackType
 from . import files
 from .errors import LockTimeout
 
+LOCKS = "locks"  # its own directory: no profile's state file can be a lock or its note
 NOTICE_AFTER = 1.0
 DEFAULT_WAIT = 15 * 60 + 60  # GitHub device codes live 15 minutes
 
@@ -39,9 +41,10 @@ class ProfileLock:
     ):
         from filelock import FileLock
 
-        files.ensure_private_dir(directory, notice)
-        self.path = directory / f"{profile}.lock"
-        self.owner_path = directory / f"{profile}.lock.owner.json"
+        locks = directory / LOCKS
+        files.ensure_private_dir(locks, notice)
+        self.path = locks / f"{profile}.lock"
+        self.owner_path = locks / f"{profile}.owner.json"
         self.profile = profile
         self.action = action
         self.notice = notice

@@ -70,8 +70,10 @@ class KeyringStore:
         raw = self._call("read", lambda: self.backend.get_password(SERVICE, profile))
         if raw is None:
             return None
+        from . import jsonsafe
+
         try:
-            value = json.loads(raw)
+            value = jsonsafe.loads(raw)
         except ValueError:
             value = None
         if not isinstance(value, dict):

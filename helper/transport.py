@@ -9,13 +9,13 @@ carry a secret to another host. requests' exceptions never leave this module.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import jsonsafe
 from .errors import CredentialError, one_line
 
 USER_AGENT = "git-credential-copilot"
@@ -33,19 +33,21 @@ class Response:
     url: str
 
     def json(self) -> Any:
+        """The body as JSON within ``jsonsafe``'s bounds; anything else is garbage."""
         try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as e:
+            return jsonsafe.loads(self.body)
+        except ValueError as e:
             raise ServerError(
-                f"{_where(self.url)} answered HTTP {self.status} with a body that is not JSON "
-                f"({self.snippet()})"
+                f"{_where(self.url)} sent garbage: HTTP {self.status} with a body that is not "
+                f"JSON we accept ({self.snippet()})"
             ) from e
 
     def json_object(self) -> dict:
         value = self.json()
         if not isinstance(value, dict):
             raise ServerError(
-                f"{_where(self.url)} answered HTTP {self.status} with JSON that is not an object"
+                f"{_where(self.url)} sent garbage: HTTP {self.status} with JSON that is not an "
+                "object"
             )
         return value
 
@@ -56,8 +58,8 @@ class Response:
     @property
     def is_json(self) -> bool:
         try:
-            json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+            jsonsafe.loads(self.body)
+        except ValueError:
             return False
         return True
 
@@ -100,7 +102,7 @@ class Transport:
                 if not transient(response):
                     return response
                 failure = f"HTTP {response.status}" + (
-                    "" if response.status >= 300 else " with a body that is not JSON"
+                    "" if response.status >= 300 else ": the server sent garbage, not JSON"
                 )
                 wait_hint = _retry_after(response.headers.get("Retry-After"))
             delay = self.base_delay * (2 ** (attempt - 1)) * (0.5 + self.jitter())

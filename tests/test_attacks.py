@@ -8,15 +8,24 @@ Each test names the promise it keeps (the README's security section lists them).
 from __future__ import annotations
 
 import io
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
 
 import pytest
 import responses
 
-from helper import protocol, rfc8628
+from helper import cache, files, jsonsafe, protocol, rfc8628
 from helper.errors import ProtocolError
-from helper.transport import Transport
+from helper.lock import ProfileLock
+from helper.transport import ServerError, Transport
 
-from conftest import require_executable
+from conftest import EXE, require_executable
+from fakeserver import Fault
+
+EXCHANGE = "/copilot_internal/v2/token"
 
 # -- 1. url= is split exactly as git splits it; a URL read two ways gets nothing ----------
 
@@ -102,3 +111,159 @@ def test_a_device_code_built_with_interval_zero_still_waits():
     rfc8628.poll(Transport(), TOKEN_URL, "client", code, wait=waits.append,
                  clock=lambda: sum(waits))
     assert waits == [1]
+
+
+# -- 6. every JSON read is bounded in size, depth and number range --------------------------
+
+DEEP = b"[" * 100000 + b"]" * 100000
+HOSTILE_JSON = [b"1e400", b'{"a": NaN}', b'{"a": -Infinity}', DEEP, b'{"a": ' * 40 + b"1" + b"}" * 40,
+                b'{"a": 1' + b"0" * 30 + b"}", b" " * (1024 * 1024 + 1)]
+
+
+@pytest.mark.parametrize("data", HOSTILE_JSON, ids=lambda d: repr(d[:12]))
+def test_hostile_json_is_refused_as_a_value_error(data):
+    with pytest.raises(ValueError):
+        jsonsafe.loads(data)
+
+
+def test_ordinary_json_with_brackets_in_strings_is_accepted():
+    text = json.dumps({"a": "[[[[" * 100, "b": [1.5, -2, {"c": None}]})
+    assert jsonsafe.loads(text.encode()) == json.loads(text)
+
+
+@pytest.mark.parametrize("body", [DEEP, b'{"token": "x", "expires_at": 1e400}',
+                                  b'{"token": NaN}'], ids=["deep", "1e400", "NaN"])
+@responses.activate
+def test_server_garbage_is_one_line(body):
+    responses.post("https://api.example.com/t", status=400, body=body)
+    response = Transport().request("POST", "https://api.example.com/t")
+    with pytest.raises(ServerError, match="sent garbage") as e:
+        response.json_object()
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("body", [DEEP, b'{"token": "tid=1", "expires_at": 1e400}'],
+                         ids=["deep", "1e400"])
+def test_hostile_exchange_answer_is_one_line_not_an_internal_error(logged_in, body):
+    logged_in.server.inject(EXCHANGE, *[Fault(status=200, body=body)] * 20)
+    result = logged_in.run("get", input=logged_in.credential())
+    assert result.returncode == 1 and "password=" not in result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "internal error" not in result.stderr and "garbage" in result.stderr
+
+
+@pytest.mark.parametrize("planted", [DEEP, b'{"token": {"token": "x", "expires_at": 1e400, '
+                                     b'"refresh_at": 1, "minted_at": 1}}', b'{"dead": NaN}'],
+                         ids=["deep", "1e400", "NaN"])
+def test_planted_state_file_is_treated_as_absent_once(logged_in, planted):
+    box = logged_in
+    box.state_dir.mkdir(parents=True, exist_ok=True)
+    (box.state_dir / "copilot.json").write_bytes(planted)
+    first = box.run("get", input=box.credential())
+    assert first.returncode == 0 and "ignoring" in first.stderr, first.stderr
+    second = box.run("get", input=box.credential())
+    assert second.returncode == 0 and second.stderr == ""  # rewritten: not failing every call
+    assert box.server.exchanges == 1
+
+
+def test_planted_store_file_is_treated_as_absent(logged_in):
+    (logged_in.data_dir / "copilot.json").write_bytes(DEEP)
+    result = logged_in.run("get", input=logged_in.credential())
+    assert result.returncode == 1 and "internal error" not in result.stderr
+    assert "ignoring" in result.stderr and "login" in result.stderr
+
+
+def test_planted_keyring_value_is_one_line():
+    from helper.errors import StoreError
+    from helper.store import KeyringStore
+
+    class Backend:
+        def get_password(self, service, name):
+            return "[" * 50000 + "]" * 50000
+
+    with pytest.raises(StoreError, match="damaged"):
+        KeyringStore(Backend(), 5).read("copilot")
+
+
+# -- 9. no FIFO, device or symlink where a file goes can block or fool the helper ----------
+
+
+def _fifo(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    os.mkfifo(path, 0o600)
+
+
+def test_fifo_as_state_file_does_not_block(logged_in):
+    _fifo(logged_in.state_dir / "copilot.json")
+    result = logged_in.run("get", input=logged_in.credential(), timeout=15)
+    assert result.returncode == 0 and "not a regular file" in result.stderr
+    assert stat.S_ISREG(os.lstat(logged_in.state_dir / "copilot.json").st_mode)
+
+
+def test_fifo_as_store_file_does_not_block(logged_in):
+    _fifo(logged_in.data_dir / "copilot.json")
+    result = logged_in.run("get", input=logged_in.credential(), timeout=15)
+    assert result.returncode == 1 and "not a regular file" in result.stderr
+
+
+def test_fifo_as_config_file_does_not_block(sandbox):
+    _fifo(sandbox.config_path)
+    result = sandbox.run("get", input=sandbox.credential(), timeout=15)
+    assert result.returncode == 2 and "not a regular file" in result.stderr
+
+
+def test_read_regular_refuses_what_is_not_a_regular_file(tmp_path):
+    _fifo(tmp_path / "fifo")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "real").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    for name in ("fifo", "dir", "link"):
+        with pytest.raises(files.UnreadableFile):
+            files.read_regular(tmp_path / name)
+    assert files.read_regular(tmp_path / "link", follow=True) == b"x"
+    assert files.read_regular(tmp_path / "absent") is None
+
+
+# -- 10. every directory the helper creates is 0700, whatever the umask -------------------
+
+
+def test_directories_created_under_umask_000_are_private(sandbox):
+    require_executable()
+    box = sandbox
+    fresh = box.root / "fresh"
+    env = {**box.env, "XDG_STATE_HOME": str(fresh / "a" / "state"),
+           "XDG_DATA_HOME": str(fresh / "b" / "data")}
+    token = box.server.add_github_token()
+    stdin = box.credential(host=box.login_host, password=token)
+    subprocess.run(["sh", "-c", f'umask 000; exec "{EXE}" store'], input=stdin.encode(),
+                   env=env, check=True, timeout=30)
+    subprocess.run(["sh", "-c", f'umask 000; exec "{EXE}" get'],
+                   input=box.credential().encode(), env=env, check=True, timeout=30,
+                   capture_output=True)
+    made = [p for p in fresh.rglob("*") if p.is_dir()] + [fresh]
+    assert len(made) >= 6
+    for path in made:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+def test_ensure_private_dir_ignores_a_umask_that_takes_owner_bits(tmp_path):
+    old = os.umask(0o277)
+    try:
+        files.ensure_private_dir(tmp_path / "x" / "y")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "x", tmp_path / "x" / "y"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+# -- 12. lock files and state files live in separate namespaces ----------------------------
+
+
+def test_a_lock_note_is_never_another_profiles_state_file(tmp_path):
+    with ProfileLock(tmp_path, "a", "get", lambda line: None) as lock:
+        assert lock.owner_path.exists()
+        for name in ("a.lock", "a.lock.owner", "a.owner", "locks"):
+            assert not cache.path_for(tmp_path, name).exists(), name
+        assert lock.path.parent == lock.owner_path.parent == tmp_path / "locks"
