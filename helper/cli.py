@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from . import __version__, broker, config, protocol
 from .console import Console
-from .errors import EXIT_OK, HelperError, UsageError
+from .errors import EXIT_OK, HelperError, UsageError, remember_env
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ def main(
     stdin = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
     stdout = stdout if stdout is not None else sys.stdout or open(os.devnull, "w")  # noqa: SIM115
     env = env if env is not None else os.environ
+    remember_env(env)  # env tokens are masked in every line on stderr
     console = Console(stderr if stderr is not None else sys.stderr or open(os.devnull, "w"))  # noqa: SIM115
     try:
         parsed = parse_args(sys.argv[1:] if argv is None else argv)

@@ -1,7 +1,8 @@
 """Everything a person reads: one-line notices and the device-code prompt, all on stderr.
 
 stdout belongs to the credential protocol; nothing here ever writes to it. On a terminal the
-device-code prompt keeps a live countdown until the code expires.
+device-code prompt keeps a live countdown until the code expires. Every write passes through
+``errors.scrub``: no secret the process holds reaches stderr, whatever built the line.
 """
 
 from __future__ import annotations
@@ -81,8 +82,10 @@ class Console:
         return f"{left // 60}:{left % 60:02d}"
 
     def _write(self, text: str) -> None:
+        from .errors import scrub
+
         try:
-            self.stream.write(text)
+            self.stream.write(scrub(text))
             self.stream.flush()
         except (OSError, ValueError):
             pass  # a closed stderr must not turn a working refresh into a failure

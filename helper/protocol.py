@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .errors import ProtocolError
+from .errors import ProtocolError, remember_secret
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ def read(stream: BinaryIO) -> Credential:
             break
     if values.get("host") == "":
         raise ProtocolError("credential input names an empty host; refusing it")
+    remember_secret(values.get("password"))  # a token given to store/erase is one too
     return Credential(
         **{name: values.get(name, "") for name in _SCALARS},
         arrays={key: tuple(items) for key, items in arrays.items()},

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import files, paths
-from .errors import StoreError
+from .errors import StoreError, one_line, remember_fields, remember_secret
 
 SERVICE = "git-credential-copilot"
 KEYRING_TIMEOUT = 10.0
@@ -42,12 +42,15 @@ class FileStore:
 
     def read(self, profile: str) -> dict | None:
         try:
-            return files.read_json(self._path(profile), self.notice)
+            value = files.read_json(self._path(profile), self.notice)
         except files.UnreadableFile as e:
             self.notice(f"ignoring {e}; log in again to replace it")
             return None
+        remember_fields(value)
+        return value
 
     def write(self, profile: str, value: dict) -> None:
+        remember_fields(value)
         files.write_json(self._path(profile), value, self.notice)
 
     def delete(self, profile: str) -> None:
@@ -81,10 +84,13 @@ class KeyringStore:
                 f"the keyring entry {SERVICE}/{profile} is not ours or is damaged; "
                 f"run `git-credential-copilot --profile {profile} logout`, then log in"
             )
+        remember_fields(value)
         return value
 
     def write(self, profile: str, value: dict) -> None:
+        remember_fields(value)
         data = json.dumps(value, sort_keys=True)
+        remember_secret(data)  # a backend's exception may quote the value it failed to write
         self._call("write", lambda: self.backend.set_password(SERVICE, profile, data))
 
     def delete(self, profile: str) -> None:
@@ -110,11 +116,13 @@ class KeyringStore:
             ) from e
         except KeyringLocked as e:
             raise StoreError(
-                f"the keyring is locked ({e}); unlock it (log in to the desktop session) or "
+                f"the keyring is locked ({one_line(str(e))}); unlock it (log in to the desktop session) or "
                 'set store = "file" in the config'
             ) from e
         except KeyringError as e:
-            raise StoreError(f"cannot {verb} the keyring: {type(e).__name__}: {e}") from e
+            raise StoreError(
+                f"cannot {verb} the keyring: {type(e).__name__}: {one_line(str(e))}"
+            ) from e
         except Exception as e:  # backends raise D-Bus and OS errors of their own
             raise StoreError(f"cannot {verb} the keyring: {type(e).__name__}") from e
 

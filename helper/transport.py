@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import jsonsafe
-from .errors import CredentialError, one_line
+from .errors import CredentialError, one_line, remember_fields, remember_secret
 
 USER_AGENT = "git-credential-copilot"
 
@@ -52,7 +52,7 @@ class Response:
         return value
 
     def snippet(self) -> str:
-        text = self.body[:300].decode("utf-8", "replace")
+        text = self.body.decode("utf-8", "replace")  # whole: one_line masks, then cuts
         return one_line(text, 80) or "empty body"
 
     @property
@@ -129,6 +129,7 @@ class Transport:
 
         all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         all_headers.update(headers or {})
+        _remember_sent(all_headers, data)
         try:
             with requests.request(
                 method,
@@ -140,7 +141,9 @@ class Transport:
                 stream=True,
             ) as r:
                 body = _read_limited(r)
-                return Response(r.status_code, dict(r.headers), body, url)
+                response = Response(r.status_code, dict(r.headers), body, url)
+                _remember_received(response)
+                return response
         except requests.Timeout as e:
             raise _Transient(f"no answer within {self.timeout:g} s") from e
         except requests.ConnectionError as e:
@@ -151,6 +154,23 @@ class Transport:
 
 class _Transient(Exception):
     pass
+
+
+def _remember_sent(headers: Mapping[str, str], data: Mapping[str, str] | None) -> None:
+    """Every credential we send is a secret a server might echo back into a message."""
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            remember_secret(value)
+            remember_secret(value.partition(" ")[2])
+    remember_fields(dict(data or {}))
+
+
+def _remember_received(response: Response) -> None:
+    if b"token" in response.body or b"secret" in response.body or b"code" in response.body:
+        try:
+            remember_fields(response.json())
+        except ServerError:
+            pass
 
 
 MAX_BODY = 1024 * 1024

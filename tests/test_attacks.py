@@ -267,3 +267,80 @@ def test_a_lock_note_is_never_another_profiles_state_file(tmp_path):
         for name in ("a.lock", "a.lock.owner", "a.owner", "locks"):
             assert not cache.path_for(tmp_path, name).exists(), name
         assert lock.path.parent == lock.owner_path.parent == tmp_path / "locks"
+
+
+# -- 7. one masking pass over every line written to stderr ---------------------------------
+
+
+def test_a_403_echoing_the_authorization_header_is_masked(logged_in):
+    box = logged_in
+    github_token = box.stored()["access_token"]
+    echo = json.dumps({"message": f"Bad credentials for Authorization: token {github_token}"})
+    box.server.inject(EXCHANGE, Fault(status=403, body=echo.encode()))
+    result = box.run("get", input=box.credential())  # run() fails on any issued secret
+    assert result.returncode == 1 and github_token[-4:] in result.stderr  # masked, not gone
+
+
+def test_an_error_description_echoing_the_refresh_token_is_masked(corp):
+    from procs import device_login
+
+    device_login(corp, "--profile", "corp")
+    refresh_token = json.loads((corp.data_dir / "corp.json").read_text())["refresh_token"]
+    state = json.loads((corp.state_dir / "corp.json").read_text())
+    state["token"]["expires_at"] = state["token"]["refresh_at"] = 1
+    (corp.state_dir / "corp.json").write_text(json.dumps(state))
+    corp.server.inject("/token", Fault(status=400, body=json.dumps({
+        "error": "invalid_request",
+        "error_description": f"refresh_token={refresh_token} is malformed"}).encode()))
+    result = corp.run("--profile", "corp", "token")
+    assert result.returncode == 1 and refresh_token not in result.stderr
+    assert "malformed" in result.stderr
+
+
+@responses.activate
+def test_an_error_description_echoing_the_client_secret_is_masked():
+    from helper.rfc6749 import OAuthError
+
+    secret = "cs-very-secret-0123456789"
+    responses.post("https://idp.example.com/token", status=401, json={
+        "error": "invalid_client", "error_description": f"client_secret '{secret}' is wrong"})
+    response = Transport().request("POST", "https://idp.example.com/token",
+                                   data={"client_id": "c", "client_secret": secret})
+    from helper.rfc6749 import parse_token_response
+
+    with pytest.raises(OAuthError) as e:
+        parse_token_response(response)
+    assert secret not in str(e.value) and "is wrong" in str(e.value)
+
+
+def test_a_keyring_exception_holding_the_secret_is_masked():
+    from helper.errors import StoreError
+    from helper.store import KeyringStore
+
+    from keyring.errors import PasswordSetError
+
+    class Backend:
+        def set_password(self, service, name, value):
+            raise PasswordSetError(f"D-Bus said no to {value}")
+
+    secret = "gho_" + "k" * 36
+    with pytest.raises(StoreError) as e:
+        KeyringStore(Backend(), 5).write("copilot", {"access_token": secret})
+    assert secret not in str(e.value)
+
+
+def test_every_console_line_is_scrubbed_of_known_and_token_shaped_secrets():
+    from helper.console import Console
+    from helper.errors import remember_env
+
+    env_token = "env-token-value-0123456789"
+    remember_env({"GH_TOKEN": env_token})
+    stream = io.StringIO()
+    console = Console(stream)
+    never_seen = ["ghp_" + "a" * 36, "github_pat_11AAAA_" + "b" * 40, "gho_" + "c" * 36,
+                  "tid=abc;exp=1;sku=x:" + "d" * 20]
+    console.notice(f"{env_token} " + " ".join(never_seen) + " Bearer eeeeeeeeeeeeeeeeeeee")
+    written = stream.getvalue()
+    for secret in [env_token, *never_seen, "eeeeeeeeeeeeeeeeeeee"]:
+        assert secret not in written, secret
+    assert written.count("…") == 6
