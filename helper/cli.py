@@ -15,7 +15,7 @@ from collections import namedtuple
 from collections.abc import Mapping, Sequence
 
 from . import __version__, broker, config, protocol
-from .console import Console
+from .console import Answer, Console
 from .errors import EXIT_OK, HelperError, UsageError, remember_env
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
@@ -105,7 +105,7 @@ def main(
 ) -> int:
     # A daemon may start us with fd 0/1/2 closed: Python then sets sys.stdin etc. to None.
     stdin = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
-    stdout = stdout if stdout is not None else sys.stdout or open(os.devnull, "w")  # noqa: SIM115
+    stdout = Answer(stdout if stdout is not None else sys.stdout or open(os.devnull, "w"))  # noqa: SIM115
     env = env if env is not None else os.environ
     remember_env(env)  # env tokens are masked in every line on stderr
     console = Console(stderr if stderr is not None else sys.stderr or open(os.devnull, "w"))  # noqa: SIM115
@@ -113,8 +113,11 @@ def main(
         parsed = parse_args(sys.argv[1:] if argv is None else argv)
         if isinstance(parsed, str):
             stdout.write(parsed)
+            stdout.flush()
             return EXIT_OK
-        return run(parsed, Streams(stdin, stdout, console), env)
+        code = run(parsed, Streams(stdin, stdout, console), env)
+        stdout.flush()  # now, so a closed or full stdout is an OutputError, not a shutdown mess
+        return code
     except HelperError as e:
         console.notice(str(e))
         return e.exit_code

@@ -89,3 +89,41 @@ class Console:
             self.stream.flush()
         except (OSError, ValueError):
             pass  # a closed stderr must not turn a working refresh into a failure
+
+
+class Answer:
+    """stdout for the answer: a write or flush that fails (a closed pipe, ``/dev/full``)
+    raises OutputError, one line for the person, and points the file descriptor at
+    /dev/null so the interpreter's own flush at exit cannot print "Exception ignored"."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self._do(lambda: self.stream.write(text))
+
+    def flush(self) -> None:
+        self._do(self.stream.flush)
+
+    def _do(self, action: Callable[[], object]) -> int:
+        try:
+            result = action()
+        except (OSError, ValueError) as e:
+            self._silence()
+            from .errors import OutputError
+
+            why = getattr(e, "strerror", None) or "it is closed"
+            raise OutputError(f"cannot write the answer to stdout ({why}); nothing was "
+                              "delivered") from e
+        return result if isinstance(result, int) else 0
+
+    def _silence(self) -> None:
+        import os
+
+        try:
+            fd = self.stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass

@@ -61,6 +61,10 @@ class LockTimeout(HelperError):
     """Another process held the profile lock for longer than we may wait."""
 
 
+class OutputError(HelperError):
+    """stdout is closed or full: the answer could not be delivered."""
+
+
 def mask(secret: str | None) -> str:
     """Show enough of a secret to recognise it, never enough to use it: ``gho_…a1b2``."""
     if not secret:
