@@ -354,7 +354,10 @@ class Broker:
     def _lock(self, action: str):
         from .lock import ProfileLock
 
-        return ProfileLock(self.state_dir, self.profile.name, action, self.console.notice)
+        c = self.config  # a holder without a person finishes within this: wait no longer
+        return ProfileLock(self.state_dir, self.profile.name, action, self.console.notice,
+                           wait=c.retry_budget + c.http_timeout + c.keyring_timeout,
+                           may_prompt=self.prompt_allowed or action == "login")
 
     def _provider(self) -> Provider:
         from .providers import for_profile

@@ -12,12 +12,12 @@ otherwise hang every tool that asks us for a token.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import files, paths
+from .deadline import call_with_timeout
 from .errors import StoreError, one_line, remember_fields, remember_secret
 
 SERVICE = "git-credential-copilot"
@@ -125,26 +125,6 @@ class KeyringStore:
             ) from e
         except Exception as e:  # backends raise D-Bus and OS errors of their own
             raise StoreError(f"cannot {verb} the keyring: {type(e).__name__}") from e
-
-
-def call_with_timeout(fn: Callable[[], T], timeout: float) -> T:
-    """Run ``fn`` in a daemon thread; raise TimeoutError if it has not returned in time."""
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = fn()
-        except BaseException as e:  # handed to the caller below
-            result["error"] = e
-
-    worker = threading.Thread(target=run, name="keyring-call", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise TimeoutError
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def viable_keyring(timeout: float) -> tuple[Any | None, str]:

@@ -378,3 +378,173 @@ def test_a_closed_stdout_is_one_line_and_exit_1(logged_in, args):
     err = proc.stderr.decode()
     assert proc.returncode == 1, err
     assert len(err.strip().splitlines()) == 1 and "Broken pipe" in err, err
+
+
+# -- 2. one deadline: a request has a total-time limit; a lock waiter gives up in time ----
+
+
+class Trickle:
+    """A server that answers one byte every ``every`` seconds: in the headers or the body.
+    Each byte arrives well within any read timeout, so only a total deadline stops it."""
+
+    def __init__(self, where: str = "body", every: float = 0.4):
+        import socket
+        import threading
+
+        self.where, self.every = where, every
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn) -> None:
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000\r\n\r\n")
+        try:
+            conn.recv(65536)
+            if self.where == "body":
+                conn.sendall(head)
+            for byte in (head if self.where == "headers" else b" " * 100000):
+                if self.stopped.wait(self.every):
+                    break
+                conn.sendall(bytes([byte]) if isinstance(byte, int) else byte)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+TRICKLE_CONFIG = """\
+store = "file"
+http_timeout = 2
+retry_budget = 2
+keyring_timeout = 1
+
+[profiles.copilot]
+github_url = "http://localhost:{port}"
+api_url = "{api}"
+hosts = ["{host}"]
+"""
+
+
+def _point_exchange_at(box, api_url: str, budget: float = 2) -> None:
+    text = TRICKLE_CONFIG.replace("{api}", api_url).replace("retry_budget = 2",
+                                                            f"retry_budget = {budget}")
+    box.write_config(text)
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_trickling_server_is_cut_off_at_the_deadline(logged_in, where):
+    import time
+
+    server = Trickle(where)
+    try:
+        _point_exchange_at(logged_in, server.url)
+        started = time.monotonic()
+        result = logged_in.run("get", input=logged_in.credential(), timeout=40)
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    assert result.returncode == 1 and "password=" not in result.stdout
+    assert "within 2 s" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert took < 2 + 2 + 3, took  # retry_budget + http_timeout, and process start-up
+
+
+def test_a_lock_waiter_gives_up_within_the_bound_with_one_line(logged_in):
+    import time
+
+    box = logged_in
+    box.write_config(TRICKLE_CONFIG.replace("{api}", box.server.url))
+    with ProfileLock(box.state_dir, "copilot", "get", lambda line: None):
+        started = time.monotonic()
+        result = box.run("get", input=box.credential(), timeout=60)
+        took = time.monotonic() - started
+    assert result.returncode == 1 and "gave up after" in result.stderr, result.stderr
+    assert "gave up" in result.stderr.strip().splitlines()[-1]
+    assert took < 2 + 2 + 1 + 3, took  # retry_budget + http_timeout + keyring_timeout
+
+
+def test_a_lock_waiter_keeps_waiting_while_a_person_signs_in_and_says_so(logged_in):
+    from procs import Watched
+
+    box = logged_in
+    box.write_config(TRICKLE_CONFIG.replace("{api}", box.server.url))
+    lock = ProfileLock(box.state_dir, "copilot", "login", lambda line: None, may_prompt=True)
+    with lock:
+        watched = Watched(box.start("get"), box.credential().encode())
+        watched.wait_for_line("a person may be signing in", timeout=20)
+        with pytest.raises(subprocess.TimeoutExpired):
+            watched.proc.wait(timeout=2 + 2 + 1 + 2)  # past the bound without a person
+    code, out, err = watched.finish(timeout=30)
+    assert code == 0 and "password=" in out, err
+
+
+# -- issue 13: offline is said at once, naming the host and the network, DNS or proxy -----
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_host_fails_fast_naming_it_and_the_network(logged_in):
+    import time
+
+    _point_exchange_at(logged_in, f"http://127.0.0.1:{_closed_port()}", budget=20)
+    started = time.monotonic()
+    result = logged_in.run("get", input=logged_in.credential(), timeout=60)
+    took = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "cannot reach 127.0.0.1" in line, line
+    assert "network" in line and took < 5, (took, line)
+
+
+def test_an_unreachable_proxy_is_named(logged_in):
+    import time
+
+    _point_exchange_at(logged_in, logged_in.server.url, budget=20)
+    proxy = f"http://127.0.0.1:{_closed_port()}"
+    started = time.monotonic()
+    result = logged_in.run("get", input=logged_in.credential(), timeout=60,
+                           env={"HTTP_PROXY": proxy, "http_proxy": proxy})
+    took = time.monotonic() - started
+    assert result.returncode == 1 and "proxy" in result.stderr and "HTTP" in result.stderr
+    assert took < 5, took
+    assert logged_in.server.exchanges == 0
+
+
+@responses.activate
+def test_timeouts_and_5xx_keep_their_retry_budget():
+    responses.post("https://api.example.com/t", status=503)
+    slept: list[float] = []
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(ServerError, match="kept failing"):
+        Transport(budget=20, sleep=sleep, clock=lambda: now[0]).request(
+            "POST", "https://api.example.com/t")
+    assert len(slept) >= 4 and sum(slept) <= 20
