@@ -105,7 +105,8 @@ def main(
 ) -> int:
     # A daemon may start us with fd 0/1/2 closed: Python then sets sys.stdin etc. to None.
     stdin = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
-    stdout = Answer(stdout if stdout is not None else sys.stdout or open(os.devnull, "w"))  # noqa: SIM115
+    stdout = stdout if stdout is not None else sys.stdout or open(os.devnull, "w")  # noqa: SIM115
+    stdout = Answer(stdout)  # a closed or full stdout: one line, exit 1
     env = env if env is not None else os.environ
     remember_env(env)  # env tokens are masked in every line on stderr
     console = Console(stderr if stderr is not None else sys.stderr or open(os.devnull, "w"))  # noqa: SIM115

@@ -130,7 +130,8 @@ def read_json(path: Path, notice: Notice = quiet) -> dict | None:
 
 
 def _read_all(fd: int, path: Path, limit: int) -> bytes:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         try:
             chunk = os.read(fd, 65536)

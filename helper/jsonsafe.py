@@ -27,7 +27,8 @@ def loads(data: bytes | str) -> object:
     """Parse ``data`` as JSON: at most 1 MiB, 32 levels deep, finite numbers only."""
     if len(data) > MAX_SIZE:
         raise UnsafeJSON("larger than 1 MiB")
-    text = data.decode("utf-8") if isinstance(data, bytes) else data  # UnicodeDecodeError: ValueError
+    # A UnicodeDecodeError is a ValueError too.
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
     if _depth(text) > MAX_DEPTH:
         raise UnsafeJSON(f"nested deeper than {MAX_DEPTH} levels")
     try:

@@ -116,8 +116,8 @@ class KeyringStore:
             ) from e
         except KeyringLocked as e:
             raise StoreError(
-                f"the keyring is locked ({one_line(str(e))}); unlock it (log in to the desktop session) or "
-                'set store = "file" in the config'
+                f"the keyring is locked ({one_line(str(e))}); unlock it (log in to the "
+                'desktop session) or set store = "file" in the config'
             ) from e
         except KeyringError as e:
             raise StoreError(

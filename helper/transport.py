@@ -201,7 +201,8 @@ def _never_connected(e: Exception) -> bool:
 
     if isinstance(e, requests.exceptions.ProxyError):
         return True
-    seen, cause = set(), e
+    seen: set[int] = set()
+    cause: BaseException | None = e
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
         if isinstance(cause, (NewConnectionError, ProxyError)):

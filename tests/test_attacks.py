@@ -116,8 +116,9 @@ def test_a_device_code_built_with_interval_zero_still_waits():
 # -- 6. every JSON read is bounded in size, depth and number range --------------------------
 
 DEEP = b"[" * 100000 + b"]" * 100000
-HOSTILE_JSON = [b"1e400", b'{"a": NaN}', b'{"a": -Infinity}', DEEP, b'{"a": ' * 40 + b"1" + b"}" * 40,
-                b'{"a": 1' + b"0" * 30 + b"}", b" " * (1024 * 1024 + 1)]
+HOSTILE_JSON = [b"1e400", b'{"a": NaN}', b'{"a": -Infinity}', DEEP,
+                b'{"a": ' * 40 + b"1" + b"}" * 40, b'{"a": 1' + b"0" * 30 + b"}",
+                b" " * (1024 * 1024 + 1)]
 
 
 @pytest.mark.parametrize("data", HOSTILE_JSON, ids=lambda d: repr(d[:12]))
@@ -314,10 +315,10 @@ def test_an_error_description_echoing_the_client_secret_is_masked():
 
 
 def test_a_keyring_exception_holding_the_secret_is_masked():
+    from keyring.errors import PasswordSetError
+
     from helper.errors import StoreError
     from helper.store import KeyringStore
-
-    from keyring.errors import PasswordSetError
 
     class Backend:
         def set_password(self, service, name, value):
