@@ -15,8 +15,8 @@ from collections import namedtuple
 from collections.abc import Mapping, Sequence
 
 from . import __version__, config, login, protocol, routing, urls, wiring
-from .console import Console
-from .errors import EXIT_OK, HelperError, UsageError
+from .console import Answer, Console
+from .errors import EXIT_OK, HelperError, UsageError, remember_env
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -108,15 +108,20 @@ def main(
 ) -> int:
     # A daemon may start us with fd 0/1/2 closed: Python then sets sys.stdin etc. to None.
     source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
-    stdout = stdout if stdout is not None else sys.stdout or open(os.devnull, "w")  # noqa: SIM115
+    answer = Answer(  # a closed or full stdout: one line, exit 1
+        stdout if stdout is not None else sys.stdout or open(os.devnull, "w"))  # noqa: SIM115
     env = env if env is not None else os.environ
+    remember_env(env)  # env tokens are masked in every line on stderr
     console = Console(stderr if stderr is not None else sys.stderr or open(os.devnull, "w"))  # noqa: SIM115
     try:
         parsed = parse_args(sys.argv[1:] if argv is None else argv)
         if isinstance(parsed, str):
-            stdout.write(parsed)
+            answer.write(parsed)
+            answer.flush()
             return EXIT_OK
-        return run(parsed, Streams(source, stdout, console), env)
+        code = run(parsed, Streams(source, answer, console), env)
+        answer.flush()  # now, so a closed or full stdout is an OutputError, not a shutdown mess
+        return code
     except HelperError as e:
         console.notice(str(e))
         return e.exit_code

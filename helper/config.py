@@ -155,16 +155,18 @@ def load(env: Mapping[str, str]) -> Config:
 
 
 def _read_toml(path: Path, explicit: bool) -> dict[str, Any] | None:
+    from . import files
+
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = files.read_regular(path, follow=True)  # a FIFO there must not block us
+    except files.UnreadableFile as e:
+        raise ConfigError(f"cannot use the config file: {e}") from e
+    if data is None:
         if explicit:
             raise ConfigError(
                 f"{path}: config file not found (GIT_CREDENTIAL_COPILOT_CONFIG)"
             ) from None
         return None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read config file: {e.strerror}") from e
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10

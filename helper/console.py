@@ -1,7 +1,8 @@
 """Everything a person reads: one-line notices and the device-code prompt, all on stderr.
 
 stdout belongs to the credential protocol; nothing here ever writes to it. On a terminal the
-device-code prompt keeps a live countdown until the code expires.
+device-code prompt keeps a live countdown until the code expires. Every write passes through
+``errors.scrub``: no secret the process holds reaches stderr, whatever built the line.
 """
 
 from __future__ import annotations
@@ -81,8 +82,48 @@ class Console:
         return f"{left // 60}:{left % 60:02d}"
 
     def _write(self, text: str) -> None:
+        from .errors import scrub
+
         try:
-            self.stream.write(text)
+            self.stream.write(scrub(text))
             self.stream.flush()
         except (OSError, ValueError):
             pass  # a closed stderr must not turn a working refresh into a failure
+
+
+class Answer:
+    """stdout for the answer: a write or flush that fails (a closed pipe, ``/dev/full``)
+    raises OutputError, one line for the person, and points the file descriptor at
+    /dev/null so the interpreter's own flush at exit cannot print "Exception ignored"."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self._do(lambda: self.stream.write(text))
+
+    def flush(self) -> None:
+        self._do(self.stream.flush)
+
+    def _do(self, action: Callable[[], object]) -> int:
+        try:
+            result = action()
+        except (OSError, ValueError) as e:
+            self._silence()
+            from .errors import OutputError
+
+            why = getattr(e, "strerror", None) or "it is closed"
+            raise OutputError(f"cannot write the answer to stdout ({why}); nothing was "
+                              "delivered") from e
+        return result if isinstance(result, int) else 0
+
+    def _silence(self) -> None:
+        import os
+
+        try:
+            fd = self.stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass

@@ -2,9 +2,10 @@
 
 Every file the helper writes may hold a secret, so each is created 0600 inside a 0700
 directory, written to a temporary file that is fsynced and renamed over the target (a crash
-leaves the old or the new file, never half of one), and read with ``O_NOFOLLOW``. A file
-that is not ours, not regular, or not JSON is reported as ``UnreadableFile``, which callers
-treat as absent after one line on stderr.
+leaves the old or the new file, never half of one), and read with ``O_NOFOLLOW`` and
+``O_NONBLOCK`` (a FIFO planted where a file goes must not block us). A file that is not
+ours, not regular, or not JSON we accept (``jsonsafe``) is reported as ``UnreadableFile``,
+which callers treat as absent after one line on stderr; the next write replaces it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from . import jsonsafe
 from .errors import StoreError
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 MAX_FILE = 1024 * 1024
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 Notice = Callable[[str], None]
 
@@ -38,9 +41,10 @@ def quiet(_: str) -> None:
 
 
 def ensure_private_dir(path: Path, notice: Notice = quiet) -> None:
-    """Create ``path`` 0700, or check that the existing one is a directory of ours."""
+    """Create ``path`` and any missing parents 0700 whatever the umask, or check that the
+    existing one is a directory of ours."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_dirs(path)
         info = os.lstat(path)
     except OSError as e:
         raise StoreError(f"cannot create {path}: {e.strerror}") from e
@@ -56,38 +60,80 @@ def ensure_private_dir(path: Path, notice: Notice = quiet) -> None:
         notice(f"{path} was readable by others; made it private (0700)")
 
 
-def read_json(path: Path, notice: Notice = quiet) -> dict[str, Any] | None:
-    """The JSON object in ``path``; None when it does not exist."""
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
-    except FileNotFoundError:
+def _make_dirs(path: Path) -> None:
+    """mkdir -p where each directory we create (XDG parents too) is 0700: the umask may
+    take bits away from ``mkdir``'s mode (or leave 0777 parents), so chmod what we made."""
+    missing = []
+    while not os.path.lexists(path) and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue  # another process made it at the same moment
+        os.chmod(directory, 0o700)
+
+
+def read_regular(path: Path, limit: int = MAX_FILE, follow: bool = False) -> bytes | None:
+    """The bytes of the regular file ``path``; None when it does not exist.
+
+    Opened with ``O_NONBLOCK`` (and ``O_NOFOLLOW`` unless ``follow``): a FIFO, a device or a
+    symlink where a file should be is refused at once instead of blocking or being followed.
+    """
+    fd, _ = _open_regular(path, follow)
+    if fd is None:
         return None
+    try:
+        return _read_all(fd, path, limit)
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path, follow: bool) -> tuple[int | None, os.stat_result | None]:
+    flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | (0 if follow else _NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None, None
     except OSError as e:
-        if e.errno == errno.ELOOP:
+        if e.errno == errno.ELOOP and not follow:
             raise UnreadableFile(f"{path} is a symlink; not following it") from e
         raise UnreadableFile(f"cannot read {path}: {e.strerror}") from e
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise UnreadableFile(f"{path} is not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def read_json(path: Path, notice: Notice = quiet) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when it does not exist."""
+    fd, info = _open_regular(path, follow=False)
+    if fd is None or info is None:
+        return None
+    try:
         if info.st_uid != os.geteuid():
             raise UnreadableFile(f"{path} belongs to another user (uid {info.st_uid})")
         if info.st_mode & 0o077:
             os.fchmod(fd, 0o600)
             notice(f"{path} was readable by others; made it private (0600)")
-        data = _read_all(fd, path)
+        data = _read_all(fd, path, MAX_FILE)
     finally:
         os.close(fd)
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UnreadableFile(f"{path} is not valid JSON") from e
+        value = jsonsafe.loads(data)
+    except ValueError as e:
+        raise UnreadableFile(f"{path} is not valid JSON ({e})") from e
     if not isinstance(value, dict):
         raise UnreadableFile(f"{path} does not hold a JSON object")
     return value
 
 
-def _read_all(fd: int, path: Path) -> bytes:
+def _read_all(fd: int, path: Path, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -98,8 +144,8 @@ def _read_all(fd: int, path: Path) -> bytes:
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
-        if size > MAX_FILE:
-            raise UnreadableFile(f"{path} is larger than 1 MiB")
+        if size > limit:
+            raise UnreadableFile(f"{path} is larger than {limit // 1024} KiB")
         chunks.append(chunk)
 
 

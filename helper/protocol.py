@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .errors import ProtocolError
+from .errors import ProtocolError, remember_secret
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -44,7 +44,12 @@ class Credential(namedtuple(
 
 
 def read(stream: BinaryIO) -> Credential:
-    """Read one description from a binary stream, enforcing the limits above."""
+    """Read one description from a binary stream, enforcing the limits above.
+
+    Lines apply in order, as in git's ``credential_read``: ``url=`` starts the description
+    afresh with the URL's parts, and later lines override them. A host that was given but is
+    empty (``host=``, ``url=https:///x``) is refused: it is not "no host at all".
+    """
     values: dict[str, str] = {}
     arrays: dict[str, list[str]] = {}
     total = 0
@@ -61,8 +66,9 @@ def read(stream: BinaryIO) -> Credential:
         _parse_line(line, values, arrays)
         if not raw.endswith(b"\n"):
             break
-    if "url" in values:
-        _apply_url(values.pop("url"), values)
+    if values.get("host") == "":
+        raise ProtocolError("credential input names an empty host; refusing it")
+    remember_secret(values.get("password"))  # a token given to store/erase is one too
     return Credential(
         **{name: values.get(name, "") for name in _SCALARS},
         arrays={key: tuple(items) for key, items in arrays.items()},
@@ -84,6 +90,11 @@ def _parse_line(line: bytes, values: dict[str, str], arrays: dict[str, list[str]
     key, sep, value = text.partition("=")
     if not sep or not key:
         return
+    if key == "url":
+        values.clear()  # git's credential_from_url starts from an empty credential
+        arrays.clear()
+        _apply_url(value, values)
+        return
     if key.endswith("[]"):
         name = key[:-2]
         if value:
@@ -95,23 +106,56 @@ def _parse_line(line: bytes, values: dict[str, str], arrays: dict[str, list[str]
 
 
 def _apply_url(url: str, values: dict[str, str]) -> None:
-    """Split ``url=`` into its parts the way git does, decoding %-escapes in each part."""
+    """Split ``url=`` exactly as git's ``credential_from_url`` does (credential.c), decoding
+    %-escapes in each part; refuse a URL whose host another reader would see differently."""
     scheme, sep, rest = url.partition("://")
-    if not sep:
+    if not sep or not scheme:
         raise ProtocolError("credential input has a url= value that is not a URL")
-    authority, slash, path = rest.partition("/")
-    userinfo, at, hostport = authority.rpartition("@")
-    parts = {"protocol": scheme, "host": hostport, "path": path if slash else ""}
-    if at:
-        user, colon, password = userinfo.partition(":")
-        parts["username"] = user
-        if colon:
-            parts["password"] = password
+    end = _authority_end(rest, "/?#")
+    at, colon = rest.find("@"), rest.find(":")
+    parts = {"protocol": scheme}
+    if at < 0 or end <= at:
+        host_start = 0
+    elif colon < 0 or at <= colon:
+        parts["username"] = rest[:at]
+        host_start = at + 1
+    else:
+        parts["username"], parts["password"] = rest[:colon], rest[colon + 1:at]
+        host_start = at + 1
+    parts["host"] = rest[host_start:end]
+    _check_same_host(url, rest, parts["host"])
+    path = rest[end:].lstrip("/")
+    if path:
+        parts["path"] = path[:1] + path[1:].rstrip("/")
     for name, value in parts.items():
         decoded = _percent_decode(value)
         if any(ch in decoded for ch in "\r\n\0"):
             raise ProtocolError(f"credential input url= has a control character in its {name}")
         values[name] = decoded
+
+
+def _authority_end(rest: str, stops: str) -> int:
+    return min((i for i in (rest.find(ch) for ch in stops) if i >= 0), default=len(rest))
+
+
+def _check_same_host(url: str, rest: str, host: str) -> None:
+    """git before 2.26.1 ended the authority at ``/`` only; urllib, curl and browsers split
+    user from host at the last ``@``, git at the first; browsers read ``\\`` as ``/``. A
+    URL on which any of them disagree names two hosts, and gets no token for either."""
+    from urllib.parse import urlsplit
+
+    authority = rest[:_authority_end(rest, "/?#")]
+    old_git = rest[:_authority_end(rest, "/")]
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        netloc = None
+    if (netloc != authority or old_git != authority or authority.count("@") > 1
+            or "\\" in authority or host != authority.rpartition("@")[2]):
+        raise ProtocolError(
+            "credential input url= names its host ambiguously (git, curl and browsers would "
+            "not agree on it); refusing it: send protocol= and host= instead"
+        )
 
 
 def _percent_decode(value: str) -> str:

@@ -18,7 +18,8 @@ from .rfc6749 import ERRORS, OAuthError, TokenResponse, parse_token_response, ra
 from .transport import ServerError, Transport
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
-DEFAULT_INTERVAL = 5
+DEFAULT_INTERVAL = 5  # §3.2: "If no value is provided, clients MUST use 5 as the default."
+MIN_INTERVAL = 1  # whatever a server says: never a tight polling loop
 SLOW_DOWN_STEP = 5
 
 
@@ -94,7 +95,7 @@ def request_code(
             user_code=_text(body["user_code"]),
             verification_uri=_text(body.get("verification_uri") or body["verification_url"]),
             expires_in=_seconds(body.get("expires_in", 900)),
-            interval=_seconds(body.get("interval", DEFAULT_INTERVAL)),
+            interval=_interval(body.get("interval")),
             verification_uri_complete=_text(body.get("verification_uri_complete") or "", True),
         )
     except (KeyError, TypeError, ValueError):
@@ -120,7 +121,7 @@ def poll(
     token.
     """
     deadline = clock() + code.expires_in
-    interval = code.interval
+    interval = max(code.interval, MIN_INTERVAL)
     form = {"grant_type": GRANT_TYPE, "device_code": code.device_code, "client_id": client_id}
     if client_secret:
         form["client_secret"] = client_secret
@@ -145,6 +146,12 @@ def _slower(interval: int, response: object) -> int:
     except Exception:  # a malformed interval falls back to the RFC's rule
         stated = 0
     return max(interval + SLOW_DOWN_STEP, stated)
+
+
+def _interval(value: object) -> int:
+    """The server's polling interval: the RFC's 5 s when missing or 0, at least 1 s."""
+    seconds = _seconds(DEFAULT_INTERVAL if value is None else value)
+    return DEFAULT_INTERVAL if seconds == 0 else max(seconds, MIN_INTERVAL)
 
 
 def _text(value: object, allow_empty: bool = False) -> str:

@@ -12,13 +12,13 @@ otherwise hang every tool that asks us for a token.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import files, paths
-from .errors import StoreError
+from .deadline import call_with_timeout
+from .errors import StoreError, one_line, remember_fields, remember_secret
 
 SERVICE = "git-credential-copilot"
 KEYRING_TIMEOUT = 10.0
@@ -42,12 +42,15 @@ class FileStore:
 
     def read(self, profile: str) -> dict[str, Any] | None:
         try:
-            return files.read_json(self._path(profile), self.notice)
+            value = files.read_json(self._path(profile), self.notice)
         except files.UnreadableFile as e:
             self.notice(f"ignoring {e}; log in again to replace it")
             return None
+        remember_fields(value)
+        return value
 
     def write(self, profile: str, value: dict[str, Any]) -> None:
+        remember_fields(value)
         files.write_json(self._path(profile), value, self.notice)
 
     def delete(self, profile: str) -> None:
@@ -70,8 +73,10 @@ class KeyringStore:
         raw = self._call("read", lambda: self.backend.get_password(SERVICE, profile))
         if raw is None:
             return None
+        from . import jsonsafe
+
         try:
-            value = json.loads(raw)
+            value = jsonsafe.loads(raw)
         except ValueError:
             value = None
         if not isinstance(value, dict):
@@ -79,10 +84,13 @@ class KeyringStore:
                 f"the keyring entry {SERVICE}/{profile} is not ours or is damaged; "
                 f"run `git-credential-copilot --profile {profile} logout`, then log in"
             )
+        remember_fields(value)
         return value
 
     def write(self, profile: str, value: dict[str, Any]) -> None:
+        remember_fields(value)
         data = json.dumps(value, sort_keys=True)
+        remember_secret(data)  # a backend's exception may quote the value it failed to write
         self._call("write", lambda: self.backend.set_password(SERVICE, profile, data))
 
     def delete(self, profile: str) -> None:
@@ -108,34 +116,15 @@ class KeyringStore:
             ) from e
         except KeyringLocked as e:
             raise StoreError(
-                f"the keyring is locked ({e}); unlock it (log in to the desktop session) or "
-                'set store = "file" in the config'
+                f"the keyring is locked ({one_line(str(e))}); unlock it (log in to the "
+                'desktop session) or set store = "file" in the config'
             ) from e
         except KeyringError as e:
-            raise StoreError(f"cannot {verb} the keyring: {type(e).__name__}: {e}") from e
+            raise StoreError(
+                f"cannot {verb} the keyring: {type(e).__name__}: {one_line(str(e))}"
+            ) from e
         except Exception as e:  # backends raise D-Bus and OS errors of their own
             raise StoreError(f"cannot {verb} the keyring: {type(e).__name__}") from e
-
-
-def call_with_timeout(fn: Callable[[], T], timeout: float) -> T:
-    """Run ``fn`` in a daemon thread; raise TimeoutError if it has not returned in time."""
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = fn()
-        except BaseException as e:  # handed to the caller below
-            result["error"] = e
-
-    worker = threading.Thread(target=run, name="keyring-call", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise TimeoutError
-    if "error" in result:
-        raise result["error"]
-    value: T = result["value"]
-    return value
 
 
 def viable_keyring(timeout: float) -> tuple[Any | None, str]:

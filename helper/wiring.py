@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def real_parts(config: Config, profile: Profile, env: Mapping[str, str],
-               console: Console) -> Parts:
+               console: Console, prompt_allowed: bool = False) -> Parts:
     """The provider the profile names, the configured store, the profile's file lock."""
 
     def provider() -> Provider:
@@ -38,7 +38,10 @@ def real_parts(config: Config, profile: Profile, env: Mapping[str, str],
     def lock(action: str) -> Lock:
         from .lock import ProfileLock
 
-        return ProfileLock(paths.state_dir(env), profile.name, action, console.notice)
+        # A holder with no person to wait for finishes within this: waiters wait no longer.
+        wait = config.retry_budget + config.http_timeout + config.keyring_timeout
+        return ProfileLock(paths.state_dir(env), profile.name, action, console.notice,
+                           wait=wait, may_prompt=prompt_allowed or action == "login")
 
     return Parts(provider, store, lock)
 
@@ -49,5 +52,5 @@ def lifecycle(config: Config, profile: Profile, env: Mapping[str, str], console:
     unless ``prompt_allowed`` says otherwise."""
     allowed = interactive(config, env, console) if prompt_allowed is None else prompt_allowed
     return Lifecycle(profile.name, state.path_for(paths.state_dir(env), profile.name),
-                     real_parts(config, profile, env, console), console, env,
+                     real_parts(config, profile, env, console, allowed), console, env,
                      prompt(config, profile, env, allowed))

@@ -196,7 +196,7 @@ class FakeServer:
 class FakeGitHub(FakeServer):
     """GitHub (device flow, /user, refresh) and Copilot (exchange, chat) in one server."""
 
-    def __init__(self, *, interval: int = 0, copilot_ttl: int = 1800, refresh_in: int = 1500,
+    def __init__(self, *, interval: int = 1, copilot_ttl: int = 1800, refresh_in: int = 1500,
                  auto_approve: bool = False, expiring_user_tokens: bool = False) -> None:
         super().__init__()
         self.interval = interval
@@ -420,7 +420,7 @@ class FakeIdP(FakeServer):
     providers that block it do) or "absent" (not in the discovery document either).
     """
 
-    def __init__(self, *, interval: int = 0, access_ttl: int = 3600, rotate: bool = True,
+    def __init__(self, *, interval: int = 1, access_ttl: int = 3600, rotate: bool = True,
                  oidc: bool = True, client_secret: str = "", auto_approve: bool = False) -> None:
         super().__init__()
         self.consent = "approve"

@@ -355,11 +355,12 @@ def test_fuzz_store_and_erase_never_crash_or_print(logged_in, data, action):
 
 def test_the_hygiene_check_catches_an_unmasked_token(sandbox, monkeypatch):
     """Break masking on purpose: the suite's own check must notice the leak."""
-    from helper import lifecycle
+    from helper import errors, lifecycle
 
     dead = sandbox.server.add_github_token()
     sandbox.server.revoke_github(dead)
     monkeypatch.setattr(lifecycle, "mask", lambda secret: secret)
+    monkeypatch.setattr(errors, "scrub", lambda text: text)  # and the masking pass behind it
     with pytest.raises(AssertionError, match="secret the server issued appeared"):
         sandbox.call("get", input=sandbox.credential(), env={"GH_TOKEN": dead})
 
