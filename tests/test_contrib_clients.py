@@ -136,14 +136,13 @@ def test_aider_launcher_without_login_says_why_and_does_not_start_aider(sandbox,
 
 # -- git ------------------------------------------------------------------------------------
 
-def test_install_git_config_then_real_git_fills(logged_in):
+def test_configure_then_real_git_fills(logged_in):
     box = logged_in
-    installed = sh(box, [str(CONTRIB / "git" / "install-git-config"), box.server.url])
-    assert installed.returncode == 0, installed.stderr
-    sh(box, [str(CONTRIB / "git" / "install-git-config"), box.server.url])  # idempotent
+    assert sh(box, ["git-credential-copilot", "configure"]).returncode == 0
+    sh(box, ["git-credential-copilot", "configure"])  # idempotent
     helpers = sh(box, ["git", "config", "--global", "--get-all",
                        f"credential.{box.server.url}.helper"]).stdout.decode().split("\n")
-    assert helpers[:2] == ["", "copilot"]
+    assert helpers[:3] == ["", "copilot", ""]
     filled = sh(box, ["bash", "-c", f"printf 'url={box.server.url}\\n\\n' | git credential fill"],
                 env={"GIT_TERMINAL_PROMPT": "0"})
     assert filled.returncode == 0, filled.stderr
