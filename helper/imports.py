@@ -137,7 +137,8 @@ def read_source(path: Path, hint: str, missing_ok: bool = False) -> bytes | None
         if info.st_uid != os.geteuid():
             raise SourceError(f"{path} belongs to another user (uid {info.st_uid}); "
                               "nothing was stored")
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             try:
                 chunk = os.read(fd, 65536)
