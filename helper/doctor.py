@@ -59,7 +59,7 @@ def check_hosts(profile, urls: Sequence[str]) -> Check:
 
 
 def check_store(choose: Callable[[], object], profile_name: str,
-                clock: Callable[[], float] = time.monotonic) -> tuple[Check, dict | None]:
+                clock: Callable[[], float] = time.monotonic) -> tuple[Check, dict | None, object]:
     """Does the secret store answer (and how fast), and is a login kept there?"""
     started = clock()
     try:
@@ -67,16 +67,25 @@ def check_store(choose: Callable[[], object], profile_name: str,
         raw = store.read(profile_name)
     except HelperError as e:
         return Check("store", False, one_line(str(e)),
-                     'unlock your keyring, or set store = "file" in the config'), None
+                     'unlock your keyring, or set store = "file" in the config'), None, None
     took = clock() - started
     where = store.describe()
     if not raw:
         return Check("store", True, f"{where} answered in {took:.1f} s; no login stored for "
-                     f"{profile_name!r}"), None
+                     f"{profile_name!r}"), None, store
     secret = raw.get("access_token") or raw.get("refresh_token") or ""
     user = raw.get("username") or "unknown user"
     return Check("store", True, f"{where} answered in {took:.1f} s; login of {user} "
-                 f"({kind_of(secret)[0]}, {mask(secret)}) stored for {profile_name!r}"), raw
+                 f"({kind_of(secret)[0]}, {mask(secret)}) stored for {profile_name!r}"), raw, store
+
+
+def check_one_place(used: str, other: str, other_raw: dict | None) -> Check:
+    """With store = "auto" a login can also sit in the store not in use (made while the
+    keyring did not answer); it would come back if the keyring stops answering."""
+    if not other_raw:
+        return Check("login in one place", True, f"none left in {other}")
+    return Check("login in one place", False, f"{used} is in use, but {other} holds a login "
+                 "too", "run `git-credential-copilot logout`, then log in again")
 
 
 def check_git(url: str, helpers: Sequence, is_ours: Callable[[str], bool],
@@ -260,15 +269,24 @@ def run_checks(env: Mapping[str, str], profile_name: str, console,
 
 def profile_checks(cfg, profile, env: Mapping[str, str], console,
                    now: Callable[[], float]) -> list[Check]:
-    from . import broker, gitconfig, store
+    from . import broker, files, gitconfig, store
     from .transport import Transport
 
     checks: list[Check] = []
     urls = gitconfig.profile_urls(cfg, profile, env, console)
     checks.append(check_hosts(profile, urls))
-    store_check, raw = check_store(
+    store_check, raw, used = check_store(
         lambda: store.choose(cfg.store, env, console.notice, cfg.keyring_timeout), profile.name)
     checks.append(store_check)
+    if cfg.store == "auto" and isinstance(used, store.KeyringStore):
+        from . import paths
+
+        spare = store.FileStore(paths.data_dir(env), files.quiet)
+        try:
+            other = spare.read(profile.name)
+        except HelperError:
+            other = None
+        checks.append(check_one_place(used.describe(), spare.describe(), other))
     checks += git_checks(urls, env)
     transport = Transport(timeout=cfg.http_timeout, budget=0)
     date = None

@@ -158,8 +158,14 @@ def test_a_locked_store_is_a_line_with_the_fix():
     def choose():
         raise StoreError("the keyring did not answer within 10 s")
 
-    check, raw = doctor.check_store(choose, "copilot")
+    check, raw, store = doctor.check_store(choose, "copilot")
     assert not check.ok and "keyring" in check.detail and 'store = "file"' in check.fix
+
+
+def test_a_login_left_in_the_other_store_is_named():
+    assert doctor.check_one_place("keyring", "file /x", None).ok
+    both = doctor.check_one_place("keyring", "file /x", {"access_token": "gho_" + "a" * 36})
+    assert not both.ok and "file /x" in both.detail and "logout" in both.fix
 
 
 def test_check_git_cases():
