@@ -93,8 +93,10 @@ def parse_args(argv: Sequence[str]) -> Args | str:
                 fmt = value
         elif item == "--renew":
             renew = True
-        elif item in ("--system", "--with-token"):  # setups
-            system, source = (True, source) if item == "--system" else (system, "stdin")
+        elif item == "--system":  # setups
+            system = True
+        elif item == "--with-token":  # setups
+            source = "stdin"
         elif item.startswith("-"):
             raise UsageError(f"unknown option {item!r}; see --help")
         elif not action:
@@ -112,8 +114,10 @@ def parse_args(argv: Sequence[str]) -> Args | str:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     if system and action not in ("configure", "unconfigure"):  # setups
         raise UsageError("--system goes with configure and unconfigure")
-    if source and action != "login" or source not in ("", "stdin", "litellm", "editor"):  # setups
-        raise UsageError("--from litellm|editor and --with-token go with the login command")
+    if source and action != "login":  # setups
+        raise UsageError("--from and --with-token go with the login command")
+    if source not in ("", "stdin", "litellm", "editor"):  # setups
+        raise UsageError("--from must be litellm or editor")
     return Args(action=action, profile=profile, format=fmt or "raw", renew=renew,
                 system=system, source=source)
 

@@ -197,7 +197,7 @@ def storing(value: str) -> bool:
     """Does this helper keep what git approves (and so can serve a stale Copilot token)?"""
     first = value.split()[0] if value.split() else ""
     name = first.rsplit("/", 1)[-1].removeprefix("git-credential-")
-    return name in STORING or first.startswith("!")
+    return name in STORING
 
 
 def _git(env: Mapping[str, str], *args: str, ok: Sequence[int] = (0,)) -> str:
