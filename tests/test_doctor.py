@@ -197,3 +197,19 @@ def test_the_installed_command(healthy):
     result = healthy.run("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("\n") >= 8 and "✗" not in result.stdout
+
+
+def test_an_oauth_profile(corp):
+    from procs import device_login
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    before = corp.call("doctor", "--profile", "corp")
+    assert before.returncode == 1
+    assert lines(before)["login"].startswith("✗") and "--profile corp login" in before.stdout
+    device_login(corp, "--profile", "corp")
+    assert corp.call("configure").returncode == 0
+    after = corp.call("doctor", "--profile", "corp")
+    assert after.returncode == 0, after.stdout
+    assert "token exchange" not in after.stdout  # Copilot only
+    corp.check_no_secret_leaked(after.stdout, "doctor's stdout")
