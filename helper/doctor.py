@@ -116,7 +116,7 @@ def check_reach(request: Callable[[str], object], url: str,
     try:
         response = request(url)
     except HelperError as e:
-        return Check(f"reach {host}", False, one_line(str(e)), fix), None
+        return Check(f"reach {host}", False, _failure(e), fix), None
     return Check(f"reach {host}", True, f"answered HTTP {response.status}"), response
 
 
@@ -181,7 +181,7 @@ def check_exchange(request: Callable[[], object], origin: str, secret: str,
     try:
         response = request()
     except HelperError as e:
-        return Check(name, False, one_line(str(e)), fix)
+        return Check(name, False, _failure(e), fix)
     via = f"the login from {origin} ({mask(secret)})"
     if response.status == 200:
         body = _json(response)
@@ -229,6 +229,11 @@ def network_fix(env: Mapping[str, str]) -> str:
     names = [n for n in PROXY_VARS if env.get(n)]
     return "check the network, DNS and the proxy (" + (
         f"{', '.join(names)} set" if names else "no proxy variable is set: HTTPS_PROXY") + ")"
+
+
+def _failure(e: Exception) -> str:
+    """A transport failure without its "try again later": here the fix says what to do."""
+    return one_line(str(e)).replace("; try again later", "")
 
 
 def _json(response) -> dict:
