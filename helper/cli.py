@@ -43,6 +43,14 @@ commands:
                       the caller's last token was rejected (a new one unless the
                       cached one is under a minute old)
   status              show the login, the store and the token's expiry (no secrets)
+  login --from litellm|editor, login --with-token
+                      take the GitHub login LiteLLM or an editor plugin already has, or
+                      one on stdin (checked with one exchange; the source is not changed)
+  configure [--system], unconfigure [--system]
+                      make git ask only this helper for the hosts the profiles claim
+                      (an empty helper entry, then ours); unconfigure removes just that
+  doctor [--format text|json]
+                      check each moving part and say what to fix (read-only, no secrets)
 
 options:
   --profile NAME      use this profile (else $GIT_CREDENTIAL_COPILOT_PROFILE, the profile
@@ -52,18 +60,21 @@ options:
 exit codes: 0 ok, 1 no credential could be produced, 2 usage or configuration error
 """
 
-ACTIONS = ("get", "store", "erase", "login", "logout", "token", "status")
+ACTIONS = ("get", "store", "erase", "login", "logout", "token", "status",
+           "configure", "unconfigure", "doctor")  # setups: the last three
 FORMATS = ("raw", "json", "env")
 
 
 # namedtuples, not dataclasses: importing dataclasses costs the cached get ~9 ms.
-Args = namedtuple("Args", ("action", "profile", "format", "renew"), defaults=("", "raw", False))
+Args = namedtuple("Args", ("action", "profile", "format", "renew", "system", "source"),
+                  defaults=("", "raw", False, False, ""))  # setups: system, source
 Streams = namedtuple("Streams", ("stdin", "stdout", "console"))
 
 
 def parse_args(argv: Sequence[str]) -> Args | str:
     """The parsed command line, or the text to print for --help/--version."""
     action, profile, fmt, renew = "", "", "", False
+    system, source = False, ""  # setups
     items = list(argv)
     while items:
         item = items.pop(0)
@@ -72,17 +83,23 @@ def parse_args(argv: Sequence[str]) -> Args | str:
         if item == "--version":
             return f"git-credential-copilot {__version__}\n"
         name, eq, value = item.partition("=")
-        if name in ("--profile", "--format"):
+        if name in ("--profile", "--format", "--from"):
             if not eq:
                 if not items:
                     raise UsageError(f"{name} needs a value")
                 value = items.pop(0)
             if name == "--profile":
                 profile = value
+            elif name == "--from":  # setups
+                source = value
             else:
                 fmt = value
         elif item == "--renew":
             renew = True
+        elif item == "--system":  # setups
+            system = True
+        elif item == "--with-token":  # setups
+            source = "stdin"
         elif item.startswith("-"):
             raise UsageError(f"unknown option {item!r}; see --help")
         elif not action:
@@ -92,11 +109,26 @@ def parse_args(argv: Sequence[str]) -> Args | str:
     if action not in ACTIONS:
         raise UsageError(f"unknown action {action!r}; see --help" if action
                          else "no action given; see --help")
+    if action == "doctor":  # setups
+        return _doctor_args(profile, fmt, renew or system or source)
     if (fmt or renew) and action != "token":
         raise UsageError("--format and --renew go with the token command")
     if fmt and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    return Args(action=action, profile=profile, format=fmt or "raw", renew=renew)
+    if system and action not in ("configure", "unconfigure"):  # setups
+        raise UsageError("--system goes with configure and unconfigure")
+    if source and action != "login":  # setups
+        raise UsageError("--from and --with-token go with the login command")
+    if source not in ("", "stdin", "litellm", "editor"):  # setups
+        raise UsageError("--from must be litellm or editor")
+    return Args(action=action, profile=profile, format=fmt or "raw", renew=renew,
+                system=system, source=source)
+
+
+def _doctor_args(profile: str, fmt: str, other: object) -> Args:  # setups
+    if other or fmt not in ("", "text", "json"):
+        raise UsageError("doctor takes --profile NAME and --format text|json")
+    return Args(action="doctor", profile=profile, format=fmt or "text")
 
 
 def main(
@@ -152,7 +184,16 @@ def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
     if action:
         credential = protocol.read(streams.stdin)  # git's input comes first
         return action(_config(args, env), credential, streams, env)
+    if args.action == "doctor":  # doctor reports a broken config, so it loads it itself
+        from .doctor import cmd_doctor
+
+        return cmd_doctor(args, streams, env)
     cfg = _config(args, env)
+    if args.action in ("configure", "unconfigure"):
+        from .gitconfig import cmd_configure, cmd_unconfigure
+
+        command = cmd_configure if args.action == "configure" else cmd_unconfigure
+        return command(args, cfg, streams, env)
     profile = cfg.profile(cfg.profile_override or cfg.default_profile)
     prompt = False if args.action == "status" else None  # status answers, it never asks
     lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt)
@@ -223,6 +264,10 @@ CREDENTIAL_ACTIONS = {"get": cmd_get, "store": cmd_store, "erase": cmd_erase}
 
 
 def cmd_login(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+    if args.source:  # an existing login: LiteLLM's file, an editor's, or stdin
+        from .imports import cmd_login_from
+
+        return cmd_login_from(args.source, lc, profile, streams)
     token = login.login(lc)
     who = f" as {token.username}" if token.username else ""
     streams.console.notice(

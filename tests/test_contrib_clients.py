@@ -7,6 +7,7 @@ started), and the exact commands the Claude Code and Codex snippets configure.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -70,6 +71,23 @@ class TestOpenAI:
         assert logged_in.server.counts["/chat/completions"] == 2
 
 
+    def test_a_403_is_treated_like_a_401(self, client, logged_in):
+        import openai
+
+        from fakeserver import Fault
+
+        messages = [{"role": "user", "content": "hi"}]
+        client.chat.completions.create(model="gpt-4o", messages=messages)
+        logged_in.server.inject("/chat/completions", Fault(status=403, body=b"{}"))
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        assert reply.choices[0].message.content == "hello"
+        assert logged_in.server.exchanges == 2  # erased and minted anew
+        logged_in.server.inject("/chat/completions", *[Fault(status=403, body=b"{}")] * 5)
+        with pytest.raises(openai.PermissionDeniedError):
+            client.chat.completions.create(model="gpt-4o", messages=messages)
+        assert logged_in.server.counts["/chat/completions"] == 5  # ok, 403, ok, 403, 403
+
+
 # -- shell ----------------------------------------------------------------------------------
 
 def test_copilot_curl_lists_models_and_recovers_from_401(logged_in):
@@ -94,6 +112,69 @@ def test_copilot_curl_with_a_dead_login_fails_once(logged_in):
     assert result.returncode == 1
     assert "git-credential-copilot login" in result.stderr.decode()
     assert box.server.exchanges == 2 and box.server.counts["/models"] == 2
+
+
+def test_copilot_curl_treats_403_like_401(logged_in):
+    from fakeserver import Fault
+
+    box = logged_in
+    sh(box, [str(CONTRIB / "shell" / "list-models")])
+    box.server.inject("/models", Fault(status=403, body=b'{"message": "expired"}'))
+    again = sh(box, [str(CONTRIB / "shell" / "copilot-curl"), "/models"])
+    assert again.returncode == 0, again.stderr
+    assert box.server.exchanges == 2 and box.server.counts["/models"] == 3
+    box.server.inject("/models", *[Fault(status=403, body=b"{}")] * 2)
+    refused = sh(box, [str(CONTRIB / "shell" / "copilot-curl"), "/models"])
+    assert refused.returncode == 22 and b"HTTP 403" in refused.stderr
+    assert box.server.counts["/models"] == 5
+
+
+def _curl_shim(tmp_path: Path) -> tuple[dict, Path]:
+    """Every local user can read a process's argv (ps, /proc/PID/cmdline): a curl shim
+    records the argv it was started with and what its /proc cmdline says, then runs curl."""
+    import shutil
+
+    real = shutil.which("curl")
+    if real is None:
+        pytest.skip("curl is not installed")
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    record = tmp_path / "argv.log"
+    (shims / "curl").write_text(
+        "#!/usr/bin/env bash\n"
+        f"tr '\\0' ' ' < /proc/$$/cmdline >> {record}; echo >> {record}\n"
+        f'printf "%s " "$@" >> {record}; echo >> {record}\n'
+        f'exec {real} "$@"\n')
+    (shims / "curl").chmod(0o755)
+    return {"PATH": f"{shims}:{os.environ.get('PATH', '/usr/bin:/bin')}"}, record
+
+
+def test_copilot_curl_never_puts_the_token_in_an_argv(logged_in, tmp_path):
+    box = logged_in
+    env, record = _curl_shim(tmp_path)
+    env["PATH"] = f"{env['PATH'].split(':')[0]}:{box.env['PATH']}"
+    result = sh(box, [str(CONTRIB / "shell" / "copilot-curl"), "/models"], env=env)
+    assert result.returncode == 0, result.stderr
+    seen = record.read_text()
+    assert "/models" in seen  # the shim really ran
+    token = json.loads(box.state_dir.joinpath("copilot.json").read_text())["token"]["token"]
+    assert token in box.server.copilot_tokens
+    assert token not in seen and "Bearer" not in seen
+
+
+def test_the_readme_curl_pattern_keeps_the_token_out_of_argv(logged_in, tmp_path):
+    box = logged_in
+    env, record = _curl_shim(tmp_path)
+    env["PATH"] = f"{env['PATH'].split(':')[0]}:{box.env['PATH']}"
+    text = (CONTRIB / "shell" / "README.md").read_text()
+    snippet = text.split("The pattern for your own scripts:")[1].split("```sh\n")[1]
+    snippet = snippet.split("```")[0].replace("https://api.githubcopilot.com", box.server.url)
+    result = sh(box, ["bash", "-c", f"set -o pipefail; {snippet}"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["data"][0]["id"] == "gpt-4o"
+    seen = record.read_text()
+    assert "/models" in seen and "Bearer" not in seen
+    assert not any(t in seen for t in box.server.copilot_tokens)
 
 
 def test_token_format_env_is_shell_safe(logged_in):
@@ -136,14 +217,13 @@ def test_aider_launcher_without_login_says_why_and_does_not_start_aider(sandbox,
 
 # -- git ------------------------------------------------------------------------------------
 
-def test_install_git_config_then_real_git_fills(logged_in):
+def test_configure_then_real_git_fills(logged_in):
     box = logged_in
-    installed = sh(box, [str(CONTRIB / "git" / "install-git-config"), box.server.url])
-    assert installed.returncode == 0, installed.stderr
-    sh(box, [str(CONTRIB / "git" / "install-git-config"), box.server.url])  # idempotent
+    assert sh(box, ["git-credential-copilot", "configure"]).returncode == 0
+    sh(box, ["git-credential-copilot", "configure"])  # idempotent
     helpers = sh(box, ["git", "config", "--global", "--get-all",
                        f"credential.{box.server.url}.helper"]).stdout.decode().split("\n")
-    assert helpers[:2] == ["", "copilot"]
+    assert helpers[:3] == ["", "copilot", ""]
     filled = sh(box, ["bash", "-c", f"printf 'url={box.server.url}\\n\\n' | git credential fill"],
                 env={"GIT_TERMINAL_PROMPT": "0"})
     assert filled.returncode == 0, filled.stderr

@@ -102,6 +102,33 @@ def test_a_persistent_401_is_retried_exactly_once(copilot, monkeypatch):
     assert len(chat_headers(copilot)) - before == 2
 
 
+def _enterprise_403() -> object:
+    from fakeserver import Fault
+
+    return Fault(status=403, body=b'{"error": {"message": "token expired"}}')
+
+
+def test_a_403_is_treated_like_a_401_erase_and_retry_once(copilot):
+    litellm.completion(model="copilot/gpt-4o", messages=MESSAGES)
+    first = chat_headers(copilot)[-1]["Authorization"]
+    copilot.server.inject("/chat/completions", _enterprise_403())
+    response = litellm.completion(model="copilot/gpt-4o", messages=MESSAGES, num_retries=0)
+    assert response.choices[0].message.content == "hello"
+    assert copilot.server.exchanges == 2  # the refused token was erased, a new one minted
+    assert chat_headers(copilot)[-1]["Authorization"] != first
+
+
+def test_a_persistent_403_reaches_the_caller_after_one_retry(copilot):
+    litellm.completion(model="copilot/gpt-4o", messages=MESSAGES)
+    before = len(chat_headers(copilot))
+    copilot.server.inject("/chat/completions", _enterprise_403(), _enterprise_403())
+    with pytest.raises(litellm.PermissionDeniedError) as info:
+        asyncio.run(litellm.acompletion(model="copilot/gpt-4o", messages=MESSAGES,
+                                        num_retries=0))
+    assert "token expired" in str(info.value)
+    assert len(chat_headers(copilot)) - before == 2 and copilot.server.exchanges == 2
+
+
 def test_the_proxy_config_names_an_existing_handler():
     import yaml
 

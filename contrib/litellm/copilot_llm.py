@@ -1,11 +1,12 @@
-"""A LiteLLM custom provider for GitHub Copilot that recovers from 401 for real.
+"""A LiteLLM custom provider for GitHub Copilot that recovers from 401 (and 403) for real.
 
 LiteLLM's own ``github_copilot`` provider keeps a cached GitHub token, retries it when the
 token exchange answers 401 and never recovers (litellm#25312); it also ignores an
 ``api_key`` you pass. This provider gets the Copilot token and API base in process from
 ``helper.get_token()`` - the same store, cache and lock as the ``git-credential-copilot``
-command - and on a 401 from the Copilot API calls ``helper.erase(token)`` and retries
-exactly once. A dead GitHub login is one clear error (``run git-credential-copilot login``),
+command - and on a 401 from the Copilot API (or a 403, Copilot Enterprise's answer for an
+expired token) calls ``helper.erase(token)`` and retries exactly once; a second refusal
+reaches the caller. A dead GitHub login is one clear error (``run git-credential-copilot login``),
 never a loop.
 
 Use (SDK)::
@@ -43,6 +44,8 @@ COPILOT_HEADERS = {
     "OpenAI-Intent": "conversation-panel",
 }
 DEFAULT_TIMEOUT = 600.0
+# 401 is the usual answer for an expired token; Copilot Enterprise answers 403.
+REFUSED = (401, 403)
 
 
 class CopilotLLM(CustomLLM):
@@ -106,13 +109,13 @@ class CopilotLLM(CustomLLM):
             for chunk in _chunks(iter(lines)):
                 yield chunk
 
-    # -- one request, and exactly one retry after erase on 401 ------------------------------
+    # -- one request, and exactly one retry after erase on 401/403 --------------------------
 
     def _send(self, send: Any, body: dict, extra: dict | None) -> httpx.Response:
         for attempt in (1, 2):
             token = self._token()
             response = send(_request(token, body, extra))
-            if response.status_code == 401 and attempt == 1:
+            if response.status_code in REFUSED and attempt == 1:
                 response.close()
                 helper.erase(token.token, self.profile)
                 continue
@@ -123,7 +126,7 @@ class CopilotLLM(CustomLLM):
         for attempt in (1, 2):
             token = await asyncio.to_thread(self._token)
             response = await send(_request(token, body, extra))
-            if response.status_code == 401 and attempt == 1:
+            if response.status_code in REFUSED and attempt == 1:
                 await response.aclose()
                 await asyncio.to_thread(helper.erase, token.token, self.profile)
                 continue

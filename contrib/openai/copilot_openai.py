@@ -1,8 +1,9 @@
-"""openai-python against GitHub Copilot, with a fresh token per request and one retry on 401.
+"""openai-python against GitHub Copilot, with a fresh token per request and one retry on 401/403.
 
 ``CopilotAuth`` is an ``httpx.Auth``: it puts the current token from git-credential-copilot
-on every request and, when the API answers 401, erases exactly that token and sends the
-request once more with a new one.
+on every request and, when the API answers 401 (or 403: Copilot Enterprise's answer for an
+expired token), erases exactly that token and sends the request once more with a new one;
+a second refusal reaches the caller.
 
     from copilot_openai import copilot_client
     client = copilot_client()                     # an openai.OpenAI
@@ -25,9 +26,12 @@ COPILOT_HEADERS = {
     "User-Agent": "GitHubCopilotChat/0.26.7",
 }
 
+# 401 is the usual answer for an expired token; Copilot Enterprise answers 403.
+REFUSED = (401, 403)
+
 
 class CopilotAuth(httpx.Auth):
-    """Bearer token from git-credential-copilot; on 401, erase it and retry exactly once."""
+    """Bearer token from git-credential-copilot; on 401/403, erase it and retry exactly once."""
 
     def __init__(self, profile: str | None = None) -> None:
         self.profile = profile
@@ -36,7 +40,7 @@ class CopilotAuth(httpx.Auth):
         token = helper.get_token(self.profile)
         self._sign(request, token)
         response = yield request
-        if response.status_code == 401:
+        if response.status_code in REFUSED:
             helper.erase(token.token, self.profile)
             self._sign(request, helper.get_token(self.profile))
             yield request

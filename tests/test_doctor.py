@@ -1,0 +1,215 @@
+"""`doctor`: each check in process against the fake server, and the command as a whole."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from email.utils import formatdate
+
+import pytest
+
+from helper import doctor, gitconfig
+
+
+def git(box, *args: str) -> None:
+    subprocess.run(["git", *args], env=box.env, check=True, capture_output=True, timeout=60)
+
+
+def lines(result) -> dict[str, str]:
+    """check name -> its line."""
+    out = {}
+    for line in result.stdout.splitlines():
+        mark, rest = line.split(" ", 1)
+        out[rest.split(": ", 1)[0]] = line
+    return out
+
+
+@pytest.fixture
+def healthy(logged_in):
+    """Logged in and configured: every check passes."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    assert logged_in.call("configure").returncode == 0
+    return logged_in
+
+
+def test_all_checks_pass_on_a_healthy_set_up(healthy):
+    result = healthy.call("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(line.startswith("✓") for line in result.stdout.splitlines()), result.stdout
+    seen = lines(result)
+    assert "git 127.0.0.1" in "\n".join(seen)
+    assert "chat_enabled=True" in seen["token exchange"]
+    assert f"endpoints.api={healthy.server.url}" in seen["token exchange"]
+    assert "login of octocat" in seen["store"]
+    assert healthy.server.exchanges == 1 and healthy.server.device_flows == 0
+    healthy.check_no_secret_leaked(result.stdout, "doctor's stdout")
+
+
+def test_json_format(healthy):
+    result = healthy.call("doctor", "--format", "json")
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and result.returncode == 0
+    assert {"name", "ok", "detail", "fix"} <= set(report["checks"][0])
+
+
+def test_doctor_is_read_only(healthy):
+    state = healthy.state_dir
+    before = sorted(p.name for p in state.iterdir()), healthy.stored()
+    gitcfg = (healthy.root / "home" / ".gitconfig").read_text()
+    healthy.call("doctor")
+    assert (sorted(p.name for p in state.iterdir()), healthy.stored()) == before
+    assert (healthy.root / "home" / ".gitconfig").read_text() == gitcfg
+
+
+def test_a_storing_helper_in_front_is_named_with_the_fix(logged_in):
+    box = logged_in
+    git(box, "config", "--global", "credential.helper", "store")
+    git(box, "config", "--global", "--add", "credential.helper", "copilot")
+    result = box.call("doctor")
+    assert result.returncode == 1
+    line = next(v for k, v in lines(result).items() if k.startswith("git "))
+    assert line.startswith("✗") and "'store'" in line and ".gitconfig" in line
+    assert "git-credential-copilot configure" in line
+
+
+def test_not_logged_in(sandbox):
+    result = sandbox.call("doctor")
+    assert result.returncode == 1
+    line = lines(result)["token exchange"]
+    assert line.startswith("✗") and "login --from editor" in line
+
+
+def test_no_copilot_seat_says_403_and_why(logged_in):
+    logged_in.server.no_copilot.add("octocat")
+    line = lines(logged_in.call("doctor"))["token exchange"]
+    assert "403" in line and "do not have access" in line
+
+
+def test_a_gh_token_gets_404_and_the_kind_is_named(sandbox):
+    token = sandbox.server.add_github_token()
+    sandbox.server.app_not_accepted.add(token)
+    result = sandbox.call("doctor", env={"GH_TOKEN": token})
+    seen = lines(result)
+    assert "OAuth app token (gho_" in seen["env GH_TOKEN"]
+    assert "404" in seen["token exchange"] and seen["token exchange"].startswith("✗")
+    sandbox.check_no_secret_leaked(result.stdout, "doctor's stdout")
+    assert token not in result.stdout
+
+
+@pytest.mark.parametrize(("token", "ok"), [
+    ("ghp_" + "a" * 36, False), ("github_pat_" + "b" * 40, False),
+    ("ghs_" + "c" * 36, False), ("ghu_" + "d" * 36, True),
+])
+def test_env_token_kinds(token, ok):
+    check = doctor.check_env_token("GH_TOKEN", token, used=True)
+    assert check.ok is ok and token not in check.detail
+    assert doctor.check_env_token("GH_TOKEN", token, used=False).ok
+
+
+def test_clock_skew():
+    now = float(int(time.time()))  # Date has whole seconds
+    assert doctor.check_clock(formatdate(now - 5, usegmt=True), now).ok
+    ahead = doctor.check_clock(formatdate(now - 3600, usegmt=True), now)
+    assert not ahead.ok and "3600 s ahead" in ahead.detail and ahead.fix
+    behind = doctor.check_clock(formatdate(now + 120, usegmt=True), now)
+    assert not behind.ok and "behind" in behind.detail
+    assert doctor.check_clock(None, now).ok and doctor.check_clock("garbage", now).ok
+
+
+def test_the_clock_is_read_from_the_servers_date(logged_in, monkeypatch):
+    result = doctor.run_checks(logged_in.env, "", _console(), now=lambda: time.time() + 7200)
+    clock = next(c for c in result if c.name == "clock")
+    assert not clock.ok and "ahead" in clock.detail
+
+
+def test_an_unreachable_host_names_the_proxy(logged_in):
+    logged_in.write_config("""\
+        store = "file"
+        http_timeout = 1
+        [profiles.copilot]
+        github_url = "http://127.0.0.1:9"
+        api_url = "http://127.0.0.1:9"
+        hosts = ["{host}"]
+        """)
+    env = {"HTTPS_PROXY": "http://user:hunter2@proxy.example:3128"}
+    result = logged_in.call("doctor", env=env)
+    seen = lines(result)
+    assert seen["reach 127.0.0.1:9"].startswith("✗") and "HTTPS_PROXY" in seen["reach 127.0.0.1:9"]
+    assert "proxy.example" in seen["network settings"] and "hunter2" not in result.stdout
+
+
+def test_a_missing_ca_bundle_is_named():
+    check = doctor.check_network_env({"REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem"})
+    assert not check.ok and "REQUESTS_CA_BUNDLE" in check.detail
+
+
+def test_a_broken_config_is_reported_not_raised(sandbox):
+    sandbox.config_path.write_text("store = 'nope'\n")
+    result = sandbox.call("doctor")
+    assert result.returncode == 1 and lines(result)["config"].startswith("✗")
+
+
+def test_a_locked_store_is_a_line_with_the_fix():
+    from helper.errors import StoreError
+
+    def choose():
+        raise StoreError("the keyring did not answer within 10 s")
+
+    check, raw, store = doctor.check_store(choose, "copilot")
+    assert not check.ok and "keyring" in check.detail and 'store = "file"' in check.fix
+
+
+def test_a_login_left_in_the_other_store_is_named():
+    assert doctor.check_one_place("keyring", "file /x", None).ok
+    both = doctor.check_one_place("keyring", "file /x", {"access_token": "gho_" + "a" * 36})
+    assert not both.ok and "file /x" in both.detail and "logout" in both.fix
+
+
+def test_check_git_cases():
+    H = gitconfig.Helper
+    ours = doctor.check_git("https://a.example", [H("copilot", "file:x")],
+                            gitconfig.is_ours, gitconfig.storing)
+    assert ours.ok
+    none = doctor.check_git("https://a.example", [], gitconfig.is_ours, gitconfig.storing)
+    assert not none.ok and "configure" in none.fix
+    other = doctor.check_git("https://a.example", [H("osxkeychain", "file:/etc/gitconfig")],
+                             gitconfig.is_ours, gitconfig.storing)
+    assert not other.ok and "osxkeychain" in other.detail and "never this one" in other.detail
+
+
+def test_usage(sandbox):
+    assert sandbox.call("doctor", "--format", "env").returncode == 2
+    assert sandbox.call("doctor", "--renew").returncode == 2
+
+
+def _console():
+    import io
+
+    from helper.console import Console
+
+    return Console(io.StringIO())
+
+
+def test_the_installed_command(healthy):
+    result = healthy.run("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("\n") >= 8 and "✗" not in result.stdout
+
+
+def test_an_oauth_profile(corp):
+    from procs import device_login
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    before = corp.call("doctor", "--profile", "corp")
+    assert before.returncode == 1
+    assert lines(before)["login"].startswith("✗") and "--profile corp login" in before.stdout
+    device_login(corp, "--profile", "corp")
+    assert corp.call("configure").returncode == 0
+    after = corp.call("doctor", "--profile", "corp")
+    assert after.returncode == 0, after.stdout
+    assert "token exchange" not in after.stdout  # Copilot only
+    corp.check_no_secret_leaked(after.stdout, "doctor's stdout")
