@@ -288,15 +288,14 @@ def profile_checks(cfg: Any, profile: Any, env: Mapping[str, str], console: Any,
     store_check, raw, used = check_store(
         lambda: store.choose(cfg.store, env, console.notice, cfg.keyring_timeout), profile.name)
     checks.append(store_check)
-    if cfg.store == "auto" and isinstance(used, store.KeyringStore):
-        from . import paths
-
+    if isinstance(used, store.AutoStore):
         spare = store.FileStore(paths.data_dir(env), files.quiet)
         try:
-            other = spare.read(profile.name)
+            other = spare.read(profile.name) if used.holder(profile.name) != spare.describe() \
+                else None
         except HelperError:
             other = None
-        checks.append(check_one_place(used.describe(), spare.describe(), other))
+        checks.append(check_one_place(used.keyring.describe(), spare.describe(), other))
     checks += git_checks(urls, env)
     transport = Transport(timeout=cfg.http_timeout, budget=0)
     date = None

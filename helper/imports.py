@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import CredentialError, UsageError, mask
+from .lifecycle import stamp
 from .login import import_login
+from .records import Grant
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: it costs milliseconds to import
 if TYPE_CHECKING:
@@ -179,8 +181,6 @@ def find(source: str, stdin: Any, env: Mapping[str, str], profile: Any) -> Found
 
 def validate(found: Found, lc: Lifecycle) -> Minted:
     """One exchange with the candidate; the minted token, or why it was refused."""
-    from .records import Grant
-
     provider = lc.parts.provider()
     try:
         return provider.mint(Grant(access_token=found.token, username=found.username,
@@ -206,9 +206,10 @@ def cmd_login_from(source: str, lc: Lifecycle, profile: Profile, streams: Stream
                          f"{profile.name!r} uses provider {profile.provider!r}")
     found = find(source, streams.stdin, lc.env, profile)
     minted = validate(found, lc)
-    import_login(lc, found.username, found.token)
+    import_login(lc, found.username, found.token, checked=True)
     with lc.parts.lock("store"):  # the exchange's token is good: the next get needs none
-        lc.cache(lc.read_state(), minted.token)
+        login = Grant(access_token=found.token, username=found.username)
+        lc.cache(lc.read_state(), stamp(minted.token, login, lc.parts.provider()))
     who = f" as {found.username}" if found.username else ""
     streams.console.notice(
         f"logged in{who} (profile {profile.name!r}) with the GitHub token from "
