@@ -104,7 +104,7 @@ def read(path: Path, notice: files.Notice) -> State:
 
 
 def write(path: Path, state: State, notice: files.Notice) -> None:
-    files.write_json(path, _encode(state), notice)
+    files.write_json(path, _encode(state), notice, durable=False)  # a cache: no fsync
 
 
 def _decode(raw: dict[str, object]) -> State:

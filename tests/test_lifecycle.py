@@ -286,7 +286,8 @@ def test_erase_at_the_login_host(tmp_path, case, password, deleted):
 
 
 def test_import_login_replaces_the_grant_and_clears_the_token(tmp_path):
-    box = Box(tmp_path, cached=cached(60))
+    box = Box(tmp_path, ["ok"], cached=cached(60))
     login.import_login(box.lc, "octo", "gho_imported")
+    assert box.provider.minted == [Grant(access_token="gho_imported", username="octo")]
     assert box.store.grant == Grant(access_token="gho_imported", username="octo")
     assert box.state.token is None
