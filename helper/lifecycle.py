@@ -202,8 +202,9 @@ class Lifecycle:
         renewed it - and get. At most one exchange a minute, however many callers ask;
         the cache is checked before the lock, so renewers of a just-minted token never
         queue behind each other."""
-        if self._just_minted(self.read_state().token, min_ttl):
-            return self.read_state().token  # type: ignore[return-value]
+        cached = self.read_state().token
+        if cached is not None and self._just_minted(cached, min_ttl):
+            return cached
         with self.parts.lock("renew"):
             state = self.read_state()
             if self._just_minted(state.token, min_ttl):

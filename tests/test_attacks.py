@@ -729,7 +729,7 @@ def test_a_new_login_moves_to_the_keyring_and_leaves_no_copy(sandbox, monkeypatc
         == fresh
 
 
-# -- issue 13: --min-ttl, a push's approve, erase messages ------------------------------------------
+# -- issue 13: --min-ttl, a push's approve, erase messages --------------------------------
 
 
 def test_min_ttl_never_hands_out_a_token_with_less_left(logged_in):
