@@ -98,7 +98,11 @@ def read(path: Path, notice: files.Notice) -> State:
 
 
 def write(path: Path, state: State, notice: files.Notice) -> None:
+    from . import cached  # the token file the cached get reads: gone first, then rewritten
+
+    cached.forget_token(path)
     files.write_json(path, _encode(state), notice)
+    cached.keep_token(path, state, notice)
 
 
 def _decode(raw: dict[str, object]) -> State:
