@@ -303,28 +303,28 @@ class _Routes:
         host (to be checked against the token file)."""
         chosen = argv_override or self.override
         if chosen:
-            if not host or host in self.hosts(chosen):
+            hosts = self.hosts(chosen)  # FallThrough for a profile the config does not name
+            if not host or host in hosts:
                 return chosen, False
             if self.remembered(chosen) == host:
                 return chosen, True
             raise FallThrough
         if not host:
             return self.default, False
+        needle = " " + host
+        for line in self.lines:  # a substring test first: this runs once per profile
+            if needle in line and line.startswith("profile ") and host in line.split(" ")[3:]:
+                return line.split(" ")[1], False
         for line in self.lines:
-            words = line.split(" ")
-            if words[0] == "profile" and host in words[3:]:
-                return words[1], False
-        for line in self.lines:
-            words = line.split(" ")
-            if words[0] == "remember" and words[2] == host:
-                return words[1], True
+            if line.startswith("remember ") and line.endswith(needle):
+                return line.split(" ")[1], True
         raise FallThrough
 
     def _profile(self, name: str) -> list[str]:
+        prefix = f"profile {name} "
         for line in self.lines:
-            words = line.split(" ")
-            if words[0] == "profile" and words[1] == name:
-                return words
+            if line.startswith(prefix):
+                return line.split(" ")
         raise FallThrough  # an unknown profile: the slow path says so
 
     def hosts(self, name: str) -> list[str]:
@@ -335,10 +335,10 @@ class _Routes:
         return "" if base == "-" else base
 
     def remembered(self, name: str) -> str:
+        prefix = f"remember {name} "
         for line in self.lines:
-            words = line.split(" ")
-            if words[0] == "remember" and words[1] == name:
-                return words[2]
+            if line.startswith(prefix):
+                return line[len(prefix):]
         return ""
 
 
@@ -483,8 +483,9 @@ def save_routes(key: str, config: Config, env: Mapping[str, str],
     for profile in order:
         api_base = statefile.read(Path(state_dir) / f"{profile.name}.json",
                                   _quiet).api_base
-        if api_base:
-            lines.append(f"remember {profile.name} {_host_of(api_base)}")
+        host = _host_of(api_base) if api_base else ""
+        if host and host.isprintable() and " " not in host:
+            lines.append(f"remember {profile.name} {host}")
     text = "\n".join(lines) + "\n"
     if any(" " in w or not w.isprintable() for p in order for w in (p.name, *p.hosts)) or (
             any(not line.isprintable() for line in lines[1:])):

@@ -189,6 +189,24 @@ def test_anything_unusual_falls_through_with_stdin_intact(ready):
     assert result.pairs()["host"] == box.server.host and result.pairs()["password"]
 
 
+def test_only_profiles_the_config_names_are_answered_for(ready):
+    box = ready
+    tokens = box.state_dir / "tokens"
+    (tokens / "gone").write_bytes((tokens / "copilot").read_bytes())  # a removed profile's
+    (tokens / "gone").chmod(0o600)
+    for args in (("--profile", "gone", "token"), ("--profile", "../tokens/gone", "token")):
+        result, fast = both(box, *args)
+        assert not fast and result.returncode == 2
+
+
+def test_a_token_that_does_not_serve_this_caller_is_not_served(ready, monkeypatch):
+    box = ready
+    out = io.StringIO()
+    assert cached.main(["token"], None, out, box.env)[0] == 0
+    monkeypatch.setattr(cached.Token, "serves", lambda self, env: False, raising=False)
+    assert cached.main(["token"], None, io.StringIO(), box.env) == (None, None)
+
+
 def test_environment_changes_are_part_of_the_routes_key(ready):
     box = ready
     result, fast = both(box, "get", input=box.credential(),
