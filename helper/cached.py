@@ -248,8 +248,11 @@ def route_key(env: Mapping[str, str]) -> str:
 
 
 def _routes_path(state_dir: str, key: str) -> str:
-    digest = 0xCBF29CE484222325  # FNV-1a: a file name per key, without importing hashlib
-    for byte in key.encode("utf-8", "surrogateescape"):
+    """One file per config path and environment (not per stamp: an edit replaces it)."""
+    fields = key.split("\x1f")
+    del fields[2]
+    digest = 0xCBF29CE484222325  # FNV-1a, without importing hashlib
+    for byte in "\x1f".join(fields).encode("utf-8", "surrogateescape"):
         digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return os.path.join(state_dir, "routes", f"{digest:016x}")
 

@@ -225,6 +225,12 @@ def test_routes_are_not_kept_for_a_config_file_changed_this_instant(logged_in):
     settle(box.config_path)
     box.call("get", input=box.credential())
     assert len(list((box.state_dir / "routes").iterdir())) == 1
+    box.config_path.write_text(box.config_path.read_text() + "\n")  # an edit replaces them
+    settle(box.config_path)
+    box.call("get", input=box.credential())
+    assert len(list((box.state_dir / "routes").iterdir())) == 1
+    _, fast = both(box, "get", input=box.credential())
+    assert fast
 
 
 def test_replay_hands_over_what_was_read_then_the_rest():
