@@ -47,6 +47,9 @@ _FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK",
           | getattr(os, "O_CLOEXEC", 0))
 
 
+_ROUTED: list[str] = []  # the profile the routes chose in this process, if they did
+
+
 class FallThrough(Exception):
     """Not certain: let the full command line answer."""
 
@@ -56,6 +59,7 @@ def main(argv: Sequence[str] | None = None, stdin: BinaryIO | None = None,
          ) -> tuple[int | None, Replay | None]:
     """(0, None) when the answer is written; else (None, the stdin to read instead, or None
     for the real one): what was read from it, then the rest."""
+    _ROUTED.clear()
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     if args is None:
         return None, None
@@ -164,9 +168,11 @@ def _answer_get(values: dict[str, str], override: str, env: Mapping[str, str]) -
     state_dir = _state_dir(env)
     routes = _Routes(state_dir, env)
     name, remembered = routes.choose(host.lower(), override)
-    token, api_base = _token(state_dir, name, env)
+    token, api_base = _read_token(state_dir, name)
     if remembered and _host_of(api_base) != host.lower():
         raise FallThrough  # the state no longer names that API host
+    _ROUTED.append(name)
+    _check_usable(token, env)
     base = token.api_base or routes.api_base(name)
     pairs = (("protocol", proto or "https"), ("host", host or (_host_of(base) if base else "")),
              ("username", token.username or "oauth2"), ("password", token.token),
@@ -182,7 +188,9 @@ def _answer_get(values: dict[str, str], override: str, env: Mapping[str, str]) -
 def _answer_token(override: str, env: Mapping[str, str]) -> str:
     state_dir = _state_dir(env)
     name, _ = _Routes(state_dir, env).choose("", override)
-    token, _ = _token(state_dir, name, env)
+    _ROUTED.append(name)
+    token, _ = _read_token(state_dir, name)
+    _check_usable(token, env)
     return token.token + "\n"
 
 
@@ -352,11 +360,9 @@ def _field(line: str, name: str) -> str:
     return value
 
 
-def _token(state_dir: str, profile: str, env: Mapping[str, str]) -> tuple[Token, str]:
-    """The profile's fresh token and the state's API base, from the token file; FallThrough
-    unless it matches the state file and the token is fresh (and serves this caller)."""
-    import time  # built in
-
+def _read_token(state_dir: str, profile: str) -> tuple[Token, str]:
+    """The profile's token and the state's API base, from the token file; FallThrough
+    unless it is stamped with the state file's current stamp."""
     lines = _read_private(_token_path(state_dir, profile)).split("\n")
     if len(lines) < 3 or lines[0] != FORMAT or lines[-1] != "":
         raise FallThrough
@@ -383,12 +389,19 @@ def _token(state_dir: str, profile: str, env: Mapping[str, str]) -> tuple[Token,
     token = object.__new__(Token)
     for name, field in fields.items():
         setattr(token, name, field)
+    return token, api_base
+
+
+def _check_usable(token: Token, env: Mapping[str, str]) -> None:
+    """FallThrough unless the token is fresh (and serves this caller, when the record can
+    tell): the full path's own rules, from the record itself."""
+    import time  # built in
+
     if not isinstance(token.token, str) or not token.token or not token.fresh(time.time()):
         raise FallThrough
     serves = getattr(token, "serves", None)
     if serves is not None and not serves(env):
         raise FallThrough
-    return token, api_base
 
 
 def _stamp(info: os.stat_result) -> str:
@@ -469,6 +482,9 @@ def save_routes(key: str, config: Config, env: Mapping[str, str],
 
     from . import state as statefile
 
+    if _ROUTED:  # the routes this process read were current (it fell through for another
+        _ROUTED.clear()  # reason, such as a token due for renewal): no need to rewrite them
+        return
     if not key:
         return
     stamp = key.split("\x1f")[2]

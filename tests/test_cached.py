@@ -61,6 +61,14 @@ def both(box, *args: str, input: str = "", env: dict | None = None) -> tuple[Res
     return fast, "helper.cli" not in modules
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process():
+    """Each test starts as a new process would: no routes read yet."""
+    cached._ROUTED.clear()
+    yield
+    cached._ROUTED.clear()
+
+
 @pytest.fixture
 def ready(logged_in):
     """A logged-in sandbox whose config file is old enough for routes to be kept."""
@@ -167,6 +175,30 @@ def test_a_stale_token_is_never_served_from_the_cache(ready):
     result, fast = both(box, "get", input=box.credential())
     assert not fast and box.server.exchanges == 2
     assert result.pairs()["password"] != token.token
+
+
+def test_a_renewal_does_not_rewrite_current_routes(ready, monkeypatch):
+    box = ready
+    box.config_path.write_text(box.config_path.read_text() + TEN_PROFILES)
+    settle(box.config_path)
+    assert box.call("get", input=box.credential()).returncode == 0  # new routes
+    (routes,) = (box.state_dir / "routes").iterdir()
+    before = routes.stat().st_mtime_ns
+    path = box.state_dir / "copilot.json"
+    state = statefile.read(path, print)
+    state.token.refresh_at = int(time.time()) - 1
+    statefile.write(path, state, print)
+    out = io.StringIO()
+    code, stdin = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
+    assert code is None and cached._ROUTED == ["copilot"]
+    reads = []
+    real = statefile.read
+    monkeypatch.setattr(statefile, "read", lambda *a: reads.append(a) or real(*a))
+    assert cli.main(["get"], stdin=stdin, stdout=out, stderr=io.StringIO(), env=box.env) == 0
+    assert "password=" in out.getvalue() and box.server.exchanges == 2
+    assert routes.stat().st_mtime_ns == before
+    assert reads and {args[0].name for args in reads} == {"copilot.json"}  # no other profile's
+    assert cached._ROUTED == []
 
 
 def test_anything_unusual_falls_through_with_stdin_intact(ready):
