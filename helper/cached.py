@@ -283,8 +283,8 @@ def _read_private(path: str) -> str:
         data = os.read(fd, MAX_FILE + 1)
     finally:
         os.close(fd)
-    if len(data) > MAX_FILE:
-        raise FallThrough
+    if len(data) != info.st_size:
+        raise FallThrough  # a short read, or a file changed under us
     return data.decode("utf-8")
 
 
