@@ -81,6 +81,11 @@ def main(argv: Sequence[str] | None = None, stdin: BinaryIO | None = None,
         out.flush()
     except Exception:  # anything at all: the slow path answers, or says what went wrong
         return None, Replay(b"".join(chunks), source) if chunks and source else None
+    except KeyboardInterrupt:  # as helper.cli.main says it
+        from .console import Console
+
+        Console(sys.stderr).notice("interrupted")
+        return 130, None
     return 0, None
 
 

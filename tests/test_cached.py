@@ -274,6 +274,15 @@ def test_replay_hands_over_what_was_read_then_the_rest():
     assert replay.read() == b"after"
 
 
+def test_an_interrupt_while_reading_stdin_is_one_line_and_130(capfd):
+    class Interrupted:
+        def readline(self, limit: int = -1) -> bytes:
+            raise KeyboardInterrupt
+
+    assert cached.main(["get"], Interrupted(), io.StringIO(), {}) == (130, None)
+    assert capfd.readouterr().err == "git-credential-copilot: interrupted\n"
+
+
 def test_the_input_limits_are_the_protocol_modules():
     from helper import protocol
 
