@@ -458,6 +458,7 @@ def keep_token(state_path: Path, state: State, notice: Callable[[str], None]) ->
     """Write the token file from ``state`` just written to ``state_path`` (none without a
     token). Not fsynced: a crash leaves it absent or matching an older state file, which
     the stamp check then refuses. A token that cannot be written here is served slowly."""
+    _drop_stale_routes(str(state_path.parent), _token_file_for(state_path), state.api_base)
     if state.token is None:
         return
     try:
@@ -470,6 +471,34 @@ def keep_token(state_path: Path, state: State, notice: Callable[[str], None]) ->
     if any("\n" in line or "\r" in line for line in lines):
         return
     _write_private(_token_file_for(state_path), "\n".join(lines) + "\n", notice)
+
+
+def _drop_stale_routes(state_dir: str, token_file: str, api_base: str) -> None:
+    """Remove the routes that name another remembered API host for this profile than its
+    state now does: routing tries remembered hosts in profile order, so a profile that
+    starts remembering a host can change which profile answers for it."""
+    profile = os.path.basename(token_file)
+    host = _host_of(api_base) if api_base else ""
+    now = f"remember {profile} {host}" if host else ""
+    directory = os.path.join(state_dir, "routes")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            lines = _read_private(path).split("\n")
+        except (FallThrough, UnicodeDecodeError):
+            continue  # not routes (a temporary file), or unreadable: never used either
+        if not any(line.startswith(f"profile {profile} ") for line in lines):
+            continue
+        before = next((line for line in lines if line.startswith(f"remember {profile} ")), "")
+        if before != now:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def _token_file_for(state_path: Path) -> str:

@@ -119,6 +119,24 @@ def test_ten_profiles_and_a_host_remembered_from_endpoints_api(ready):
     assert not fast and result.stdout == ""
 
 
+def test_a_profile_that_starts_remembering_a_host_earlier_in_order_is_seen(ready):
+    box = ready
+    box.config_path.write_text(
+        'default_profile = "second"\n' + box.config_path.read_text().replace(
+            f'hosts = ["{box.server.host}"]', 'hosts = ["api.githubcopilot.com"]')
+        + '\n[profiles.second]\nprovider = "oauth"\nissuer = "https://idp.example.com"\n'
+        'client_id = "c"\nhosts = ["llm.example.com"]\n')
+    settle(box.config_path)
+    first, _ = both(box, "get", input=box.credential())  # copilot remembers the host
+    again, fast = both(box, "get", input=box.credential())
+    assert fast and again.stdout == first.stdout
+    now = int(time.time())
+    token = cached.Token("second-token", now + 3600, now + 3000, now, box.server.url, "")
+    statefile.write(box.state_dir / "second.json", statefile.State(token, box.server.url), print)
+    result, _ = both(box, "get", input=box.credential())  # routing tries "second" first now
+    assert result.pairs()["password"] == "second-token"
+
+
 def test_erase_is_seen_at_once(ready):
     box = ready
     first, fast = both(box, "get", input=box.credential())
