@@ -14,7 +14,7 @@ import sys
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 
-from . import __version__, config, login, protocol, routing, urls, wiring
+from . import __version__, cached, config, login, protocol, routing, urls, wiring
 from .console import Answer, Console
 from .errors import EXIT_OK, HelperError, UsageError, remember_env
 
@@ -195,9 +195,14 @@ class _Empty:
 
 def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
     action = CREDENTIAL_ACTIONS.get(args.action)
+    key = cached.route_key(env) if args.action in ("get", "token") else ""  # perf
     if action:
         credential = protocol.read(streams.stdin)  # git's input comes first
-        return action(_config(args, env), credential, streams, env)
+        cfg = _config(args, env)
+        code = action(cfg, credential, streams, env)
+        if key:  # perf: the routes the cached get reads next time
+            cached.save_routes(key, cfg, env, streams.console.notice)
+        return code
     if args.action == "doctor":  # doctor reports a broken config, so it loads it itself
         from .doctor import cmd_doctor
 
@@ -211,7 +216,10 @@ def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
     profile = cfg.profile(cfg.profile_override or cfg.default_profile)
     prompt = False if args.action == "status" else None  # status answers, it never asks
     lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt)
-    return COMMANDS[args.action](args, lc, profile, streams)
+    code = COMMANDS[args.action](args, lc, profile, streams)
+    if key and not args.renew:  # perf
+        cached.save_routes(key, cfg, env, streams.console.notice)
+    return code
 
 
 def _config(args: Args, env: Mapping[str, str]) -> config.Config:

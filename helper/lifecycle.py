@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 from . import state as statefile
 from .errors import CredentialError, LoginRequired, mask
-from .records import STORE, Grant, Token
+from .records import STORE, Grant, Token, fingerprint
 from .state import State
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
@@ -113,7 +113,7 @@ class Lifecycle:
 
     def _usable(self, token: Token | None, min_ttl: float = 0) -> bool:
         return (token is not None and token.fresh(self.now(), min_ttl)
-                and token.serves(self.env, statefile.fingerprint))
+                and token.serves(self.env, fingerprint))
 
     def _enough(self, token: Token, min_ttl: float) -> Token:
         """A just-minted token must still meet ``min_ttl``: the server decides lifetimes."""
@@ -283,7 +283,7 @@ class Lifecycle:
 def stamp(token: Token, grant: Grant, provider: object) -> Token:
     """Mark ``token`` with the login that minted it (the cache serves it to that login only)."""
     token.origin = grant.origin
-    token.origin_fp = statefile.fingerprint(grant.secret) if grant.from_env else ""
+    token.origin_fp = fingerprint(grant.secret) if grant.from_env else ""
     token.overrides = tuple(getattr(provider, "env_overrides", ()))
     return token
 

@@ -12,7 +12,7 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 from __future__ import annotations
 
 from . import files
-from .records import Token, number, seconds
+from .records import Token, fingerprint, number, seconds
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -70,19 +70,6 @@ class State:
                      (*self.dead, fingerprint(secret))[-20:])
 
 
-def fingerprint(secret: str) -> str:
-    """A one-way tag for a secret; the secret itself is never written to the state file."""
-    try:  # the builtin module, not hashlib: hashlib costs the cached path ~9 ms
-        from _sha256 import sha256  # type: ignore[import-not-found]  # Python < 3.12
-    except ImportError:
-        try:
-            from _sha2 import sha256  # type: ignore[import-not-found]  # Python >= 3.12
-        except ImportError:
-            from hashlib import sha256
-
-    return str(sha256(secret.encode("utf-8")).hexdigest()[:32])
-
-
 def path_for(state_dir: Path, profile: str) -> Path:
     return state_dir / f"{profile}.json"
 
@@ -104,7 +91,11 @@ def read(path: Path, notice: files.Notice) -> State:
 
 
 def write(path: Path, state: State, notice: files.Notice) -> None:
+    from . import cached  # the token file the cached get reads: gone first, then rewritten
+
+    cached.forget_token(path)
     files.write_json(path, _encode(state), notice, durable=False)  # a cache: no fsync
+    cached.keep_token(path, state, notice)
 
 
 def _decode(raw: dict[str, object]) -> State:

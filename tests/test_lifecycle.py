@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helper import login, state
+from helper import login, records, state
 from helper.console import Console
 from helper.errors import CredentialError, LoginRequired
 from helper.lifecycle import RENEW_GRACE, Lifecycle, Parts, Prompt
@@ -295,7 +295,7 @@ def test_import_login_replaces_the_grant_and_clears_the_token(tmp_path):
 
 # -- the cached token serves only the login that minted it (pure: the fast path calls it) ----
 
-FP = state.fingerprint
+FP = records.fingerprint
 
 
 @pytest.mark.parametrize("origin, secret, env, serves", [

@@ -1,0 +1,361 @@
+"""The cached get/token (helper.cached): the installed command answers from the token file
+and the routes alone, byte for byte what the full command line answers, and falls through
+to it whenever anything is uncertain. Which path answered is read from the interpreter's
+own import log (``-X importtime``): the cached path never imports helper.cli."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helper import cached, cli
+from helper import state as statefile
+
+from conftest import EXE, Result
+
+HEAVY = ("re", "json", "pathlib", "tomllib", "tomli", "collections", "typing", "dataclasses",
+         "requests", "keyring", "filelock", "urllib3", "hashlib", "ssl", "helper.cli",
+         "helper.config", "helper.files")
+TEN_PROFILES = "".join(
+    f'\n[profiles.other{i}]\nprovider = "oauth"\nissuer = "https://idp{i}.example.com"\n'
+    f'client_id = "c{i}"\nhosts = ["llm{i}.example.com"]\napi_base = "https://llm{i}.example.com/v1"\n'
+    for i in range(1, 10))
+
+
+def settle(path: Path) -> None:
+    """Date the config file back: routes are not kept for a file changed this instant (a
+    change within the same timestamp tick could go unseen)."""
+    past = time.time() - 60
+    os.utime(path, (past, past))
+
+
+def traced(exe: Path, args: tuple[str, ...], data: bytes, env: dict,
+           script: bool = True) -> tuple[Result, set[str]]:
+    """Run the installed command (or, not ``script``, its venv's python); its result and
+    every module it imported."""
+    python = exe.parent / "python"
+    argv = [str(python), "-X", "importtime", *([str(exe)] if script else []), *args]
+    proc = subprocess.run(argv, input=data, capture_output=True, env=env, timeout=60)
+    err = proc.stderr.decode()
+    modules = {line.rsplit("|", 1)[1].strip() for line in err.splitlines()
+               if line.startswith("import time:") and line.count("|") == 2}
+    rest = "\n".join(line for line in err.splitlines() if not line.startswith("import time:"))
+    assert "Traceback" not in rest, rest
+    return Result(proc.returncode, proc.stdout.decode(), rest), modules - {"module"}
+
+
+def both(box, *args: str, input: str = "", env: dict | None = None) -> tuple[Result, bool]:
+    """The installed command's answer (checked equal to the full command line's, run in
+    process) and whether the cached path gave it."""
+    run_env = {**box.env, **(env or {})}
+    fast, modules = traced(EXE, args, input.encode(), run_env)
+    slow = box.call(*args, input=input, env=env)
+    assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout), (fast, slow)
+    return fast, "helper.cli" not in modules
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process():
+    """Each test starts as a new process would: no routes read yet."""
+    cached._ROUTED.clear()
+    yield
+    cached._ROUTED.clear()
+
+
+@pytest.fixture
+def ready(logged_in):
+    """A logged-in sandbox whose config file is old enough for routes to be kept."""
+    box = logged_in
+    settle(box.config_path)
+    assert box.call("get", input=box.credential()).returncode == 0  # mints; writes the routes
+    return box
+
+
+def test_get_and_token_with_a_config_file_are_answered_from_the_cache(ready):
+    box = ready
+    cases = [("get",), ("token",), ("token", "--format", "raw"), ("--profile", "copilot", "get"),
+             ("token", "--format=raw", "--profile=copilot")]
+    for args in cases:
+        result, fast = both(box, *args, input=box.credential() if "get" in args else "")
+        assert result.returncode == 0 and fast, args
+        assert box.state()["token"]["token"] in result.stdout
+    result, fast = both(box, "get", input="")  # no host at all: the default profile's token
+    assert fast and result.pairs()["host"] == box.server.host
+    assert box.server.exchanges == 1
+
+
+def test_get_without_a_config_file(ready):
+    box = ready
+    no_config = {"GIT_CREDENTIAL_COPILOT_CONFIG": ""}
+    question = "protocol=https\nhost=api.githubcopilot.com\n\n"
+    both(box, "get", input=question, env=no_config)  # the first one keeps the routes
+    result, fast = both(box, "get", input=question, env=no_config)
+    assert fast and result.pairs()["host"] == "api.githubcopilot.com"
+    result, fast = both(box, "token", env=no_config)
+    assert fast and result.stdout.strip() == box.state()["token"]["token"]
+
+
+def test_ten_profiles_and_a_host_remembered_from_endpoints_api(ready):
+    box = ready
+    box.config_path.write_text(box.config_path.read_text().replace(
+        f'hosts = ["{box.server.host}"]', 'hosts = ["api.githubcopilot.com"]') + TEN_PROFILES)
+    settle(box.config_path)
+    first, fast = both(box, "get", input=box.credential())
+    assert not fast  # the config changed: the full command line routes, and keeps the routes
+    again, fast = both(box, "get", input=box.credential())
+    assert fast and again.stdout == first.stdout and again.pairs()["host"] == box.server.host
+    # The state names another API host now: the remembered route is not taken on trust.
+    state = statefile.read(box.state_dir / "copilot.json", print)
+    statefile.write(box.state_dir / "copilot.json", statefile.State(
+        state.token, "https://elsewhere.example", state.erased, state.dead), print)
+    result, fast = both(box, "get", input=box.credential())
+    assert not fast and result.stdout == ""
+
+
+def test_a_profile_that_starts_remembering_a_host_earlier_in_order_is_seen(ready):
+    box = ready
+    box.config_path.write_text(
+        'default_profile = "second"\n' + box.config_path.read_text().replace(
+            f'hosts = ["{box.server.host}"]', 'hosts = ["api.githubcopilot.com"]')
+        + '\n[profiles.second]\nprovider = "oauth"\nissuer = "https://idp.example.com"\n'
+        'client_id = "c"\nhosts = ["llm.example.com"]\n')
+    settle(box.config_path)
+    first, _ = both(box, "get", input=box.credential())  # copilot remembers the host
+    again, fast = both(box, "get", input=box.credential())
+    assert fast and again.stdout == first.stdout
+    now = int(time.time())
+    token = cached.Token("second-token", now + 3600, now + 3000, now, box.server.url, "")
+    statefile.write(box.state_dir / "second.json", statefile.State(token, box.server.url), print)
+    result, _ = both(box, "get", input=box.credential())  # routing tries "second" first now
+    assert result.pairs()["password"] == "second-token"
+
+
+def test_erase_is_seen_at_once(ready):
+    box = ready
+    first, fast = both(box, "get", input=box.credential())
+    assert fast
+    assert box.run("erase", input=box.credential(password=first.pairs()["password"])
+                   ).returncode == 0
+    assert not (box.state_dir / "tokens" / "copilot").exists()
+    second = box.run("get", input=box.credential())
+    assert second.pairs()["password"] not in ("", first.pairs()["password"])
+    assert box.server.exchanges == 2
+
+
+def test_logout_is_seen_at_once(ready):
+    box = ready
+    assert box.run("logout").returncode == 0
+    result, fast = both(box, "get", input=box.credential())
+    assert not fast and result.returncode == 1 and result.stdout == ""
+
+
+def test_a_state_file_written_by_anything_else_is_not_trusted(ready):
+    box = ready
+    path = box.state_dir / "copilot.json"
+    path.write_text(path.read_text())  # as an older version would: no token file update
+    path.chmod(0o600)
+    _, fast = both(box, "get", input=box.credential())
+    assert not fast
+
+
+def test_token_and_routes_files_must_be_private_regular_files(ready):
+    box = ready
+    token_file = box.state_dir / "tokens" / "copilot"
+    token_file.chmod(0o644)
+    _, fast = both(box, "get", input=box.credential())
+    assert not fast
+    token_file.chmod(0o600)
+    _, fast = both(box, "get", input=box.credential())
+    assert fast
+    saved = token_file.read_bytes()
+    token_file.unlink()
+    token_file.symlink_to(box.root / "elsewhere")
+    (box.root / "elsewhere").write_bytes(saved)
+    (box.root / "elsewhere").chmod(0o600)
+    _, fast = both(box, "get", input=box.credential())
+    assert not fast
+
+
+def test_a_stale_token_is_never_served_from_the_cache(ready):
+    box = ready
+    path = box.state_dir / "copilot.json"
+    state = statefile.read(path, print)
+    token = state.token
+    token.refresh_at = int(time.time()) - 1
+    statefile.write(path, state, print)
+    result, fast = both(box, "get", input=box.credential())
+    assert not fast and box.server.exchanges == 2
+    assert result.pairs()["password"] != token.token
+
+
+def test_a_renewal_does_not_rewrite_current_routes(ready, monkeypatch):
+    box = ready
+    box.config_path.write_text(box.config_path.read_text() + TEN_PROFILES)
+    settle(box.config_path)
+    assert box.call("get", input=box.credential()).returncode == 0  # new routes
+    (routes,) = (box.state_dir / "routes").iterdir()
+    before = routes.stat().st_mtime_ns
+    path = box.state_dir / "copilot.json"
+    state = statefile.read(path, print)
+    state.token.refresh_at = int(time.time()) - 1
+    statefile.write(path, state, print)
+    out = io.StringIO()
+    code, stdin = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
+    assert code is None and cached._ROUTED == ["copilot"]
+    reads = []
+    real = statefile.read
+    monkeypatch.setattr(statefile, "read", lambda *a: reads.append(a) or real(*a))
+    assert cli.main(["get"], stdin=stdin, stdout=out, stderr=io.StringIO(), env=box.env) == 0
+    assert "password=" in out.getvalue() and box.server.exchanges == 2
+    assert routes.stat().st_mtime_ns == before
+    assert reads and {args[0].name for args in reads} == {"copilot.json"}  # no other profile's
+    assert cached._ROUTED == []
+
+
+def test_anything_unusual_falls_through_with_stdin_intact(ready):
+    box = ready
+    url = f"url=http://{box.server.host}/org/repo.git\nusername=someone\n\n"
+    for args, data in [
+        (("get",), url),  # url= is split by the full parser
+        (("get",), f"protocol=http\nhost={box.server.host}\r\n\n"),  # CR: refused
+        (("get",), f"protocol=ftp\nhost={box.server.host}\n\n"),
+        (("get",), "protocol=https\nhost=\n\n"),
+        (("get",), "protocol=https\nhost=unclaimed.example.com\n\n"),
+        (("token", "--format", "json"), ""),
+        (("token", "--renew"), ""),
+        (("--profile", "nosuch", "get"), box.credential()),
+        (("status",), ""),
+    ]:
+        result, fast = both(box, *args, input=data)
+        assert not fast, args
+    result, _ = both(box, "get", input=url)
+    assert result.pairs()["host"] == box.server.host and result.pairs()["password"]
+
+
+def test_only_profiles_the_config_names_are_answered_for(ready):
+    box = ready
+    tokens = box.state_dir / "tokens"
+    (tokens / "gone").write_bytes((tokens / "copilot").read_bytes())  # a removed profile's
+    (tokens / "gone").chmod(0o600)
+    for args in (("--profile", "gone", "token"), ("--profile", "../tokens/gone", "token")):
+        result, fast = both(box, *args)
+        assert not fast and result.returncode == 2
+
+
+def test_a_token_that_does_not_serve_this_caller_is_not_served(ready, monkeypatch):
+    box = ready
+    out = io.StringIO()
+    assert cached.main(["token"], None, out, box.env)[0] == 0
+    monkeypatch.setattr(cached.Token, "serves", lambda self, env: False, raising=False)
+    assert cached.main(["token"], None, io.StringIO(), box.env) == (None, None)
+
+
+def test_environment_changes_are_part_of_the_routes_key(ready):
+    box = ready
+    result, fast = both(box, "get", input=box.credential(),
+                        env={"GIT_CREDENTIAL_COPILOT_PROFILE": "nosuch"})
+    assert not fast and result.returncode == 2
+    result, fast = both(box, "get", input=box.credential(),
+                        env={"GIT_CREDENTIAL_COPILOT_STORE": "bogus"})
+    assert not fast and result.returncode == 2
+
+
+def test_routes_are_not_kept_for_a_config_file_changed_this_instant(logged_in):
+    box = logged_in
+    box.config_path.write_text(box.config_path.read_text() + "\n")
+    box.call("get", input=box.credential())
+    assert not (box.state_dir / "routes").exists() or not any((box.state_dir / "routes").iterdir())
+    settle(box.config_path)
+    box.call("get", input=box.credential())
+    assert len(list((box.state_dir / "routes").iterdir())) == 1
+    box.config_path.write_text(box.config_path.read_text() + "\n")  # an edit replaces them
+    settle(box.config_path)
+    box.call("get", input=box.credential())
+    assert len(list((box.state_dir / "routes").iterdir())) == 1
+    _, fast = both(box, "get", input=box.credential())
+    assert fast
+
+
+def test_replay_hands_over_what_was_read_then_the_rest():
+    rest = io.BytesIO(b"host=b\n\nafter")
+    replay = cached.Replay(b"protocol=https\n", rest)
+    assert replay.readline(100) == b"protocol=https\n"
+    assert replay.readline(100) == b"host=b\n"
+    assert replay.readline(100) == b"\n"
+    assert replay.read() == b"after"
+
+
+def test_an_interrupt_while_reading_stdin_is_one_line_and_130(capfd):
+    class Interrupted:
+        def readline(self, limit: int = -1) -> bytes:
+            raise KeyboardInterrupt
+
+    assert cached.main(["get"], Interrupted(), io.StringIO(), {}) == (130, None)
+    assert capfd.readouterr().err == "git-credential-copilot: interrupted\n"
+
+
+def test_the_input_limits_are_the_protocol_modules():
+    from helper import protocol
+
+    assert (cached.MAX_LINE, cached.MAX_INPUT) == (protocol.MAX_LINE, protocol.MAX_INPUT)
+
+
+def test_main_in_process_answers_and_falls_through(ready, monkeypatch):
+    box = ready
+    out = io.StringIO()
+    code, stdin = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
+    assert (code, stdin) == (0, None) and "password=" in out.getvalue()
+    source = io.BytesIO(b"url=https://x.example/\n\n")
+    code, stdin = cached.main(["get"], source, io.StringIO(), box.env)
+    assert code is None and stdin is not None and stdin.readline(100) == b"url=https://x.example/\n"
+    assert cached.main(["login"], None, None, box.env) == (None, None)
+    assert cli.main(["get"], stdin=cached.Replay(b"", io.BytesIO(box.credential().encode())),
+                    stdout=io.StringIO(), stderr=io.StringIO(), env=box.env) == 0
+
+
+# -- a regular install: what a user's cached get imports ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def regular_install(tmp_path_factory) -> Path:
+    """The command from a regular (not editable) install of this checkout, in a fresh venv
+    with nothing else: an editable install's startup hook imports re and pathlib itself,
+    and the cached path must not need the dependencies at all."""
+    root = tmp_path_factory.mktemp("regular")
+    src = root / "src"
+    shutil.copytree(Path(__file__).resolve().parent.parent, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--disable-pip-version-check", "-w", str(root / "wheels"), str(src)],
+                   check=True, capture_output=True, timeout=600)
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=300)
+    wheel = next((root / "wheels").glob("*.whl"))
+    subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "-q",
+                    "--no-deps", "--no-index", "--disable-pip-version-check", str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    return root / "venv" / "bin" / "git-credential-copilot"
+
+
+def test_a_cached_get_imports_nothing_heavy_in_a_regular_install(ready, regular_install):
+    box = ready
+    floor = traced(regular_install, ("-c", "pass"), b"", box.env, script=False)[1]
+    assert not floor & set(HEAVY), "this venv's own start imports them: nothing to measure"
+    no_config = {**box.env, "GIT_CREDENTIAL_COPILOT_CONFIG": ""}
+    question = "protocol=https\nhost=api.githubcopilot.com\n\n"
+    box.call("get", input=question, env={"GIT_CREDENTIAL_COPILOT_CONFIG": ""})  # its routes
+    for args, data, env in [(("get",), box.credential(), box.env),
+                            (("token",), "", box.env),
+                            (("get",), question, no_config),
+                            (("token",), "", no_config)]:
+        result, modules = traced(regular_install, args, data.encode(), env)
+        assert result.returncode == 0 and result.stdout, (args, result)
+        assert sorted(modules & set(HEAVY)) == [], args
+        assert result.stdout == box.call(*args, input=data, env=env).stdout
+
