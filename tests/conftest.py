@@ -27,6 +27,23 @@ EXE = Path(sys.executable).parent / "git-credential-copilot"
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
+class FakeClock:
+    """The suite's one fake clock: it moves only when the code under test sleeps (or a test
+    sets ``now``), and it records every sleep. Call it for the time; pass ``.sleep`` as the
+    sleep/wait function."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @dataclass
 class Result:
     returncode: int
@@ -84,6 +101,7 @@ class Sandbox:
     def run(self, *args: str, input: str | bytes = "", env: dict | None = None,
             timeout: float = 60) -> Result:
         """Run the installed executable as a subprocess."""
+        require_executable()
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run(
             [str(EXE), *args], input=data, capture_output=True, timeout=timeout,
@@ -95,6 +113,7 @@ class Sandbox:
         return result
 
     def start(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        require_executable()
         return subprocess.Popen(
             [str(EXE), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env={**self.env, **(env or {})},
@@ -231,4 +250,21 @@ def _no_real_credentials(monkeypatch):
 
 
 def require_executable() -> None:
+    """Every subprocess test starts here (Sandbox.run/start call it): a missing executable is
+    one clear failure, not a FileNotFoundError."""
     assert EXE.exists(), f"{EXE} is missing: install the package first (pip install -e .)"
+
+
+@pytest.fixture
+def _installed() -> None:
+    """For tests that run EXE themselves rather than through Sandbox.run/start."""
+    require_executable()
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """A real third-party client or an install from the index is slow by nature: those tests
+    count as ``slow`` too, so ``-m "not slow"`` is the quick inner loop."""
+    slow = pytest.mark.slow
+    for item in items:
+        if item.get_closest_marker("integration") or item.get_closest_marker("network"):
+            item.add_marker(slow)
