@@ -214,6 +214,25 @@ def logged_in(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
+def seed_oauth_login(box: Sandbox, profile: str = "corp") -> str:
+    """A fresh login as the fake IdP hands one out (a new refresh-token family), stored where
+    ``login`` stores it. For tests of what comes after a login; the device flow that makes
+    one is tested in test_e2e_oauth."""
+    from fakeserver import Family
+    from helper import files
+    from helper.records import Grant
+    from helper.store import FileStore
+
+    server = box.server
+    family = Family(current="")
+    with server.lock:
+        server.families.append(family)
+        tokens = server._tokens(family)
+    FileStore(box.data_dir, files.quiet).write(
+        profile, Grant(refresh_token=tokens["refresh_token"]).to_dict())
+    return tokens["refresh_token"]
+
+
 @pytest.fixture(autouse=True)
 def secret_hygiene(monkeypatch, caplog, capfd):
     """Across the whole suite: no secret a fake server issued may appear in this process's
