@@ -214,10 +214,11 @@ def logged_in(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
-def seed_oauth_login(box: Sandbox, profile: str = "corp") -> str:
+def seed_oauth_login(box: Sandbox, profile: str = "corp", cached: bool = False) -> str:
     """A fresh login as the fake IdP hands one out (a new refresh-token family), stored where
-    ``login`` stores it. For tests of what comes after a login; the device flow that makes
-    one is tested in test_e2e_oauth."""
+    ``login`` stores it, and with ``cached`` its access token cached through ``store`` as
+    ``login`` caches it. For tests of what comes after a login, without a device flow's
+    one-second poll; the device flow itself is tested in test_e2e_oauth."""
     from fakeserver import Family
     from helper import files
     from helper.records import Grant
@@ -230,6 +231,11 @@ def seed_oauth_login(box: Sandbox, profile: str = "corp") -> str:
         tokens = server._tokens(family)
     FileStore(box.data_dir, files.quiet).write(
         profile, Grant(refresh_token=tokens["refresh_token"]).to_dict())
+    if cached:
+        expiry = str(int(server.access_tokens[tokens["access_token"]]))
+        result = box.call("--profile", profile, "store", input=box.credential(
+            password=tokens["access_token"], password_expiry_utc=expiry))
+        assert result.returncode == 0 and box.state(profile)["token"], result.stderr
     return tokens["refresh_token"]
 
 
