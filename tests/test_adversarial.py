@@ -280,7 +280,7 @@ def test_a_full_disk_is_one_clear_line(logged_in, small_disk):
     (state_root / "filler").write_bytes(b"x" * 60 * 1024)
     with pytest.raises(OSError):
         (state_root / "more").write_bytes(b"x" * 8 * 1024)
-    result = box.run("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
+    result = box.call("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
     assert result.returncode == 1 and result.stdout == ""
     assert "No space left on device" in result.stderr.splitlines()[-1]
     assert box.stored()["access_token"]  # the login is untouched
@@ -290,7 +290,7 @@ def test_a_read_only_state_dir_is_one_clear_line(logged_in, small_disk):
     box = logged_in
     state_root = box.root / "ro-state"
     small_disk(state_root, "ro,size=64k")
-    result = box.run("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
+    result = box.call("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
     assert result.returncode == 1 and result.stdout == ""
     assert "Read-only file system" in result.stderr.splitlines()[-1]
 
@@ -299,13 +299,13 @@ def test_a_read_only_state_dir_is_one_clear_line(logged_in, small_disk):
 
 def test_a_planted_symlink_at_the_cache_path_is_not_followed(logged_in):
     box = logged_in
-    box.run("get", input=box.credential())
+    box.call("get", input=box.credential())
     victim = box.root / "victim.txt"
     victim.write_text("do not touch\n")
     cache_file = box.state_dir / "copilot.json"
     cache_file.unlink()
     cache_file.symlink_to(victim)
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 0
     assert "symlink" in result.stderr
     assert victim.read_text() == "do not touch\n"
@@ -324,7 +324,7 @@ def test_a_state_dir_that_is_a_symlink_to_another_users_dir_is_refused(logged_in
     shutil.rmtree(box.state_dir, ignore_errors=True)
     box.state_dir.parent.mkdir(parents=True, exist_ok=True)
     box.state_dir.symlink_to(foreign)
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert "planted" not in result.stdout
     assert result.returncode == 1
     assert "symlink" in result.stderr or "another user" in result.stderr
@@ -332,9 +332,9 @@ def test_a_state_dir_that_is_a_symlink_to_another_users_dir_is_refused(logged_in
 
 def test_a_group_readable_state_file_is_repaired(logged_in):
     box = logged_in
-    box.run("get", input=box.credential())
+    box.call("get", input=box.credential())
     os.chmod(box.state_dir / "copilot.json", 0o640)
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 0 and "readable by others" in result.stderr
     assert (box.state_dir / "copilot.json").stat().st_mode & 0o077 == 0
 
@@ -474,7 +474,7 @@ def test_server_text_cannot_inject_terminal_escapes(sandbox):
     hostile = b'"\\u001b[2J\\u001b]0;owned\\u0007 go to evil.com"'
     sandbox.server.inject("/login/device/code", Fault(
         status=400, body=b'{"error": "invalid_client", "error_description": ' + hostile + b"}"))
-    result = sandbox.run("get", input=sandbox.credential(), env=INTERACTIVE)
+    result = sandbox.call("get", input=sandbox.credential(), env=INTERACTIVE)
     assert result.returncode == 1
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "invalid_client" in result.stderr
