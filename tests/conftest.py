@@ -219,10 +219,11 @@ def seed_oauth_login(box: Sandbox, profile: str = "corp", cached: bool = False) 
     ``login`` stores it, and with ``cached`` its access token cached through ``store`` as
     ``login`` caches it. For tests of what comes after a login, without a device flow's
     one-second poll; the device flow itself is tested in test_e2e_oauth."""
-    from fakeserver import Family
     from helper import files
     from helper.records import Grant
     from helper.store import FileStore
+
+    from fakeserver import Family
 
     server = box.server
     family = Family(current="")

@@ -18,7 +18,6 @@ import requests
 from conftest import EXE
 from procs import Watched, device_login
 
-
 INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
 
 
@@ -322,7 +321,8 @@ def test_rejected_env_token_is_named_and_never_sent_again(sandbox):
 
 def test_store_at_the_login_host_imports_a_login(sandbox):
     token = sandbox.server.add_github_token()
-    stored = sandbox.call("store", input=sandbox.credential(host=sandbox.login_host, password=token))
+    stored = sandbox.call("store", input=sandbox.credential(host=sandbox.login_host,
+                                                            password=token))
     assert stored.returncode == 0 and stored.stdout == ""
     assert sandbox.call("get", input=sandbox.credential()).returncode == 0
 
