@@ -73,7 +73,7 @@ def test_a_closed_stderr_does_not_break_anything():
 def test_live_countdown_on_a_real_pseudo_terminal(sandbox):
     """`get` with stderr on a pty: interactive by itself (auto), with a ticking countdown."""
     require_executable()
-    sandbox.server.interval = 2  # two seconds of polling wait, so the countdown ticks
+    sandbox.server.interval = 1  # the countdown shows at once, then ticks each second
     primary, secondary = os.openpty()
     env = {**sandbox.env, "GIT_CREDENTIAL_COPILOT_INTERACTIVE": "auto"}
     proc = subprocess.Popen([str(EXE), "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
