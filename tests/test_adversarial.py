@@ -148,11 +148,13 @@ def _kill(server, proc, path: str, when: str, rng: random.Random) -> str:
 
 
 def _kill_at_scheduled_points(box, args, env, stdin: bytes, prepare, points,
-                              reseed=None, runs: int = RUNS) -> dict[str, int]:
+                              reseed=None, runs: int = RUNS):
+    """Outcome counts, and per run (kill point, where the kill landed, next get ok)."""
     rng = random.Random(os.environ.get("CRASH_SEED", "git-credential-copilot"))
     outcomes = {"finished": 0, "killed early": 0, "killed held": 0, "killed answered": 0,
                 "next get ok": 0, "next get asks to log in": 0, "re-seeded": 0}
     server = box.server
+    log: list[tuple[tuple[str, str], str, bool]] = []
     for run in range(runs):
         path, when = points[run % len(points)]
         prepare()
@@ -160,7 +162,8 @@ def _kill_at_scheduled_points(box, args, env, stdin: bytes, prepare, points,
         proc.stdin.write(stdin)
         proc.stdin.close()
         try:
-            outcomes[_kill(server, proc, path, when, rng)] += 1
+            landed = _kill(server, proc, path, when, rng)
+            outcomes[landed] += 1
         finally:
             server.hold_path = ""
             server.release.set()  # a held answer goes out, as a server would send it anyway
@@ -170,6 +173,9 @@ def _kill_at_scheduled_points(box, args, env, stdin: bytes, prepare, points,
         server.release.clear()
         _all_files_parse(box)
         after = box.call(*args[:-1], "get", input=stdin)
+        log.append(((path, when), landed, after.returncode == 0))
+        if landed == "finished":  # a helper that ended on its own left everything usable
+            assert after.returncode == 0, (path, when, after.stderr)
         if after.returncode == 0:
             outcomes["next get ok"] += 1
             continue
@@ -179,7 +185,7 @@ def _kill_at_scheduled_points(box, args, env, stdin: bytes, prepare, points,
             reseed()
             outcomes["re-seeded"] += 1
             assert box.call(*args[:-1], "get", input=stdin).returncode == 0
-    return outcomes
+    return outcomes, log
 
 
 def _held(points, runs: int = RUNS) -> int:
@@ -198,7 +204,7 @@ def test_kill_9_during_refresh_never_corrupts_anything(logged_in):
     def prepare():
         box.call("erase", input=box.credential())  # every run must exchange
 
-    outcomes = _kill_at_scheduled_points(box, ("get",), {}, box.credential().encode(), prepare,
+    outcomes, log = _kill_at_scheduled_points(box, ("get",), {}, box.credential().encode(), prepare,
                                          points)
     assert outcomes["killed held"] == _held(points), outcomes  # landed mid-request
     assert outcomes["next get ok"] == RUNS, outcomes  # the GitHub login always survives
@@ -216,12 +222,15 @@ def test_kill_9_during_a_device_flow_never_corrupts_anything(sandbox):
     def prepare():
         box.call("logout")
 
-    outcomes = _kill_at_scheduled_points(box, ("get",), INTERACTIVE, box.credential().encode(),
+    outcomes, log = _kill_at_scheduled_points(box, ("get",), INTERACTIVE, box.credential().encode(),
                                          prepare, points, runs=DEVICE_RUNS)
     assert outcomes["killed held"] == _held(points, DEVICE_RUNS), outcomes
     assert outcomes["next get ok"] + outcomes["next get asks to log in"] == DEVICE_RUNS
-    # A kill after the login was stored leaves it usable: the next get finds it.
-    assert outcomes["next get ok"] >= 1, outcomes
+    # Killed before the poll was answered, nothing was stored: the next get asks for a login.
+    before_the_grant = {("", "early"), ("/login/device/code", "held"), (poll, "held")}
+    assert not [run for run in log if run[0] in before_the_grant and run[2]], log
+    # The login is stored before its first exchange: a kill from there on keeps it.
+    assert all(run[2] for run in log if run[0] == (EXCHANGE, "held")), log
 
 
 @pytest.mark.slow
@@ -239,7 +248,7 @@ def test_kill_9_during_an_oauth_refresh_keeps_a_usable_refresh_token(corp):
     def reseed():
         seed_oauth_login(corp)
 
-    outcomes = _kill_at_scheduled_points(corp, (*CORP, "get"), {}, corp.credential().encode(),
+    outcomes, log = _kill_at_scheduled_points(corp, (*CORP, "get"), {}, corp.credential().encode(),
                                          prepare, points, reseed)
     assert outcomes["killed held"] == _held(points), outcomes
     # A kill after the server rotated but before we stored the new refresh token loses the
