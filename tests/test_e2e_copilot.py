@@ -410,7 +410,7 @@ def test_bad_input_is_refused_with_one_line(logged_in, payload, why):
 
 def test_bad_config_is_exit_2_naming_file_and_key(sandbox):
     sandbox.write_config('store = "cloud"\n')
-    result = sandbox.run("get", input=sandbox.credential())
+    result = sandbox.call("get", input=sandbox.credential())
     assert result.returncode == 2
     assert str(sandbox.config_path) in result.stderr and "store" in result.stderr
 
@@ -422,12 +422,11 @@ def test_plain_http_config_url_is_refused_unless_loopback(sandbox):
 
 
 def test_usage_errors_exit_2(sandbox):
+    """The exit codes as a process reports them; every usage row is in test_cli's table."""
     assert sandbox.run("frobnicate").returncode == 2
-    assert sandbox.run().returncode == 2
-    assert sandbox.run("get", "--format", "json").returncode == 2
-    assert sandbox.run("--profile", "nope", "token").returncode == 2
-    assert sandbox.run("--version").stdout.startswith("git-credential-copilot ")
-    assert "usage:" in sandbox.run("--help").stdout
+    assert sandbox.call("--profile", "nope", "token").returncode == 2
+    version = sandbox.run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("git-credential-copilot ")
 
 
 def test_executable_is_installed():
