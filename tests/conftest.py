@@ -218,6 +218,33 @@ def logged_in(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
+def quick_login(box: Sandbox, *args: str) -> str:
+    """``login`` in process, approved at once, the poll not waiting its interval: for tests
+    whose subject is not the device flow a person sees (``procs.device_login`` runs that)."""
+    from unittest import mock
+
+    from helper.console import Console
+
+    approve, box.server.auto_approve = box.server.auto_approve, True
+    try:
+        with mock.patch.object(Console, "wait", lambda self, seconds: None):
+            result = box.call(*args, "login")
+    finally:
+        box.server.auto_approve = approve
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    return result.stderr
+
+
+@pytest.fixture
+def instant_polls(monkeypatch) -> None:
+    """In-process device flows poll without waiting the interval (RFC 8628's timing is
+    tested against a fake clock in test_rfc8628)."""
+    from helper.console import Console
+
+    monkeypatch.setattr(Console, "wait", lambda self, seconds: None)
+
+
 def seed_oauth_login(box: Sandbox, profile: str = "corp", cached: bool = False) -> str:
     """A fresh login as the fake IdP hands one out (a new refresh-token family), stored where
     ``login`` stores it, and with ``cached`` its access token cached through ``store`` as

@@ -65,7 +65,7 @@ ENDPOINTS = {"exchange": _exchange, "device code": _device_code, "polling": _pol
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_copilot_endpoint_faults(sandbox, endpoint, fault):
+def test_copilot_endpoint_faults(sandbox, endpoint, fault, instant_polls):
     path, args, env = ENDPOINTS[endpoint](sandbox)
     _assert_fails_cleanly(sandbox, path, args, env, fault, sandbox.credential())
 

@@ -15,7 +15,7 @@ import sys
 import pytest
 import requests
 
-from conftest import EXE
+from conftest import EXE, quick_login
 from procs import Watched, device_login
 
 INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
@@ -42,7 +42,7 @@ def test_login_replaces_a_valid_login(logged_in):
     box = logged_in
     old = box.stored()["access_token"]
     assert box.call("get", input=box.credential()).returncode == 0
-    login(box)
+    quick_login(box)
     assert box.stored()["access_token"] != old
     assert box.server.device_flows == 1
     # The old token is never sent again: only the new one reached the exchange since.

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import seed_oauth_login
+from conftest import quick_login, seed_oauth_login
 from procs import Watched, device_login
 
 CORP = ("--profile", "corp")
@@ -28,7 +28,7 @@ def expire_access_token(box) -> None:
 @pytest.fixture
 def logged_in_corp(corp):
     """What `login` leaves: a refresh token stored, an access token cached (in process, no
-    device flow: the tests above and below that call login() run the real one)."""
+    device flow: test_login_shows_the_complete_uri... runs the real one)."""
     seed_oauth_login(corp, cached=True)
     return corp
 
@@ -92,7 +92,7 @@ def test_seed_story_revoked_family_then_clean_login(logged_in_corp):
     assert box.stored("corp") == {}  # the dead refresh token is gone
     assert box.call(*CORP, "get", input=box.credential()).returncode == 1
     assert box.server.refreshes == 6  # never sent again
-    login(box)
+    quick_login(box, *CORP)
     got = box.call(*CORP, "get", input=box.credential())
     assert got.returncode == 0 and got.pairs()["password"] in box.server.access_tokens
     assert box.server.replays == 0
@@ -101,7 +101,7 @@ def test_seed_story_revoked_family_then_clean_login(logged_in_corp):
 def test_login_replaces_valid_tokens_and_never_uses_the_old_refresh_token(logged_in_corp):
     box = logged_in_corp
     old = box.stored("corp")["refresh_token"]
-    login(box)
+    quick_login(box, *CORP)
     assert box.stored("corp")["refresh_token"] != old
     expire_access_token(box)
     assert box.call(*CORP, "get", input=box.credential()).returncode == 0
@@ -133,10 +133,10 @@ def test_interactive_get_after_revocation_runs_one_device_flow(logged_in_corp):
 
 def test_discovery_falls_back_to_rfc8414_and_is_cached(corp):
     corp.server.oidc = False
-    login(corp)
+    quick_login(corp, *CORP)
     assert corp.server.counts["/.well-known/openid-configuration"] == 1
     assert corp.server.counts["/.well-known/oauth-authorization-server"] == 1
-    login(corp)
+    quick_login(corp, *CORP)
     assert corp.server.counts["/.well-known/oauth-authorization-server"] == 1
     assert (corp.root / "cache" / "git-credential-copilot" / "discovery-corp.json").exists()
 
@@ -146,7 +146,7 @@ def test_explicit_urls_win_over_discovery(corp):
         f'issuer = "{corp.server.url}"',
         f'device_authorization_url = "{corp.server.url}/device"\n'
         f'token_url = "{corp.server.url}/token"'))
-    login(corp)
+    quick_login(corp, *CORP)
     assert corp.server.counts["/.well-known/openid-configuration"] == 0
 
 
@@ -167,7 +167,7 @@ def test_token_json_without_api_base_has_no_such_key(logged_in_corp):
 def test_confidential_client_sends_its_secret(corp):
     corp.server.client_secret = "s3cret"
     corp.write_config(corp.config_path.read_text() + 'client_secret = "s3cret"\n')
-    login(corp)
+    quick_login(corp, *CORP)
     expire_access_token(corp)
     assert corp.call(*CORP, "get", input=corp.credential()).returncode == 0
     assert corp.server.refreshes == 1
@@ -195,9 +195,7 @@ def test_github_expiring_user_tokens_are_refreshed_not_re_logged(sandbox):
     """The copilot provider with a GitHub App that expires user tokens (ghu_/ghr_)."""
     box = sandbox
     box.server.expiring_user_tokens = True
-    watched = Watched(box.start("login"))
-    box.server.approve(watched.user_code())
-    assert watched.finish()[0] == 0
+    quick_login(box)
     stored = box.stored()
     assert stored["refresh_token"].startswith("ghr_")
     # Time passes: the GitHub user token expires on both sides.
