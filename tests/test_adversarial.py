@@ -446,6 +446,7 @@ def test_the_hygiene_check_catches_an_unmasked_token(sandbox, monkeypatch):
         sandbox.call("get", input=sandbox.credential(), env={"GH_TOKEN": dead})
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_interactive_prompt_goes_to_stderr_never_stdout(sandbox):
     watched = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
     code = watched.user_code()

@@ -8,6 +8,8 @@ import re
 import select
 import subprocess
 
+import pytest
+
 from helper.console import Console
 from helper.rfc8628 import DeviceCode
 
@@ -70,6 +72,7 @@ def test_a_closed_stderr_does_not_break_anything():
     assert out.closed
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_live_countdown_on_a_real_pseudo_terminal(sandbox):
     """`get` with stderr on a pty: interactive by itself (auto), with a ticking countdown."""
     require_executable()

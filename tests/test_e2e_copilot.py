@@ -25,6 +25,7 @@ def login(box) -> str:
     return device_login(box)
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_login_runs_the_device_flow_and_stores_the_login(sandbox):
     err = login(sandbox)
     assert sandbox.server.device_flows == 1
@@ -115,6 +116,7 @@ def test_revoked_login_fails_once_and_clearly_without_a_prompt(logged_in):
     assert box.server.device_flows == 0
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_revoked_login_runs_the_device_flow_when_a_person_can_see_it(logged_in):
     box = logged_in
     box.server.revoke_github()
@@ -135,6 +137,7 @@ def test_git_terminal_prompt_0_fails_fast_even_when_interactive_is_always(sandbo
     assert sandbox.server.device_flows == 0
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_denied_device_flow_is_one_clear_line(sandbox):
     watched = Watched(sandbox.start("login"))
     sandbox.server.deny(watched.user_code())
@@ -156,6 +159,7 @@ def test_thirty_concurrent_gets_exchange_exactly_once(logged_in):
     assert box.server.exchanges == 1
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_eight_interactive_gets_without_login_run_one_device_flow(sandbox):
     sandbox.server.auto_approve = True
     data = sandbox.credential().encode()
@@ -167,6 +171,7 @@ def test_eight_interactive_gets_without_login_run_one_device_flow(sandbox):
     assert len({out for out, _ in answers}) == 1
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_kill_9_of_the_lock_holder_mid_device_flow_does_not_block_the_next(sandbox):
     first = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
     first.user_code()  # it holds the lock and waits for a person
@@ -180,6 +185,7 @@ def test_kill_9_of_the_lock_holder_mid_device_flow_does_not_block_the_next(sandb
     assert json.loads(json.dumps(sandbox.state()))["token"]["token"] in out
 
 
+@pytest.mark.slow  # a real process waits a real poll interval, and a waiter for the lock
 def test_a_waiter_says_who_holds_the_lock(sandbox):
     first = Watched(sandbox.start("login"))
     code_ = first.user_code()
@@ -268,6 +274,7 @@ def test_copilot_404_is_one_line_and_deletes_nothing(logged_in):
     assert box.stored() != {}
 
 
+@pytest.mark.slow  # waits out the retry budget
 def test_server_errors_are_retried_a_bounded_number_of_times(logged_in):
     from fakeserver import Fault
 

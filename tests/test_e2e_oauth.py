@@ -33,6 +33,7 @@ def logged_in_corp(corp):
     return corp
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_login_shows_the_complete_uri_and_stores_only_the_refresh_token(corp):
     err = login(corp)
     assert "user_code=" in err  # verification_uri_complete
@@ -119,6 +120,7 @@ def test_erase_drops_the_access_token_only(logged_in_corp):
     assert again != token and box.server.refreshes == 1
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_interactive_get_after_revocation_runs_one_device_flow(logged_in_corp):
     box = logged_in_corp
     box.server.revoke_all()
