@@ -38,10 +38,11 @@ git credential-helper actions (key=value lines on stdin):
 commands:
   login               run a fresh device-flow login, replacing what the profile had
   logout              forget everything stored for the profile
-  token [--format raw|json|env] [--renew]
+  token [--format raw|json|env] [--renew] [--min-ttl SECONDS]
                       print the profile's token (raw: the token alone); --renew when
                       the caller's last token was rejected (a new one unless the
-                      cached one is under a minute old)
+                      cached one is under a minute old); --min-ttl: never one with
+                      less time left (a new one is minted if needed)
   status              show the login, the store and the token's expiry (no secrets)
   login --from litellm|editor, login --with-token
                       take the GitHub login LiteLLM or an editor plugin already has, or
@@ -66,8 +67,9 @@ FORMATS = ("raw", "json", "env")
 
 
 # namedtuples, not dataclasses: importing dataclasses costs the cached get ~9 ms.
-Args = namedtuple("Args", ("action", "profile", "format", "renew", "system", "source"),
-                  defaults=("", "raw", False, False, ""))  # setups: system, source
+Args = namedtuple("Args", ("action", "profile", "format", "renew", "system", "source",
+                           "min_ttl"),
+                  defaults=("", "raw", False, False, "", 0))  # setups: system, source
 Streams = namedtuple("Streams", ("stdin", "stdout", "console"))
 
 
@@ -75,6 +77,7 @@ def parse_args(argv: Sequence[str]) -> Args | str:
     """The parsed command line, or the text to print for --help/--version."""
     action, profile, fmt, renew = "", "", "", False
     system, source = False, ""  # setups
+    min_ttl = ""
     items = list(argv)
     while items:
         item = items.pop(0)
@@ -83,7 +86,7 @@ def parse_args(argv: Sequence[str]) -> Args | str:
         if item == "--version":
             return f"git-credential-copilot {__version__}\n"
         name, eq, value = item.partition("=")
-        if name in ("--profile", "--format", "--from"):
+        if name in ("--profile", "--format", "--from", "--min-ttl"):
             if not eq:
                 if not items:
                     raise UsageError(f"{name} needs a value")
@@ -92,6 +95,8 @@ def parse_args(argv: Sequence[str]) -> Args | str:
                 profile = value
             elif name == "--from":  # setups
                 source = value
+            elif name == "--min-ttl":
+                min_ttl = value
             else:
                 fmt = value
         elif item == "--renew":
@@ -110,9 +115,9 @@ def parse_args(argv: Sequence[str]) -> Args | str:
         raise UsageError(f"unknown action {action!r}; see --help" if action
                          else "no action given; see --help")
     if action == "doctor":  # setups
-        return _doctor_args(profile, fmt, renew or system or source)
-    if (fmt or renew) and action != "token":
-        raise UsageError("--format and --renew go with the token command")
+        return _doctor_args(profile, fmt, renew or system or source or min_ttl)
+    if (fmt or renew or min_ttl) and action != "token":
+        raise UsageError("--format, --renew and --min-ttl go with the token command")
     if fmt and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     if system and action not in ("configure", "unconfigure"):  # setups
@@ -122,7 +127,16 @@ def parse_args(argv: Sequence[str]) -> Args | str:
     if source not in ("", "stdin", "litellm", "editor"):  # setups
         raise UsageError("--from must be litellm or editor")
     return Args(action=action, profile=profile, format=fmt or "raw", renew=renew,
-                system=system, source=source)
+                system=system, source=source, min_ttl=_seconds("--min-ttl", min_ttl))
+
+
+def _seconds(flag: str, value: str) -> int:
+    """A whole number of seconds, 0 to a day (no token lives longer)."""
+    if not value:
+        return 0
+    if not value.isdigit() or int(value) > 86400:
+        raise UsageError(f"{flag} takes whole seconds from 0 to 86400, not {value[:20]!r}")
+    return int(value)
 
 
 def _doctor_args(profile: str, fmt: str, other: object) -> Args:  # setups
@@ -284,7 +298,7 @@ def cmd_logout(args: Args, lc: Lifecycle, profile: config.Profile, streams: Stre
 
 
 def cmd_token(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
-    token = lc.renew() if args.renew else lc.token()
+    token = lc.renew(args.min_ttl) if args.renew else lc.token(args.min_ttl)
     streams.stdout.write(format_token(args.format, token, profile))
     streams.stdout.flush()
     return EXIT_OK

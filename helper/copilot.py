@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from .errors import CredentialError, one_line
 from .providers import GrantRevoked, Provider
-from .records import Authorization, Grant, Minted, Token, seconds
+from .records import EXPIRY_MARGIN, Authorization, Grant, Minted, Token, seconds
 from .urls import host_of, url_problem
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: config reads KEYS/DEFAULTS on every get
@@ -85,6 +85,7 @@ class NoCopilotAccess(CredentialError):
 
 class CopilotProvider(Provider):
     kind = "copilot"
+    env_overrides = (ENV_FIRST,)  # when set, it comes before the stored login
 
     @property
     def login_label(self) -> str:
@@ -200,10 +201,8 @@ def _copilot_token(response: Response, username: str) -> Token:
     if expires is None:
         raise ServerError(f"{where} answered 200 without a numeric expires_at")
     now = int(time.time())
-    refresh_at = int(expires)
-    refresh = seconds(refresh_in)
-    if refresh is not None and refresh > 0:
-        refresh_at = min(refresh_at, now + int(refresh))
+    expires_local, refresh_at = local_times(now, expires, seconds(refresh_in),
+                                            server_time(response.headers))
     endpoints = body.get("endpoints")
     api_base = DEFAULT_API_BASE
     if isinstance(endpoints, dict) and isinstance(endpoints.get("api"), str):
@@ -213,9 +212,40 @@ def _copilot_token(response: Response, username: str) -> Token:
                               f"{problem}")
         api_base = endpoints["api"].rstrip("/")
     return Token(
-        token=token, expires_at=int(expires), refresh_at=refresh_at, minted_at=now,
+        token=token, expires_at=expires_local, refresh_at=refresh_at, minted_at=now,
         api_base=api_base, username=username,
     )
+
+
+def server_time(headers: Mapping[str, str]) -> float | None:
+    """The server's clock from its ``Date`` header; None when absent or unreadable."""
+    from email.utils import parsedate_to_datetime
+
+    value = next((v for k, v in headers.items() if k.lower() == "date"), None)
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def local_times(now: int, expires: float, refresh_in: float | None,
+                server_now: float | None) -> tuple[int, int]:
+    """``expires_at`` (the server's clock) and ``refresh_in`` as local times counted from
+    ``now``, the moment of minting: the lifetime is ``expires_at`` minus the server's
+    ``Date``, so a local clock hours off neither re-mints on every call nor keeps a dead
+    token. Without a ``Date`` only ``refresh_in`` can be trusted, if given."""
+    refresh = refresh_in if refresh_in is not None and refresh_in > 0 else None
+    if server_now is not None:
+        lifetime = expires - server_now
+    elif refresh is not None:
+        lifetime = refresh + EXPIRY_MARGIN  # it lives at least until it should be renewed
+    else:
+        lifetime = expires - now
+    expires_local = now + int(lifetime)
+    refresh_at = expires_local if refresh is None else min(expires_local, now + int(refresh))
+    return expires_local, refresh_at
 
 
 def _reason(response: Response) -> str:

@@ -18,6 +18,10 @@ from urllib.parse import urlsplit
 
 from .errors import HelperError, mask, one_line
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
+if TYPE_CHECKING:
+    from typing import Any
+
 Check = namedtuple("Check", ("name", "ok", "detail", "fix"), defaults=("",))
 
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
@@ -38,7 +42,7 @@ TOKEN_KINDS = (
 # -- the checks ----------------------------------------------------------------------------
 
 
-def check_config(load: Callable[[], object]) -> tuple[Check, object | None]:
+def check_config(load: Callable[[], Any]) -> tuple[Check, Any]:
     from .errors import ConfigError
 
     try:
@@ -50,7 +54,7 @@ def check_config(load: Callable[[], object]) -> tuple[Check, object | None]:
     return Check("config", True, f"{where}; profiles: {names}; default {cfg.default_profile}"), cfg
 
 
-def check_hosts(profile, urls: Sequence[str]) -> Check:
+def check_hosts(profile: Any, urls: Sequence[str]) -> Check:
     if not urls:
         return Check(f"hosts ({profile.name})", False, "the profile claims no host",
                      f"add hosts = [...] to [profiles.{profile.name}]")
@@ -58,8 +62,9 @@ def check_hosts(profile, urls: Sequence[str]) -> Check:
     return Check(f"hosts ({profile.name})", True, f"answers git for {shown}")
 
 
-def check_store(choose: Callable[[], object], profile_name: str,
-                clock: Callable[[], float] = time.monotonic) -> tuple[Check, dict | None, object]:
+def check_store(choose: Callable[[], Any], profile_name: str,
+                clock: Callable[[], float] = time.monotonic
+                ) -> tuple[Check, dict[str, Any] | None, Any]:
     """Does the secret store answer (and how fast), and is a login kept there?"""
     started = clock()
     try:
@@ -79,7 +84,7 @@ def check_store(choose: Callable[[], object], profile_name: str,
                  f"({kind_of(secret)[0]}, {mask(secret)}) stored for {profile_name!r}"), raw, store
 
 
-def check_one_place(used: str, other: str, other_raw: dict | None) -> Check:
+def check_one_place(used: str, other: str, other_raw: dict[str, Any] | None) -> Check:
     """With store = "auto" a login can also sit in the store not in use (made while the
     keyring did not answer); it would come back if the keyring stops answering."""
     if not other_raw:
@@ -88,7 +93,7 @@ def check_one_place(used: str, other: str, other_raw: dict | None) -> Check:
                  "too", "run `git-credential-copilot logout`, then log in again")
 
 
-def check_git(url: str, helpers: Sequence, is_ours: Callable[[str], bool],
+def check_git(url: str, helpers: Sequence[Any], is_ours: Callable[[str], bool],
               storing: Callable[[str], bool]) -> Check:
     """Does git ask our helper first for ``url``?"""
     name = f"git {urlsplit(url).netloc}"
@@ -109,8 +114,8 @@ def check_git(url: str, helpers: Sequence, is_ours: Callable[[str], bool],
     return Check(name, False, what, fix)
 
 
-def check_reach(request: Callable[[str], object], url: str,
-                fix: str) -> tuple[Check, object | None]:
+def check_reach(request: Callable[[str], Any], url: str,
+                fix: str) -> tuple[Check, Any]:
     """One request to ``url``: any HTTP answer means the network path works."""
     host = urlsplit(url).netloc
     try:
@@ -164,7 +169,7 @@ def check_env_token(name: str, value: str, used: bool) -> Check:
     return Check(f"env {name}", True, f"{where}; the exchange accepts this kind")
 
 
-def check_cached(state, now: float) -> Check:
+def check_cached(state: Any, now: float) -> Check:
     token = state.token
     if token is None or not token.fresh(now):
         return Check("cached token", True, "none fresh; the next get mints one")
@@ -173,7 +178,7 @@ def check_cached(state, now: float) -> Check:
                  f"valid {(token.expires_at - now) / 60:.0f} min more{api}")
 
 
-def check_exchange(request: Callable[[], object], origin: str, secret: str,
+def check_exchange(request: Callable[[], Any], origin: str, secret: str,
                    fix: str) -> Check:
     """One Copilot token exchange with the login git would use: a token without a prompt,
     and the plan it says the account has."""
@@ -185,7 +190,7 @@ def check_exchange(request: Callable[[], object], origin: str, secret: str,
     via = f"the login from {origin} ({mask(secret)})"
     if response.status == 200:
         body = _json(response)
-        endpoints = body.get("endpoints") if isinstance(body.get("endpoints"), dict) else {}
+        endpoints = body["endpoints"] if isinstance(body.get("endpoints"), dict) else {}
         plan = ", ".join(f"{k}={one_line(str(v), 60)}" for k, v in (
             ("sku", body.get("sku")), ("chat_enabled", body.get("chat_enabled")),
             ("endpoints.api", endpoints.get("api"))) if v is not None)
@@ -236,15 +241,15 @@ def _failure(e: Exception) -> str:
     return one_line(str(e)).replace("; try again later", "")
 
 
-def _json(response) -> dict:
+def _json(response: Any) -> dict[str, Any]:
     try:
         body = response.json_object()
     except HelperError:
         return {}
-    return body
+    return body if isinstance(body, dict) else {}
 
 
-def _reason(response) -> str:
+def _reason(response: Any) -> str:
     body = _json(response)
     details = body.get("error_details")
     message = details.get("message") if isinstance(details, dict) else None
@@ -255,7 +260,7 @@ def _reason(response) -> str:
 # -- the command ---------------------------------------------------------------------------
 
 
-def run_checks(env: Mapping[str, str], profile_name: str, console,
+def run_checks(env: Mapping[str, str], profile_name: str, console: Any,
                now: Callable[[], float] = time.time) -> list[Check]:
     from . import config
 
@@ -272,7 +277,7 @@ def run_checks(env: Mapping[str, str], profile_name: str, console,
     return checks + profile_checks(cfg, profile, env, console, now)
 
 
-def profile_checks(cfg, profile, env: Mapping[str, str], console,
+def profile_checks(cfg: Any, profile: Any, env: Mapping[str, str], console: Any,
                    now: Callable[[], float]) -> list[Check]:
     from . import files, gitconfig, paths, state, store
     from .transport import Transport
@@ -283,15 +288,14 @@ def profile_checks(cfg, profile, env: Mapping[str, str], console,
     store_check, raw, used = check_store(
         lambda: store.choose(cfg.store, env, console.notice, cfg.keyring_timeout), profile.name)
     checks.append(store_check)
-    if cfg.store == "auto" and isinstance(used, store.KeyringStore):
-        from . import paths
-
+    if isinstance(used, store.AutoStore):
         spare = store.FileStore(paths.data_dir(env), files.quiet)
         try:
-            other = spare.read(profile.name)
+            other = spare.read(profile.name) if used.holder(profile.name) != spare.describe() \
+                else None
         except HelperError:
             other = None
-        checks.append(check_one_place(used.describe(), spare.describe(), other))
+        checks.append(check_one_place(used.keyring.describe(), spare.describe(), other))
     checks += git_checks(urls, env)
     transport = Transport(timeout=cfg.http_timeout, budget=0)
     date = None
@@ -321,7 +325,8 @@ def git_checks(urls: Sequence[str], env: Mapping[str, str]) -> list[Check]:
     return checks
 
 
-def token_checks(profile, raw: dict | None, env: Mapping[str, str], transport) -> list[Check]:
+def token_checks(profile: Any, raw: dict[str, Any] | None, env: Mapping[str, str],
+                 transport: Any) -> list[Check]:
     """The environment tokens' kinds, then one exchange with the login a get would use."""
     stored = bool(raw and (raw.get("access_token") or raw.get("refresh_token")))
     checks = []
@@ -350,7 +355,7 @@ def token_checks(profile, raw: dict | None, env: Mapping[str, str], transport) -
         origin, secret, network_fix(env))]
 
 
-def _first_source(raw: dict | None, env: Mapping[str, str]):
+def _first_source(raw: dict[str, Any] | None, env: Mapping[str, str]) -> Any:
     """The login a get would try first: COPILOT_GITHUB_TOKEN, the store, GH_TOKEN, ..."""
     if env.get("COPILOT_GITHUB_TOKEN"):
         return "COPILOT_GITHUB_TOKEN", env["COPILOT_GITHUB_TOKEN"], None, False
@@ -365,19 +370,19 @@ def _first_source(raw: dict | None, env: Mapping[str, str]):
     return None
 
 
-def _never(response) -> bool:
+def _never(response: Any) -> bool:
     """doctor tries once: any HTTP answer is the answer."""
     return False
 
 
-def _endpoints(profile) -> list[str]:
+def _endpoints(profile: Any) -> list[str]:
     if profile.provider == "copilot":
         return [profile.setting("github_url"), profile.setting("api_url")]
     return [u for u in (profile.setting("issuer") or profile.setting("token_url"),
                         profile.setting("api_base")) if u]
 
 
-def _login_fix(profile) -> str:
+def _login_fix(profile: Any) -> str:
     flag = "" if profile.name == "copilot" else f"--profile {profile.name} "
     extra = (" (or `login --from editor` / `--from litellm` to reuse a login you have)"
              if profile.provider == "copilot" else "")
@@ -399,7 +404,7 @@ def render_json(checks: Sequence[Check]) -> str:
                        "checks": [c._asdict() for c in checks]}, ensure_ascii=False) + "\n"
 
 
-def cmd_doctor(args, streams, env: Mapping[str, str]) -> int:
+def cmd_doctor(args: Any, streams: Any, env: Mapping[str, str]) -> int:
     checks = run_checks(env, args.profile, streams.console)
     render = render_json if args.format == "json" else render_text
     streams.stdout.write(render(checks))

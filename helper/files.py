@@ -149,8 +149,11 @@ def _read_all(fd: int, path: Path, limit: int) -> bytes:
         chunks.append(chunk)
 
 
-def write_json(path: Path, value: dict[str, Any], notice: Notice = quiet) -> None:
-    """Replace ``path`` atomically with ``value`` as JSON, mode 0600."""
+def write_json(path: Path, value: dict[str, Any], notice: Notice = quiet,
+               durable: bool = True) -> None:
+    """Replace ``path`` atomically with ``value`` as JSON, mode 0600; ``durable``: on disk
+    before returning (a login must survive a power cut; a cache or a note need not: losing
+    one costs a re-mint, and a torn one reads as absent)."""
     ensure_private_dir(path.parent, notice)
     data = json.dumps(value, indent=1, sort_keys=True).encode("utf-8") + b"\n"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -160,11 +163,13 @@ def write_json(path: Path, value: dict[str, Any], notice: Notice = quiet) -> Non
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
     except OSError as e:
         _unlink_quietly(tmp)
         raise StoreError(f"cannot write {path}: {e.strerror}; nothing was changed") from e

@@ -24,6 +24,10 @@ from urllib.parse import urlsplit
 
 from .errors import HelperError
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
+if TYPE_CHECKING:
+    from typing import Any
+
 OURS = "copilot"  # git runs `git-credential-copilot` for this
 STORING = ("store", "osxkeychain", "manager", "manager-core", "wincred", "cache",
            "libsecret", "gnome-keyring", "netrc")
@@ -38,7 +42,7 @@ class GitError(HelperError):
 # -- which URLs the profiles claim --------------------------------------------------------
 
 
-def claimed_urls(cfg, env: Mapping[str, str], console) -> list[str]:
+def claimed_urls(cfg: Any, env: Mapping[str, str], console: Any) -> list[str]:
     """``scheme://host`` for every host any profile answers for, in a stable order."""
     urls: list[str] = []
     for profile in cfg.profiles.values():
@@ -48,7 +52,7 @@ def claimed_urls(cfg, env: Mapping[str, str], console) -> list[str]:
     return urls
 
 
-def profile_urls(cfg, profile, env: Mapping[str, str], console) -> list[str]:
+def profile_urls(cfg: Any, profile: Any, env: Mapping[str, str], console: Any) -> list[str]:
     """The URLs one profile claims: its hosts, the API host the exchange last named, and
     for a GHE.com tenant its Copilot API host."""
     from .urls import host_of
@@ -71,7 +75,8 @@ def _url_for(host: str) -> str:
     return f"{'http' if is_loopback(name) else 'https'}://{host}"
 
 
-def _remembered_api_base(cfg, profile, env: Mapping[str, str], console) -> str:
+def _remembered_api_base(cfg: Any, profile: Any, env: Mapping[str, str],
+                         console: Any) -> str:
     from . import files, paths, state
 
     try:
@@ -116,7 +121,8 @@ def unconfigure(urls: Sequence[str], scope: str, env: Mapping[str, str]) -> list
             _git(env, "config", f"--{scope}", "--fixed-value", "--unset", key, "")
             note = ""
         else:
-            note = " (kept the empty entries: more than one, some are yours)" if "" in values else ""
+            note = (" (kept the empty entries: more than one, some are yours)"
+                    if "" in values else "")
         _remove_empty_section(url, scope, env)
         done.append(f"removed {key} = {OURS}{note}")
     return done
@@ -216,7 +222,7 @@ def _git(env: Mapping[str, str], *args: str, ok: Sequence[int] = (0,)) -> str:
 # -- the commands ----------------------------------------------------------------------------
 
 
-def cmd_configure(args, cfg, streams, env: Mapping[str, str]) -> int:
+def cmd_configure(args: Any, cfg: Any, streams: Any, env: Mapping[str, str]) -> int:
     """``configure [--system]``: make our helper the only one git asks for our hosts."""
     scope = "system" if args.system else "global"
     for line in configure(claimed_urls(cfg, env, streams.console), scope, env):
@@ -224,7 +230,7 @@ def cmd_configure(args, cfg, streams, env: Mapping[str, str]) -> int:
     return 0
 
 
-def cmd_unconfigure(args, cfg, streams, env: Mapping[str, str]) -> int:
+def cmd_unconfigure(args: Any, cfg: Any, streams: Any, env: Mapping[str, str]) -> int:
     """``unconfigure [--system]``: remove what ``configure`` wrote, nothing else."""
     scope = "system" if args.system else "global"
     urls = list(dict.fromkeys(claimed_urls(cfg, env, streams.console)

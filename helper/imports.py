@@ -22,10 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import CredentialError, UsageError, mask
+from .lifecycle import stamp
 from .login import import_login
+from .records import Grant
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: it costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import Any
+
     from .cli import Streams
     from .config import Profile
     from .lifecycle import Lifecycle
@@ -61,13 +65,14 @@ def editor_dir(env: Mapping[str, str]) -> Path:
     return root / "github-copilot"
 
 
-def from_litellm(env: Mapping[str, str], profile) -> Found:
+def from_litellm(env: Mapping[str, str], profile: Any) -> Found:
     path = litellm_file(env)
-    data = read_source(path, "LiteLLM keeps its GitHub login there after its own device flow") or b""
+    hint = "LiteLLM keeps its GitHub login there after its own device flow"
+    data = read_source(path, hint) or b""
     return Found(_token_text(data.decode("utf-8", "replace"), str(path)), "", str(path))
 
 
-def from_editor(env: Mapping[str, str], profile) -> Found:
+def from_editor(env: Mapping[str, str], profile: Any) -> Found:
     """The entry for the profile's GitHub host in apps.json, else in hosts.json."""
     directory = editor_dir(env)
     tried = []
@@ -87,7 +92,8 @@ def from_editor(env: Mapping[str, str], profile) -> Found:
                       "(sign in with the Copilot plugin of your editor first); nothing was stored")
 
 
-def _editor_entry(data: dict, profile, keyed_by_client: bool) -> dict | None:
+def _editor_entry(data: dict[str, Any], profile: Any,
+                  keyed_by_client: bool) -> dict[str, Any] | None:
     """The entry for the profile's login host; the profile's own client id first."""
     matches = []
     for key, entry in data.items():
@@ -98,7 +104,7 @@ def _editor_entry(data: dict, profile, keyed_by_client: bool) -> dict | None:
     return matches[0][1] if matches else None
 
 
-def from_stdin(stdin) -> Found:
+def from_stdin(stdin: Any) -> Found:
     data = stdin.read(MAX_SOURCE + 1) if hasattr(stdin, "read") else b""
     if len(data) > MAX_SOURCE:
         raise SourceError("stdin: more than 1 MiB; give the GitHub token alone")
@@ -116,7 +122,7 @@ def _token_text(text: str, where: str) -> str:
     return token
 
 
-def _json_object(data: bytes, path: Path) -> dict:
+def _json_object(data: bytes, path: Path) -> dict[str, Any]:
     try:
         value = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -165,7 +171,7 @@ def read_source(path: Path, hint: str, missing_ok: bool = False) -> bytes | None
 # -- the command -------------------------------------------------------------------------------
 
 
-def find(source: str, stdin, env: Mapping[str, str], profile) -> Found:
+def find(source: str, stdin: Any, env: Mapping[str, str], profile: Any) -> Found:
     if source == "litellm":
         return from_litellm(env, profile)
     if source == "editor":
@@ -175,8 +181,6 @@ def find(source: str, stdin, env: Mapping[str, str], profile) -> Found:
 
 def validate(found: Found, lc: Lifecycle) -> Minted:
     """One exchange with the candidate; the minted token, or why it was refused."""
-    from .records import Grant
-
     provider = lc.parts.provider()
     try:
         return provider.mint(Grant(access_token=found.token, username=found.username,
@@ -202,9 +206,10 @@ def cmd_login_from(source: str, lc: Lifecycle, profile: Profile, streams: Stream
                          f"{profile.name!r} uses provider {profile.provider!r}")
     found = find(source, streams.stdin, lc.env, profile)
     minted = validate(found, lc)
-    import_login(lc, found.username, found.token)
+    import_login(lc, found.username, found.token, checked=True)
     with lc.parts.lock("store"):  # the exchange's token is good: the next get needs none
-        lc.cache(lc.read_state(), minted.token)
+        login = Grant(access_token=found.token, username=found.username)
+        lc.cache(lc.read_state(), stamp(minted.token, login, lc.parts.provider()))
     who = f" as {found.username}" if found.username else ""
     streams.console.notice(
         f"logged in{who} (profile {profile.name!r}) with the GitHub token from "

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
                      traceback: TracebackType | None) -> None: ...
 
 RENEW_GRACE = 60  # seconds during which a just-minted token is not renewed again
-QUICK_REJECT = 60  # a token rejected this soon after minting hints at the server, not the login
+QUICK_REJECT = 60  # a token rejected this soon after minting counts towards the alarm
 
 
 class Parts:
@@ -99,16 +99,30 @@ class Lifecycle:
 
     # -- get ---------------------------------------------------------------------------
 
-    def token(self) -> Token:
-        """A fresh token: the cached one if still good, else a new one under the lock."""
+    def token(self, min_ttl: float = 0) -> Token:
+        """A fresh token with at least ``min_ttl`` seconds left: the cached one if still
+        good and minted by this caller's login, else a new one under the lock."""
         state = self.read_state()
-        if state.token is not None and state.token.fresh(self.now()):
-            return state.token
+        if self._usable(state.token, min_ttl):
+            return state.token  # type: ignore[return-value]  # _usable: not None
         with self.parts.lock("get"):
             state = self.read_state()
-            if state.token is not None and state.token.fresh(self.now()):
-                return state.token
-            return self._mint(state)
+            if self._usable(state.token, min_ttl):
+                return state.token  # type: ignore[return-value]
+            return self._enough(self._mint(state), min_ttl)
+
+    def _usable(self, token: Token | None, min_ttl: float = 0) -> bool:
+        return (token is not None and token.fresh(self.now(), min_ttl)
+                and token.serves(self.env, statefile.fingerprint))
+
+    def _enough(self, token: Token, min_ttl: float) -> Token:
+        """A just-minted token must still meet ``min_ttl``: the server decides lifetimes."""
+        left = token.expires_at - self.now()
+        if min_ttl and left < min_ttl:
+            raise CredentialError(
+                f"the server hands out tokens valid {left:.0f} s, less than --min-ttl "
+                f"{min_ttl:g}; ask for less")
+        return token
 
     def _mint(self, state: State) -> Token:
         from .providers import GrantRevoked
@@ -128,7 +142,7 @@ class Lifecycle:
                 continue
             if minted.grant is not None and not grant.from_env:
                 store.write(self.name, minted.grant.to_dict())
-            return self.cache(state, minted.token)
+            return self.cache(state, stamp(minted.token, minted.grant or grant, provider))
         if not self.prompt.allowed:
             raise LoginRequired(self._why_no_login(rejected))
         return self.authorize(state, provider, store)
@@ -173,44 +187,70 @@ class Lifecycle:
                 raise CredentialError(f"the login just made was rejected at once: {e}") from e
             if minted.grant is not None:
                 store.write(self.name, minted.grant.to_dict())
+                grant = minted.grant
             token = minted.token
-        return self.cache(state, token)
+        return self.cache(state, stamp(token, grant, provider))
 
     def cache(self, state: State, token: Token) -> Token:
         self.write_state(state.with_token(token))
         return token
 
-    def renew(self) -> Token:
+    def renew(self, min_ttl: float = 0) -> Token:
         """For callers that ask again only after a 401 and cannot say which token failed
         (Codex with refresh_interval_ms = 0, Claude Code's apiKeyHelper): drop the cached
         token unless it was minted in the last minute - then another caller has just
-        renewed it - and get. At most one exchange a minute, however many callers ask."""
+        renewed it - and get. At most one exchange a minute, however many callers ask;
+        the cache is checked before the lock, so renewers of a just-minted token never
+        queue behind each other."""
+        cached = self.read_state().token
+        if cached is not None and self._just_minted(cached, min_ttl):
+            return cached
         with self.parts.lock("renew"):
             state = self.read_state()
-            token, now = state.token, self.now()
-            if token is not None and now - token.minted_at < RENEW_GRACE and token.fresh(now):
-                return token
-            if token is not None:
-                state = self._drop_token(state)
-            return self._mint(state)
+            if self._just_minted(state.token, min_ttl):
+                return state.token  # type: ignore[return-value]
+            if state.token is not None:
+                state = self._drop_token(state, counted=False)
+            return self._enough(self._mint(state), min_ttl)
+
+    def _just_minted(self, token: Token | None, min_ttl: float) -> bool:
+        return (token is not None and self.now() - token.minted_at < RENEW_GRACE
+                and self._usable(token, min_ttl))
 
     # -- erase / store of a token ---------------------------------------------------------
 
     def erase(self, password: str) -> None:
-        """Forget the cached token, only if it is ``password`` (when given)."""
+        """Forget the cached token, only if it is ``password`` (when given). Only a
+        rejection naming a freshly minted token counts towards the alarm; an erase without
+        ``password=`` is a person's, and it just says what it dropped."""
         if not _holds(self.read_state(), password):
             return  # a late erase of an older token must not destroy the newer one
         with self.parts.lock("erase"):
             state = self.read_state()
-            if state.token is not None and _holds(state, password):
-                self._note_erase(state.token)
-                self._drop_token(state)
+            if state.token is None or not _holds(state, password):
+                return
+            token = state.token
+            fresh = bool(password) and self.now() - token.minted_at < QUICK_REJECT
+            self._drop_token(state, counted=fresh)
+            if fresh:
+                self.console.notice(
+                    f"a token minted {self.now() - token.minted_at:.0f} s ago was rejected; "
+                    "dropped it, the next request mints a new one")
+            elif not password:
+                self.console.notice(
+                    f"dropped the cached token of profile {self.name!r} "
+                    f"({mask(token.token)}); the next request mints a new one")
 
-    def _drop_token(self, state: State) -> State:
-        """Forget the cached token, remember when, and say so if it keeps happening."""
-        state = state.after_erase(self.now())
+    def _drop_token(self, state: State, counted: bool = True) -> State:
+        """Forget the cached token; a rejected fresh one is remembered, and a run of
+        them is reported (the login is fine, the API refuses new tokens)."""
+        now = self.now()
+        if not counted:
+            self.write_state(State(None, state.api_base, state.erased, state.dead))
+            return state
+        state = state.after_erase(now)
         self.write_state(state)
-        recent = state.recent_erases(self.now())
+        recent = state.recent_erases(now)
         if recent >= statefile.ERASE_ALARM:
             self.console.notice(
                 f"{recent} freshly minted tokens were rejected within 5 minutes: the API "
@@ -218,14 +258,6 @@ class Lifecycle:
                 "stale token; see `git-credential-copilot status`"
             )
         return state
-
-    def _note_erase(self, token: Token) -> None:
-        age = self.now() - token.minted_at
-        if age < QUICK_REJECT:
-            self.console.notice(
-                f"a token minted {age:.0f} s ago was rejected; the server may be at fault, "
-                "not the login (kept the login)"
-            )
 
     def store(self, username: str, password: str, expiry: str) -> None:
         """Cache a token git hands us (with its expiry); never one we cannot time."""
@@ -242,9 +274,18 @@ class Lifecycle:
             return
         token = Token(token=password, expires_at=expires_at, refresh_at=expires_at,
                       minted_at=int(self.now()), api_base=state.api_base,
-                      username=person(username))
+                      username=person(username),
+                      overrides=getattr(self.parts.provider(), "env_overrides", ()))
         with self.parts.lock("store"):
             self.cache(self.read_state(), token)
+
+
+def stamp(token: Token, grant: Grant, provider: object) -> Token:
+    """Mark ``token`` with the login that minted it (the cache serves it to that login only)."""
+    token.origin = grant.origin
+    token.origin_fp = statefile.fingerprint(grant.secret) if grant.from_env else ""
+    token.overrides = tuple(getattr(provider, "env_overrides", ()))
+    return token
 
 
 def _holds(state: State, password: str) -> bool:

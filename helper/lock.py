@@ -109,7 +109,7 @@ class ProfileLock:
         note = {"pid": os.getpid(), "action": self.action, "since": time.time(),
                 "may_prompt": self.may_prompt}
         try:
-            files.write_json(self.owner_path, note)
+            files.write_json(self.owner_path, note, durable=False)  # a note: no fsync
         except Exception:  # a full disk must not stop the refresh itself
             pass
 

@@ -37,14 +37,35 @@ def erase_login(lc: Lifecycle, password: str) -> None:
         lc.write_state(lc.read_state().cleared())
 
 
-def import_login(lc: Lifecycle, username: str, password: str) -> None:
-    """Keep a token git hands us at the login host as the profile's login."""
+def import_login(lc: Lifecycle, username: str, password: str, checked: bool = False) -> bool:
+    """Keep a token git hands us at the login host as the profile's login. One that would
+    replace another login must first pass one exchange (``checked``: it already did): git
+    approves whatever a push used - a PAT, gh's token - to every helper, and that must not
+    replace a working login. True when stored."""
     if not password:
-        return
+        return False
     with lc.parts.lock("store"):
         store = lc.parts.store()
         stored = lc.stored_grant(store)
-        if stored is not None and stored.access_token == password:
-            return
-        store.write(lc.name, Grant(access_token=password, username=person(username)).to_dict())
+        if stored is not None and password in (stored.access_token, stored.refresh_token):
+            return False
+        grant = Grant(access_token=password, username=person(username))
+        if stored is not None and not checked and not _accepted(lc, grant):
+            return False
+        store.write(lc.name, grant.to_dict())
         lc.write_state(lc.read_state().cleared())
+        return True
+
+
+def _accepted(lc: Lifecycle, grant: Grant) -> bool:
+    """Does the token exchange accept ``grant``? Any refusal or failure: no."""
+    from .errors import CredentialError, mask
+
+    try:
+        lc.parts.provider().mint(grant)
+    except CredentialError as e:
+        lc.console.notice(
+            f"not replacing the login of profile {lc.name!r} with the token git approved "
+            f"({mask(grant.access_token)}): the exchange refused it ({e})")
+        return False
+    return True

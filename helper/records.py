@@ -11,23 +11,35 @@ imports neither ``typing`` nor ``dataclasses`` (each costs it milliseconds).
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
 STORE = "store"  # the origin of a grant kept in the secret store (else: an env var's name)
 EXPIRY_MARGIN = 60  # a token this close to expiry is treated as expired
 
 
 class Token:
-    """A short-lived token with its timing (Unix seconds) and the API base it is for."""
+    """A short-lived token with its timing (Unix seconds, on the local clock) and the API
+    base it is for, and which login minted it: ``origin`` (``STORE`` or an environment
+    variable's name), ``origin_fp`` (a one-way fingerprint of that login's secret) and
+    ``overrides`` (environment variables that, when set, come before that login)."""
 
-    __slots__ = ("token", "expires_at", "refresh_at", "minted_at", "api_base", "username")
+    __slots__ = ("token", "expires_at", "refresh_at", "minted_at", "api_base", "username",
+                 "origin", "origin_fp", "overrides")
 
     def __init__(self, token: str, expires_at: int, refresh_at: int, minted_at: int,
-                 api_base: str = "", username: str = ""):
+                 api_base: str = "", username: str = "", origin: str = STORE,
+                 origin_fp: str = "", overrides: tuple[str, ...] = ()):
         self.token = token
         self.expires_at = expires_at
         self.refresh_at = refresh_at
         self.minted_at = minted_at
         self.api_base = api_base
         self.username = username
+        self.origin = origin
+        self.origin_fp = origin_fp
+        self.overrides = overrides
 
     def __repr__(self) -> str:  # a repr ends up in logs: never the secret
         from .errors import mask
@@ -39,8 +51,23 @@ class Token:
 
     __hash__ = None  # type: ignore[assignment]  # mutable slots: not a dict key
 
-    def fresh(self, now: float) -> bool:
-        return now < self.expires_at - EXPIRY_MARGIN and now < self.refresh_at
+    def fresh(self, now: float, min_ttl: float = 0) -> bool:
+        """Good to hand out at ``now`` with at least ``min_ttl`` seconds left."""
+        return (now < self.expires_at - EXPIRY_MARGIN and now < self.refresh_at
+                and self.expires_at - now >= min_ttl)
+
+    def serves(self, env: Mapping[str, str], fingerprint: Callable[[str], str]) -> bool:
+        """May a caller with environment ``env`` have this token? Only when its login is
+        the one that minted it: no overriding variable set (unless it minted the token),
+        and a token from an environment variable only to a caller holding the same value.
+        ``fingerprint`` is called only when such a variable is present."""
+        for name in self.overrides:
+            if name != self.origin and env.get(name):
+                return False
+        if self.origin == STORE:
+            return True
+        value = env.get(self.origin)
+        return value is not None and value != "" and fingerprint(value) == self.origin_fp
 
 
 class Grant:

@@ -72,9 +72,15 @@ class State:
 
 def fingerprint(secret: str) -> str:
     """A one-way tag for a secret; the secret itself is never written to the state file."""
-    import hashlib  # not at module level: it costs the cached path ~9 ms
+    try:  # the builtin module, not hashlib: hashlib costs the cached path ~9 ms
+        from _sha256 import sha256  # type: ignore[import-not-found]  # Python < 3.12
+    except ImportError:
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found]  # Python >= 3.12
+        except ImportError:
+            from hashlib import sha256
 
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
+    return str(sha256(secret.encode("utf-8")).hexdigest()[:32])
 
 
 def path_for(state_dir: Path, profile: str) -> Path:
@@ -98,7 +104,7 @@ def read(path: Path, notice: files.Notice) -> State:
 
 
 def write(path: Path, state: State, notice: files.Notice) -> None:
-    files.write_json(path, _encode(state), notice)
+    files.write_json(path, _encode(state), notice, durable=False)  # a cache: no fsync
 
 
 def _decode(raw: dict[str, object]) -> State:
@@ -114,9 +120,14 @@ def _decode(raw: dict[str, object]) -> State:
             minted_at=_int(token["minted_at"]),
             api_base=_str(token.get("api_base", "")),
             username=_str(token.get("username", "")),
+            origin=_str(token.get("origin", "")),
+            origin_fp=_str(token.get("origin_fp", "")),
+            overrides=tuple(_str(n) for n in _list(token.get("overrides", ()))),
         )
         if not cached.token:
             raise ValueError("empty token")
+        if not cached.origin:
+            cached = None  # cached before tokens named their login: mint one that does
     erased = tuple(_float(t) for t in _list(raw.get("erased", ())))
     dead = tuple(_str(d) for d in _list(raw.get("dead", ())))
     api_base = _str(raw.get("api_base", ""))
@@ -131,6 +142,7 @@ def _encode(state: State) -> dict[str, object]:
         out["token"] = {
             "token": t.token, "expires_at": t.expires_at, "refresh_at": t.refresh_at,
             "minted_at": t.minted_at, "api_base": t.api_base, "username": t.username,
+            "origin": t.origin, "origin_fp": t.origin_fp, "overrides": list(t.overrides),
         }
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from .errors import CredentialError, mask
+from .errors import HelperError, mask, one_line
 from .lifecycle import Lifecycle
 
 TYPE_CHECKING = False
@@ -14,17 +14,24 @@ if TYPE_CHECKING:
 
 
 def status(lc: Lifecycle, profile: Profile) -> tuple[list[str], bool]:
-    """Lines describing the profile, and whether a token is at hand."""
+    """Lines describing the profile, and whether a token is at hand. Each part that fails
+    (a locked or hung keyring, a server down) becomes its own line: the rest still prints."""
     lines = [f"profile: {profile.name} (provider {profile.provider})"]
-    provider = lc.parts.provider()
+    stored = None
     try:
         store = lc.parts.store()
-        stored = lc.stored_grant(store)
         lines.append(f"secrets: {store.describe()}")
-    except CredentialError as e:
-        lines.append(f"secrets: unavailable: {e}")
-        stored = None
-    grants = provider.sources(stored, lc.env)
+        stored = lc.stored_grant(store)
+        holder = getattr(store, "holder", None)
+        if stored is not None and holder is not None:
+            lines.append(f"login kept in: {holder(lc.name)}")
+    except HelperError as e:
+        lines.append(f"secrets: unavailable: {one_line(str(e))}")
+    try:
+        grants = lc.parts.provider().sources(stored, lc.env)
+    except HelperError as e:
+        grants = []
+        lines.append(f"provider: unavailable: {one_line(str(e))}")
     if grants:
         first = grants[0]
         who = first.username or "unknown user"
@@ -33,8 +40,8 @@ def status(lc: Lifecycle, profile: Profile) -> tuple[list[str], bool]:
         lines.append("login: none")
     try:
         token = lc.token()
-    except CredentialError as e:
-        lines.append(f"token: none: {e}")
+    except HelperError as e:
+        lines.append(f"token: none: {one_line(str(e))}")
         return lines, False
     left = token.expires_at - lc.now()
     lines.append(

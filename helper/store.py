@@ -127,6 +127,49 @@ class KeyringStore:
             raise StoreError(f"cannot {verb} the keyring: {type(e).__name__}") from e
 
 
+class AutoStore:
+    """``store = "auto"`` with a keyring that answers: one login, wherever it was made.
+
+    A login made while no keyring answered sits in the file; one made later in the keyring.
+    Reads take the keyring's, else the file's (so neither is lost); a write goes to the
+    keyring and removes the file's copy; a delete clears both, so ``logout`` and dropping a
+    dead login leave nothing behind. ``where`` says which one holds the login."""
+
+    kind = "keyring"  # the store in use; the file only keeps what was made without it
+
+    def __init__(self, keyring: KeyringStore, file: FileStore):
+        self.keyring = keyring
+        self.file = file
+        self.where: dict[str, str] = {}
+
+    def describe(self) -> str:
+        return self.keyring.describe() + f" (and {self.file.describe()} for logins made " \
+            "while it did not answer)"
+
+    def holder(self, profile: str) -> str:
+        """Where the profile's login was found by the last read."""
+        return self.where.get(profile, "")
+
+    def read(self, profile: str) -> dict[str, Any] | None:
+        value = self.keyring.read(profile)
+        if value:
+            self.where[profile] = self.keyring.describe()
+            return value
+        value = self.file.read(profile)
+        self.where[profile] = self.file.describe() if value else ""
+        return value
+
+    def write(self, profile: str, value: dict[str, Any]) -> None:
+        self.keyring.write(profile, value)
+        self.file.delete(profile)
+        self.where[profile] = self.keyring.describe()
+
+    def delete(self, profile: str) -> None:
+        self.file.delete(profile)
+        self.keyring.delete(profile)
+        self.where[profile] = ""
+
+
 def viable_keyring(timeout: float) -> tuple[Any | None, str]:
     """The keyring backend to use, or None and why not."""
     try:
@@ -154,14 +197,15 @@ def _detect_backend() -> Any:
 
 def choose(
     mode: str, env: Mapping[str, str], notice: files.Notice, timeout: float = KEYRING_TIMEOUT
-) -> FileStore | KeyringStore:
+) -> FileStore | KeyringStore | AutoStore:
     """The store for ``mode`` (auto | keyring | file)."""
     file_store = FileStore(paths.data_dir(env), notice)
     if mode == "file":
         return file_store
     backend, why = viable_keyring(timeout)
     if backend is not None:
-        return KeyringStore(backend, timeout)
+        keyring = KeyringStore(backend, timeout)
+        return keyring if mode == "keyring" else AutoStore(keyring, file_store)
     if mode == "keyring":
         raise StoreError(f"store = \"keyring\" but {why}; set store = \"auto\" or \"file\"")
     _notice_fallback_once(paths.state_dir(env), file_store, why, notice)

@@ -78,6 +78,7 @@ class FakeServer:
         self.requests: list[tuple[str, str, dict]] = []
         self.device_grants: dict[str, DeviceGrant] = {}
         self.delay: float = 0.0  # seconds every answer waits (crash tests kill mid-request)
+        self.clock_offset: float = 0.0  # the server's clock minus ours (Date, expires_at)
         # Requests to hold_path wait for `release` after `arrived` is set (a kill lands there).
         self.hold_path, self.arrived, self.release = "", threading.Event(), threading.Event()
         handler = self._handler_class()
@@ -134,6 +135,10 @@ class FakeServer:
 
             def log_message(self, *args) -> None:
                 pass
+
+            def date_time_string(self, timestamp=None) -> str:
+                return super().date_time_string(
+                    time.time() + server.clock_offset if timestamp is None else timestamp)
 
             def do_GET(self) -> None:
                 self._dispatch("GET")
@@ -337,12 +342,12 @@ class FakeGitHub(FakeServer):
                 "message": "You do not have access to GitHub Copilot.",
                 "title": "Not authorized"}, "message": "not authorized"}
         now = int(time.time())
-        expires = now + self.copilot_ttl
+        expires = int(now + self.clock_offset) + self.copilot_ttl  # on the server's clock
         copilot = self.issue(f"tid={secrets.token_hex(4)};exp={expires};sku=x;proxy-ep=x;")
         with self.lock:
             self.copilot_tokens[copilot] = now + self.copilot_ttl
         return 200, {
-            "token": copilot, "expires_at": now + self.copilot_ttl, "refresh_in": self.refresh_in,
+            "token": copilot, "expires_at": expires, "refresh_in": self.refresh_in,
             "endpoints": {"api": self.url, "proxy": self.url},
             "annotations_enabled": False, "chat_enabled": True,
         }

@@ -549,3 +549,299 @@ def test_timeouts_and_5xx_keep_their_retry_budget():
         Transport(budget=20, sleep=sleep, clock=lambda: now[0]).request(
             "POST", "https://api.example.com/t")
     assert len(slept) >= 4 and sum(slept) <= 20
+
+
+# -- 4. the cached token remembers which login minted it -------------------------------------
+
+
+def _token(box, env: dict | None = None, *args: str):
+    return box.call("token", *args, env=env)
+
+
+def test_a_cached_token_is_never_handed_to_a_caller_with_another_login(logged_in):
+    box = logged_in
+    a = _token(box).stdout.strip()
+    assert box.server.exchanges == 1
+    other = box.server.add_github_token("mallory")
+    b = _token(box, {"COPILOT_GITHUB_TOKEN": other})
+    assert b.returncode == 0 and b.stdout.strip() not in ("", a)
+    assert box.server.exchanges == 2  # an exchange with B, not A's cached token
+    again = _token(box).stdout.strip()  # back without B: never B's token
+    assert again != b.stdout.strip() and box.server.exchanges == 3
+    assert _token(box).stdout.strip() == again and box.server.exchanges == 3  # cached again
+
+
+def test_a_token_minted_from_an_env_var_is_not_handed_to_a_caller_without_it(sandbox):
+    box = sandbox
+    first = box.server.add_github_token("octocat")
+    minted = _token(box, {"GH_TOKEN": first})
+    assert minted.returncode == 0 and box.server.exchanges == 1
+    assert _token(box, {"GH_TOKEN": first}).stdout == minted.stdout  # same login: cached
+    without = _token(box)
+    assert without.returncode == 1 and without.stdout == ""
+    second = box.server.add_github_token("other")
+    another = _token(box, {"GH_TOKEN": second})
+    assert another.stdout not in ("", minted.stdout) and box.server.exchanges == 2
+
+
+def test_the_state_file_keeps_no_secret_of_the_login(sandbox):
+    box = sandbox
+    secret = box.server.add_github_token("octocat")
+    assert _token(box, {"COPILOT_GITHUB_TOKEN": secret}).returncode == 0
+    text = (box.state_dir / "copilot.json").read_text()
+    assert secret not in text and '"origin": "COPILOT_GITHUB_TOKEN"' in text
+
+
+# -- 5. freshness from the server's clock ------------------------------------------------------
+
+
+@pytest.mark.parametrize("offset", [3 * 3600, -3 * 3600], ids=["server-ahead", "server-behind"])
+def test_a_clock_hours_off_neither_re_mints_nor_hands_out_dead_tokens(logged_in, offset):
+    import time
+
+    box = logged_in
+    box.server.clock_offset = offset
+    before = time.time()
+    first = box.call("get", input=box.credential()).pairs()
+    second = box.call("get", input=box.credential()).pairs()
+    assert first["password"] == second["password"] and box.server.exchanges == 1
+    expiry = int(first["password_expiry_utc"])  # on the local clock, as git compares it
+    assert before + box.server.copilot_ttl - 5 <= expiry <= time.time() + box.server.copilot_ttl
+
+
+def test_without_a_date_header_refresh_in_bounds_the_lifetime():
+    from helper.copilot import local_times
+
+    now = 1_000_000
+    # local clock 3 h behind: expires_at looks 3.5 h away, refresh_in says 25 min
+    assert local_times(now, now + 3 * 3600 + 1800, 1500, None) == (now + 1560, now + 1500)
+    # with a Date, expires_at minus Date is the lifetime, whatever the local clock says
+    assert local_times(now, 5_000_000 + 1800, 1500, 5_000_000) == (now + 1800, now + 1500)
+
+
+# -- 11. status always prints what it knows ------------------------------------------------------
+
+
+def test_status_with_a_locked_keyring_prints_every_line(logged_in, monkeypatch):
+    from helper import store as storemod
+    from helper.errors import StoreError
+
+    box = logged_in
+    assert box.call("get", input=box.credential()).returncode == 0
+
+    def locked(*args, **kwargs):
+        raise StoreError("the keyring is locked (test); unlock it")
+
+    monkeypatch.setattr(storemod, "choose", locked)
+    result = box.call("status")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("profile: copilot")
+    assert any(line.startswith("secrets: unavailable: the keyring is locked") for line in lines)
+    assert any(line.startswith("token: valid until") for line in lines)  # the cache still answers
+
+
+# -- 3. one login per profile, wherever store = "auto" put it -------------------------------------
+
+
+class _MemoryKeyring:
+    priority = 1
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, name):
+        return self.data.get((service, name))
+
+    def set_password(self, service, name, value):
+        self.data[(service, name)] = value
+
+    def delete_password(self, service, name):
+        from keyring.errors import PasswordDeleteError
+
+        if (service, name) not in self.data:
+            raise PasswordDeleteError("not found")
+        del self.data[(service, name)]
+
+
+def _auto_logged_in_to_file(box, monkeypatch):
+    """A login made while no keyring answered (in the file); now a keyring answers."""
+    from helper import store as storemod
+
+    box.write_config(_AUTO_CONFIG)
+    token = box.server.add_github_token()
+    monkeypatch.setattr(storemod, "viable_keyring", lambda timeout: (None, "no keyring here"))
+    assert box.call("store", input=box.credential(host=box.login_host, username="octocat",
+                                                  password=token)).returncode == 0
+    assert box.stored()["access_token"] == token
+    keyring = _MemoryKeyring()
+    monkeypatch.setattr(storemod, "viable_keyring", lambda timeout: (keyring, ""))
+    return token, keyring
+
+
+_AUTO_CONFIG = """\
+store = "auto"
+http_timeout = 2
+retry_budget = 2
+
+[profiles.copilot]
+github_url = "http://localhost:{port}"
+api_url = "{url}"
+hosts = ["{host}"]
+"""
+
+
+def test_auto_finds_a_login_made_while_the_keyring_did_not_answer(sandbox, monkeypatch):
+    box = sandbox
+    token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    assert box.call("get", input=box.credential()).returncode == 0  # the file's login is used
+    status = box.call("status").stdout
+    assert f"login kept in: file {box.data_dir}" in status, status
+
+
+def test_logout_clears_the_login_wherever_it_is(sandbox, monkeypatch):
+    box = sandbox
+    token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    keyring.set_password("git-credential-copilot", "copilot",
+                         json.dumps({"access_token": box.server.add_github_token()}))
+    assert box.call("logout").returncode == 0
+    assert box.stored() == {} and keyring.data == {}
+
+
+def test_a_dead_login_is_dropped_from_every_store(sandbox, monkeypatch):
+    box = sandbox
+    token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    box.server.revoke_github(token)
+    result = box.call("get", input=box.credential())
+    assert result.returncode == 1 and "deleted it" in result.stderr
+    assert box.stored() == {} and keyring.data == {}
+    assert box.call("get", input=box.credential()).returncode == 1
+    assert box.server.exchanges == 1  # the dead login is never sent again
+
+
+def test_a_new_login_moves_to_the_keyring_and_leaves_no_copy(sandbox, monkeypatch):
+    box = sandbox
+    token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    fresh = box.server.add_github_token()
+    assert box.call("store", input=box.credential(host=box.login_host, username="octocat",
+                                                  password=fresh)).returncode == 0
+    assert box.stored() == {}
+    assert json.loads(keyring.data[("git-credential-copilot", "copilot")])["access_token"] \
+        == fresh
+
+
+# -- issue 13: --min-ttl, a push's approve, erase messages --------------------------------
+
+
+def test_min_ttl_never_hands_out_a_token_with_less_left(logged_in):
+    box = logged_in
+    first = json.loads(_token(box, None, "--format", "json").stdout)
+    state_path = box.state_dir / "copilot.json"
+    aged = json.loads(state_path.read_text())
+    aged["token"]["expires_at"] -= 1000  # as if handed out 1000 s ago
+    aged["token"]["minted_at"] -= 1000
+    state_path.write_text(json.dumps(aged))
+    for fmt in ("raw", "json", "env"):
+        assert _token(box, None, "--format", fmt).returncode == 0
+    assert box.server.exchanges == 1  # ~800 s left: fine without --min-ttl
+    fresh = _token(box, None, "--format", "json", "--min-ttl", "1200")
+    assert json.loads(fresh.stdout)["token"] != first["token"] and box.server.exchanges == 2
+    for fmt in ("raw", "json", "env"):
+        assert _token(box, None, "--format", fmt, "--min-ttl", "1200").returncode == 0
+    assert box.server.exchanges == 2
+    refused = _token(box, None, "--min-ttl", "7200")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "less than --min-ttl" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_min_ttl_takes_whole_seconds(logged_in):
+    result = _token(logged_in, None, "--min-ttl", "soon")
+    assert result.returncode == 2 and "--min-ttl" in result.stderr
+
+
+def _git(box, *args: str, input: str = ""):
+    result = subprocess.run(["git", *args], input=input.encode(), capture_output=True,
+                            env={**box.env, "GIT_TERMINAL_PROMPT": "0"}, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    return result
+
+
+def test_gits_approve_after_a_push_never_replaces_a_working_login(logged_in):
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    require_executable()
+    box = logged_in
+    login = box.stored()["access_token"]
+    _git(box, "config", "--global", "credential.helper", "copilot")  # for every host
+    assert box.run("get", input=box.credential()).returncode == 0
+    state_before = box.state()
+    push = f"protocol=http\nhost={box.login_host}\nusername=me\npassword=ghp_pushpat1234\n\n"
+    _git(box, "credential", "approve", input=push)
+    assert box.stored()["access_token"] == login and box.state() == state_before
+    assert box.server.exchanges == 2  # one check of the PAT; the cached token is untouched
+    new = box.server.add_github_token("octocat")
+    _git(box, "credential", "approve", input=push.replace("ghp_pushpat1234", new))
+    assert box.stored()["access_token"] == new  # one the exchange accepts replaces it
+
+
+def test_erase_at_the_login_host_still_drops_only_the_login_it_names(logged_in):
+    box = logged_in
+    login = box.stored()["access_token"]
+    box.call("erase", input=box.credential(host=box.login_host, password="gho_someoneelse"))
+    assert box.stored()["access_token"] == login
+    box.call("erase", input=box.credential(host=box.login_host, password=login))
+    assert box.stored() == {}
+
+
+def test_a_persons_erase_says_what_it_dropped_and_never_raises_the_alarm(logged_in):
+    box = logged_in
+    for _ in range(4):
+        assert box.call("get", input=box.credential()).returncode == 0
+        erased = box.call("erase", input=box.credential())
+        assert "dropped the cached token" in erased.stderr
+        assert "rejected" not in erased.stderr and "fault" not in erased.stderr
+
+
+def test_rejections_of_fresh_tokens_raise_the_alarm_and_never_contradict(logged_in):
+    box = logged_in
+    said = []
+    for _ in range(3):
+        token = box.call("get", input=box.credential()).pairs()["password"]
+        said.append(box.call("erase", input=box.credential(password=token)).stderr)
+    assert "3 freshly minted tokens were rejected" in said[-1]
+    assert not any("kept the login" in s or "server may be at fault" in s for s in said)
+
+
+# -- issue 9: renewers of a fresh token never queue on the lock; a refresh fsyncs no cache ------
+
+
+def test_fifty_renewers_of_a_fresh_token_do_not_queue_on_the_lock(logged_in):
+    import time
+
+    require_executable()
+    box = logged_in
+    token = box.run("token").stdout
+    with ProfileLock(box.state_dir, "copilot", "get", lambda line: None):
+        started = time.monotonic()
+        procs = [box.start("token", "--renew") for _ in range(50)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        took = time.monotonic() - started
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs if e][:1]
+    assert {out.decode() for out, _ in outs} == {token}
+    assert box.server.exchanges == 1
+    assert took < 60, took  # none waited for the lock (it was held throughout)
+
+
+def test_a_refresh_fsyncs_nothing_but_a_login_it_stores(logged_in, monkeypatch):
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    assert logged_in.call("get", input=logged_in.credential()).returncode == 0
+    assert logged_in.server.exchanges == 1 and calls == []  # before: 4 (state file, lock note)
+    logged_in.call("logout")
+    token = logged_in.server.add_github_token()
+    logged_in.call("store", input=logged_in.credential(host=logged_in.login_host,
+                                                       password=token))
+    assert len(calls) == 2  # the login itself: the file and its directory

@@ -286,7 +286,77 @@ def test_erase_at_the_login_host(tmp_path, case, password, deleted):
 
 
 def test_import_login_replaces_the_grant_and_clears_the_token(tmp_path):
-    box = Box(tmp_path, cached=cached(60))
+    box = Box(tmp_path, ["ok"], cached=cached(60))
     login.import_login(box.lc, "octo", "gho_imported")
+    assert box.provider.minted == [Grant(access_token="gho_imported", username="octo")]
     assert box.store.grant == Grant(access_token="gho_imported", username="octo")
     assert box.state.token is None
+
+
+# -- the cached token serves only the login that minted it (pure: the fast path calls it) ----
+
+FP = state.fingerprint
+
+
+@pytest.mark.parametrize("origin, secret, env, serves", [
+    ("store", "", {}, True),
+    ("store", "", {"GH_TOKEN": "ghu_b"}, True),  # a stored login comes before GH_TOKEN
+    ("store", "", {"COPILOT_GITHUB_TOKEN": "ghu_b"}, False),  # ...but not before this one
+    ("COPILOT_GITHUB_TOKEN", "ghu_b", {"COPILOT_GITHUB_TOKEN": "ghu_b"}, True),
+    ("COPILOT_GITHUB_TOKEN", "ghu_b", {"COPILOT_GITHUB_TOKEN": "ghu_c"}, False),
+    ("COPILOT_GITHUB_TOKEN", "ghu_b", {}, False),
+    ("GH_TOKEN", "ghu_b", {"GH_TOKEN": "ghu_b"}, True),
+    ("GH_TOKEN", "ghu_b", {"GITHUB_TOKEN": "ghu_b"}, False),
+    ("GH_TOKEN", "ghu_b", {"GH_TOKEN": "ghu_b", "COPILOT_GITHUB_TOKEN": "ghu_b"}, False),
+])
+def test_a_token_serves_only_its_login(origin, secret, env, serves):
+    token = Token("tok", 2, 2, 1, origin=origin, origin_fp=FP(secret) if secret else "",
+                  overrides=("COPILOT_GITHUB_TOKEN",))
+    assert token.serves(env, FP) is serves
+
+
+def test_a_token_from_the_store_never_hashes_anything():
+    def boom(secret: str) -> str:
+        raise AssertionError("hashed on the cached path")
+
+    assert Token("tok", 2, 2, 1, overrides=("COPILOT_GITHUB_TOKEN",)).serves({}, boom)
+
+
+def test_a_minted_token_names_its_login(tmp_path):
+    env_grant = Grant(access_token="ghu_env", origin="GH_TOKEN")
+    box = Box(tmp_path, ["ok"], grant=None, env_grants=[env_grant])
+    box.lc.env = {"GH_TOKEN": "ghu_env"}
+    token = box.lc.token()
+    assert (token.origin, token.origin_fp) == ("GH_TOKEN", FP("ghu_env"))
+    assert box.state.token == token  # kept in the state file as minted
+    box.lc.env = {}
+    box.provider.env_grants = []
+    with pytest.raises(LoginRequired):
+        box.lc.token()  # not handed to a caller without GH_TOKEN
+
+
+# -- --min-ttl, renew before the lock, a person's erase ------------------------------------
+
+
+def test_min_ttl_mints_when_the_cached_token_has_less_left(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(1000))  # 800 s left
+    assert box.lc.token(min_ttl=600).token == "tok_cached"
+    assert box.lc.token(min_ttl=900).token == "tok_minted_1"
+    with pytest.raises(CredentialError, match="less than --min-ttl"):
+        Box(tmp_path / "x", ["ok"], cached=cached(1000)).lc.token(min_ttl=3600)
+
+
+def test_renew_of_a_just_minted_token_takes_no_lock(tmp_path):
+    box = Box(tmp_path, cached=cached(10))
+    assert box.lc.renew().token == "tok_cached"
+    assert box.locks.taken == []
+
+
+def test_a_persons_erase_says_what_it_dropped_and_is_not_counted(tmp_path):
+    box = Box(tmp_path, ["ok", "ok", "ok"])
+    for _ in range(3):
+        box.lc.token()
+        box.lc.erase("")
+    said = box.stderr.getvalue()
+    assert "dropped the cached token of profile 'p'" in said  # (the console says it once)
+    assert "rejected" not in said and box.state.erased == ()
