@@ -27,6 +27,23 @@ EXE = Path(sys.executable).parent / "git-credential-copilot"
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
+class FakeClock:
+    """The suite's one fake clock: it moves only when the code under test sleeps (or a test
+    sets ``now``), and it records every sleep. Call it for the time; pass ``.sleep`` as the
+    sleep/wait function."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @dataclass
 class Result:
     returncode: int
@@ -84,6 +101,7 @@ class Sandbox:
     def run(self, *args: str, input: str | bytes = "", env: dict | None = None,
             timeout: float = 60) -> Result:
         """Run the installed executable as a subprocess."""
+        require_executable()
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run(
             [str(EXE), *args], input=data, capture_output=True, timeout=timeout,
@@ -92,20 +110,23 @@ class Sandbox:
         result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
         self.check_no_secret_leaked(result.stderr, "stderr")
         assert "Traceback" not in result.stderr, result.stderr
+        assert "internal error" not in result.stderr, result.stderr  # a bug, not an answer
         return result
 
     def start(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        require_executable()
         return subprocess.Popen(
             [str(EXE), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env={**self.env, **(env or {})},
         )
 
     def call(self, *args: str, input: str | bytes = "", env: dict | None = None) -> Result:
-        """Run ``cli.main`` in this process with its own streams."""
+        """Run ``cli.main`` in this process with its own streams. A bug in the helper raises
+        here with its traceback (GIT_CREDENTIAL_COPILOT_DEBUG) instead of "internal error"."""
         data = input.encode() if isinstance(input, str) else input
         out, err = io.StringIO(), io.StringIO()
         code = cli.main(list(args), stdin=io.BytesIO(data), stdout=out, stderr=err,
-                        env={**self.env, **(env or {})})
+                        env={**self.env, "GIT_CREDENTIAL_COPILOT_DEBUG": "1", **(env or {})})
         result = Result(code, out.getvalue(), err.getvalue())
         self.check_no_secret_leaked(result.stderr, "stderr")
         return result
@@ -152,6 +173,8 @@ def sandbox_env(root: Path) -> dict[str, str]:
         "GIT_CREDENTIAL_COPILOT_INTERACTIVE": "never",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        # Subprocess coverage (coverage's own .pth starts it when this is set).
+        **{k: v for k, v in os.environ.items() if k == "COVERAGE_PROCESS_START"},
     }
 
 
@@ -195,6 +218,59 @@ def logged_in(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
+def quick_login(box: Sandbox, *args: str) -> str:
+    """``login`` in process, approved at once, the poll not waiting its interval: for tests
+    whose subject is not the device flow a person sees (``procs.device_login`` runs that)."""
+    from unittest import mock
+
+    from helper.console import Console
+
+    approve, box.server.auto_approve = box.server.auto_approve, True
+    try:
+        with mock.patch.object(Console, "wait", lambda self, seconds: None):
+            result = box.call(*args, "login")
+    finally:
+        box.server.auto_approve = approve
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    return result.stderr
+
+
+@pytest.fixture
+def instant_polls(monkeypatch) -> None:
+    """In-process device flows poll without waiting the interval (RFC 8628's timing is
+    tested against a fake clock in test_rfc8628)."""
+    from helper.console import Console
+
+    monkeypatch.setattr(Console, "wait", lambda self, seconds: None)
+
+
+def seed_oauth_login(box: Sandbox, profile: str = "corp", cached: bool = False) -> str:
+    """A fresh login as the fake IdP hands one out (a new refresh-token family), stored where
+    ``login`` stores it, and with ``cached`` its access token cached through ``store`` as
+    ``login`` caches it. For tests of what comes after a login, without a device flow's
+    one-second poll; the device flow itself is tested in test_e2e_oauth."""
+    from helper import files
+    from helper.records import Grant
+    from helper.store import FileStore
+
+    from fakeserver import Family
+
+    server = box.server
+    family = Family(current="")
+    with server.lock:
+        server.families.append(family)
+        tokens = server._tokens(family)
+    FileStore(box.data_dir, files.quiet).write(
+        profile, Grant(refresh_token=tokens["refresh_token"]).to_dict())
+    if cached:
+        expiry = str(int(server.access_tokens[tokens["access_token"]]))
+        result = box.call("--profile", profile, "store", input=box.credential(
+            password=tokens["access_token"], password_expiry_utc=expiry))
+        assert result.returncode == 0 and box.state(profile)["token"], result.stderr
+    return tokens["refresh_token"]
+
+
 @pytest.fixture(autouse=True)
 def secret_hygiene(monkeypatch, caplog, capfd):
     """Across the whole suite: no secret a fake server issued may appear in this process's
@@ -231,4 +307,21 @@ def _no_real_credentials(monkeypatch):
 
 
 def require_executable() -> None:
+    """Every subprocess test starts here (Sandbox.run/start call it): a missing executable is
+    one clear failure, not a FileNotFoundError."""
     assert EXE.exists(), f"{EXE} is missing: install the package first (pip install -e .)"
+
+
+@pytest.fixture
+def _installed() -> None:
+    """For tests that run EXE themselves rather than through Sandbox.run/start."""
+    require_executable()
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """A real third-party client or an install from the index is slow by nature: those tests
+    count as ``slow`` too, so ``-m "not slow"`` is the quick inner loop."""
+    slow = pytest.mark.slow
+    for item in items:
+        if item.get_closest_marker("integration") or item.get_closest_marker("network"):
+            item.add_marker(slow)

@@ -79,13 +79,17 @@ class FakeServer:
         self.device_grants: dict[str, DeviceGrant] = {}
         self.delay: float = 0.0  # seconds every answer waits (crash tests kill mid-request)
         self.clock_offset: float = 0.0  # the server's clock minus ours (Date, expires_at)
+        # Requests to hold_path wait for `release` after `arrived` is set (a kill lands there).
+        self.hold_path, self.arrived, self.release = "", threading.Event(), threading.Event()
         handler = self._handler_class()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.host = f"127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: stop() waits up to one interval (0.5 s by default, per test).
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": 0.02})
 
     def start(self) -> FakeServer:
         self.thread.start()
@@ -156,6 +160,9 @@ class FakeServer:
                     fault = server.faults.get(key, []).pop(0) if server.faults.get(key) else None
                 if server.delay:
                     time.sleep(server.delay)  # a slow server, so kills land mid-request
+                if key == server.hold_path:
+                    server.arrived.set()
+                    server.release.wait(30)
                 if fault is not None and self._fault(fault):
                     return
                 route = server.routes.get((method, key))

@@ -1,8 +1,8 @@
 """The adversarial suite: broken servers, kill -9, full and read-only disks, hostile files,
 fuzzed commands, and proof that the secret-hygiene net can fail.
 
-Counts that CI keeps small are behind environment variables: CRASH_RUNS (default 50 per
-flow), FUZZ_EXAMPLES (default 200).
+Counts that CI keeps small are behind environment variables: CRASH_RUNS (default 30 per
+flow), CRASH_DEVICE_RUNS (default 12), FUZZ_EXAMPLES (default 200).
 """
 
 from __future__ import annotations
@@ -20,17 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import require_executable
+from conftest import seed_oauth_login
 from fakeserver import Fault
 from procs import Watched
 
 INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
 CORP = ("--profile", "corp")
-
-
-@pytest.fixture(autouse=True)
-def _installed():
-    require_executable()
 
 
 # -- fault injection -------------------------------------------------------------------------
@@ -67,39 +62,51 @@ def _polling(box):
 ENDPOINTS = {"exchange": _exchange, "device code": _device_code, "polling": _polling}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_copilot_endpoint_faults(sandbox, endpoint, fault):
+def test_copilot_endpoint_faults(sandbox, endpoint, fault, instant_polls):
     path, args, env = ENDPOINTS[endpoint](sandbox)
     _assert_fails_cleanly(sandbox, path, args, env, fault, sandbox.credential())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 def test_refresh_endpoint_faults(corp, fault):
-    from test_e2e_oauth import expire_access_token, login
-
-    login(corp)
-    expire_access_token(corp)
+    seed_oauth_login(corp)  # no access token cached: the get must refresh
     _assert_fails_cleanly(corp, "/token", (*CORP, "get"), {}, fault, corp.credential())
 
 
 def _assert_fails_cleanly(box, path, args, env, fault, stdin):
+    """In process: what is tested is the helper's answer to the server, not the process.
+    One-second timeout and retry budget, so the matrix is quick and the bound is tight."""
+    box.config_path.write_text(box.config_path.read_text().replace(
+        "http_timeout = 2\nretry_budget = 2", "http_timeout = 1\nretry_budget = 1"))
     stored_before = {p: box.stored(p) for p in ("copilot", "corp")}
     box.server.inject(path, *[FAULTS[fault]() for _ in range(40)])
     started = time.monotonic()
-    result = box.run(*args, input=stdin, env=env)
+    result = box.call(*args, input=stdin, env=env)
     elapsed = time.monotonic() - started
     assert result.returncode == 1 and result.stdout == ""
     last = result.stderr.splitlines()[-1]
     assert last.startswith("git-credential-copilot: ") and len(last) < 400
-    assert elapsed < 15, elapsed  # http_timeout 2 s, retry_budget 2 s in the test config
+    assert elapsed < 10, elapsed  # http_timeout 1 s, retry_budget 1 s: a loose upper bound
     assert box.server.counts[path] <= 6
     assert {p: box.stored(p) for p in ("copilot", "corp")} == stored_before  # nothing lost
 
 
 # -- crash safety ----------------------------------------------------------------------------
+#
+# Each run kills the helper at one point of a fixed schedule, so where the kills land does not
+# depend on the machine's speed: "early" (a random moment in its first 50 ms: start-up, files,
+# the lock), "held" (the server has the request and holds its answer: the kill lands mid-
+# request, counted by the server), "answered" (a random moment up to 100 ms after the server
+# answered: parsing, storing, printing). After every kill the files must parse and the next
+# `get`, in process, must work or ask clearly for a login; a run that lost the login is
+# re-seeded with a fresh one, so every run tests recovery from a live login.
 
-RUNS = int(os.environ.get("CRASH_RUNS", "50"))
+RUNS = int(os.environ.get("CRASH_RUNS", "30"))
+DEVICE_RUNS = int(os.environ.get("CRASH_DEVICE_RUNS", "12"))  # each waits a 1 s poll interval
 
 
 def _all_files_parse(box) -> None:
@@ -110,73 +117,147 @@ def _all_files_parse(box) -> None:
             json.loads(path.read_text())  # tmp files may be partial; the real ones never
 
 
-def _kill_at_random_points(box, args, env, stdin: bytes, prepare) -> dict[str, int]:
+def _arrived(server, proc) -> bool:
+    """Whether the held request reached the server before the process ended (bounded)."""
+    deadline = time.monotonic() + 30
+    while not server.arrived.wait(0.02):
+        if proc.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the helper never reached the held endpoint"
+    return True
+
+
+def _kill(server, proc, path: str, when: str, rng: random.Random) -> str:
+    """Kill -9 at the point (path, when); where it landed, or "finished" if it ended first."""
+    server.hold_path = path if when != "early" else ""
+    try:
+        if when == "early":
+            proc.wait(timeout=rng.uniform(0, 0.05))
+            return "finished"
+        if not _arrived(server, proc):
+            return "finished"
+        if when == "answered":
+            server.release.set()
+            proc.wait(timeout=rng.uniform(0, 0.1))
+            return "finished"
+    except subprocess.TimeoutExpired:
+        pass
+    proc.kill()
+    proc.wait(timeout=10)
+    return f"killed {when}"
+
+
+def _kill_at_scheduled_points(box, args, env, stdin: bytes, prepare, points,
+                              reseed=None, runs: int = RUNS):
+    """Outcome counts, and per run (kill point, where the kill landed, next get ok)."""
     rng = random.Random(os.environ.get("CRASH_SEED", "git-credential-copilot"))
-    outcomes = {"killed": 0, "finished": 0, "next get ok": 0, "next get asks to log in": 0}
-    for _ in range(RUNS):
+    outcomes = {"finished": 0, "killed early": 0, "killed held": 0, "killed answered": 0,
+                "next get ok": 0, "next get asks to log in": 0, "re-seeded": 0}
+    server = box.server
+    log: list[tuple[tuple[str, str], str, bool]] = []
+    for run in range(runs):
+        path, when = points[run % len(points)]
         prepare()
-        box.server.delay = rng.uniform(0, 0.03)
         proc = box.start(*args, env=env)
         proc.stdin.write(stdin)
         proc.stdin.close()
         try:
-            proc.wait(timeout=rng.uniform(0.02, 0.6))  # where the kill lands
-            outcomes["finished"] += 1
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-            outcomes["killed"] += 1
-        proc.stdout.close()
-        proc.stderr.close()
-        box.server.delay = 0
+            landed = _kill(server, proc, path, when, rng)
+            outcomes[landed] += 1
+        finally:
+            server.hold_path = ""
+            server.release.set()  # a held answer goes out, as a server would send it anyway
+            proc.stdout.close()
+            proc.stderr.close()
+        server.arrived.clear()
+        server.release.clear()
         _all_files_parse(box)
-        after = box.run(*args[:-1], "get", input=stdin)
+        after = box.call(*args[:-1], "get", input=stdin)
+        log.append(((path, when), landed, after.returncode == 0))
+        if landed == "finished":  # a helper that ended on its own left everything usable
+            assert after.returncode == 0, (path, when, after.stderr)
         if after.returncode == 0:
             outcomes["next get ok"] += 1
-        else:
-            assert "login" in after.stderr, after.stderr
-            outcomes["next get asks to log in"] += 1
-    return outcomes
+            continue
+        assert "login" in after.stderr, after.stderr
+        outcomes["next get asks to log in"] += 1
+        if reseed is not None:
+            reseed()
+            outcomes["re-seeded"] += 1
+            assert box.call(*args[:-1], "get", input=stdin).returncode == 0
+    return outcomes, log
 
 
+def _held(points, runs: int = RUNS) -> int:
+    """How many runs the schedule killed while the server held the answer."""
+    return sum(1 for run in range(runs) if points[run % len(points)][1] == "held")
+
+
+EXCHANGE = "/copilot_internal/v2/token"
+
+
+@pytest.mark.slow
 def test_kill_9_during_refresh_never_corrupts_anything(logged_in):
     box = logged_in
+    points = [("", "early"), (EXCHANGE, "held"), (EXCHANGE, "answered")]
 
     def prepare():
-        box.run("erase", input=box.credential())  # every run must exchange
+        box.call("erase", input=box.credential())  # every run must exchange
 
-    outcomes = _kill_at_random_points(box, ("get",), {}, box.credential().encode(), prepare)
-    assert outcomes["killed"] >= RUNS // 5, outcomes  # the kills really landed mid-way
-    assert outcomes["next get ok"] == RUNS, outcomes
+    outcomes, log = _kill_at_scheduled_points(box, ("get",), {}, box.credential().encode(), prepare,
+                                         points)
+    assert outcomes["killed held"] == _held(points), outcomes  # landed mid-request
+    assert outcomes["next get ok"] == RUNS, outcomes  # the GitHub login always survives
+    assert box.server.exchanges >= RUNS  # every run's next get exchanged again
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_device_flow_never_corrupts_anything(sandbox):
     box = sandbox
     box.server.auto_approve = True
+    poll = "/login/oauth/access_token"
+    points = [("", "early"), ("/login/device/code", "held"), (poll, "held"),
+              (poll, "answered"), (EXCHANGE, "held"), (EXCHANGE, "answered")]
 
     def prepare():
-        box.run("logout")
+        box.call("logout")
 
-    outcomes = _kill_at_random_points(box, ("get",), INTERACTIVE, box.credential().encode(),
-                                      prepare)
-    assert outcomes["killed"] >= RUNS // 5, outcomes
-    assert outcomes["next get ok"] + outcomes["next get asks to log in"] == RUNS
+    outcomes, log = _kill_at_scheduled_points(box, ("get",), INTERACTIVE, box.credential().encode(),
+                                         prepare, points, runs=DEVICE_RUNS)
+    assert outcomes["killed held"] == _held(points, DEVICE_RUNS), outcomes
+    assert outcomes["next get ok"] + outcomes["next get asks to log in"] == DEVICE_RUNS
+    # Killed before the poll was answered, nothing was stored: the next get asks for a login.
+    before_the_grant = {("", "early"), ("/login/device/code", "held"), (poll, "held")}
+    assert not [run for run in log if run[0] in before_the_grant and run[2]], log
+    # The login is stored before its first exchange: a kill from there on keeps it.
+    assert all(run[2] for run in log if run[0] == (EXCHANGE, "held")), log
 
 
+@pytest.mark.slow
 def test_kill_9_during_an_oauth_refresh_keeps_a_usable_refresh_token(corp):
-    from test_e2e_oauth import expire_access_token, login
+    from test_e2e_oauth import expire_access_token
 
-    login(corp)
+    seed_oauth_login(corp)
+    server = corp.server
+    points = [("", "early"), ("/token", "held"), ("/token", "answered")]
 
     def prepare():
-        expire_access_token(corp)
+        if (corp.state_dir / "corp.json").exists():
+            expire_access_token(corp)
 
-    outcomes = _kill_at_random_points(corp, (*CORP, "get"), {}, corp.credential().encode(),
-                                      prepare)
+    def reseed():
+        seed_oauth_login(corp)
+
+    outcomes, log = _kill_at_scheduled_points(corp, (*CORP, "get"), {}, corp.credential().encode(),
+                                         prepare, points, reseed)
+    assert outcomes["killed held"] == _held(points), outcomes
     # A kill after the server rotated but before we stored the new refresh token loses the
-    # family (the server revoked the old one): then the next get must ask to log in, clearly.
+    # family (the server revoked the old one): then the next get must ask to log in, clearly,
+    # and a fresh login works again.
     assert outcomes["next get ok"] + outcomes["next get asks to log in"] == RUNS
-    assert corp.server.replays <= outcomes["next get asks to log in"]
+    assert outcomes["re-seeded"] == outcomes["next get asks to log in"]
+    assert server.replays <= outcomes["next get asks to log in"]
+    assert server.refreshes >= RUNS  # every run refreshed from a live refresh token
 
 
 # -- full and read-only disks ---------------------------------------------------------------
@@ -208,7 +289,7 @@ def test_a_full_disk_is_one_clear_line(logged_in, small_disk):
     (state_root / "filler").write_bytes(b"x" * 60 * 1024)
     with pytest.raises(OSError):
         (state_root / "more").write_bytes(b"x" * 8 * 1024)
-    result = box.run("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
+    result = box.call("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
     assert result.returncode == 1 and result.stdout == ""
     assert "No space left on device" in result.stderr.splitlines()[-1]
     assert box.stored()["access_token"]  # the login is untouched
@@ -218,7 +299,7 @@ def test_a_read_only_state_dir_is_one_clear_line(logged_in, small_disk):
     box = logged_in
     state_root = box.root / "ro-state"
     small_disk(state_root, "ro,size=64k")
-    result = box.run("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
+    result = box.call("get", input=box.credential(), env={"XDG_STATE_HOME": str(state_root)})
     assert result.returncode == 1 and result.stdout == ""
     assert "Read-only file system" in result.stderr.splitlines()[-1]
 
@@ -227,13 +308,13 @@ def test_a_read_only_state_dir_is_one_clear_line(logged_in, small_disk):
 
 def test_a_planted_symlink_at_the_cache_path_is_not_followed(logged_in):
     box = logged_in
-    box.run("get", input=box.credential())
+    box.call("get", input=box.credential())
     victim = box.root / "victim.txt"
     victim.write_text("do not touch\n")
     cache_file = box.state_dir / "copilot.json"
     cache_file.unlink()
     cache_file.symlink_to(victim)
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 0
     assert "symlink" in result.stderr
     assert victim.read_text() == "do not touch\n"
@@ -252,7 +333,7 @@ def test_a_state_dir_that_is_a_symlink_to_another_users_dir_is_refused(logged_in
     shutil.rmtree(box.state_dir, ignore_errors=True)
     box.state_dir.parent.mkdir(parents=True, exist_ok=True)
     box.state_dir.symlink_to(foreign)
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert "planted" not in result.stdout
     assert result.returncode == 1
     assert "symlink" in result.stderr or "another user" in result.stderr
@@ -260,9 +341,9 @@ def test_a_state_dir_that_is_a_symlink_to_another_users_dir_is_refused(logged_in
 
 def test_a_group_readable_state_file_is_repaired(logged_in):
     box = logged_in
-    box.run("get", input=box.credential())
+    box.call("get", input=box.credential())
     os.chmod(box.state_dir / "copilot.json", 0o640)
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 0 and "readable by others" in result.stderr
     assert (box.state_dir / "copilot.json").stat().st_mode & 0o077 == 0
 
@@ -365,6 +446,7 @@ def test_the_hygiene_check_catches_an_unmasked_token(sandbox, monkeypatch):
         sandbox.call("get", input=sandbox.credential(), env={"GH_TOKEN": dead})
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_interactive_prompt_goes_to_stderr_never_stdout(sandbox):
     watched = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
     code = watched.user_code()
@@ -402,7 +484,7 @@ def test_server_text_cannot_inject_terminal_escapes(sandbox):
     hostile = b'"\\u001b[2J\\u001b]0;owned\\u0007 go to evil.com"'
     sandbox.server.inject("/login/device/code", Fault(
         status=400, body=b'{"error": "invalid_client", "error_description": ' + hostile + b"}"))
-    result = sandbox.run("get", input=sandbox.credential(), env=INTERACTIVE)
+    result = sandbox.call("get", input=sandbox.credential(), env=INTERACTIVE)
     assert result.returncode == 1
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "invalid_client" in result.stderr

@@ -8,10 +8,12 @@ import re
 import select
 import subprocess
 
+import pytest
+
 from helper.console import Console
 from helper.rfc8628 import DeviceCode
 
-from conftest import EXE, require_executable
+from conftest import EXE, FakeClock, require_executable
 
 CODE = DeviceCode("dev", "WDJB-MJHT", "https://example.com/device", expires_in=900, interval=5,
                   verification_uri_complete="https://example.com/device?code=WDJB-MJHT")
@@ -20,17 +22,6 @@ CODE = DeviceCode("dev", "WDJB-MJHT", "https://example.com/device", expires_in=9
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_prompt_puts_url_and_code_on_lines_of_their_own():
@@ -43,7 +34,7 @@ def test_prompt_puts_url_and_code_on_lines_of_their_own():
 
 
 def test_countdown_on_a_terminal():
-    clock, out = Clock(), Terminal()
+    clock, out = FakeClock(1000.0), Terminal()
     console = Console(out, sleep=clock.sleep, clock=clock)
     console.show_device_code(CODE, "GitHub")
     console.wait(5)
@@ -55,7 +46,7 @@ def test_countdown_on_a_terminal():
 
 
 def test_no_countdown_when_not_a_terminal():
-    clock, out = Clock(), io.StringIO()
+    clock, out = FakeClock(1000.0), io.StringIO()
     console = Console(out, sleep=clock.sleep, clock=clock)
     console.show_device_code(CODE, "GitHub")
     before = out.getvalue()
@@ -75,13 +66,17 @@ def test_the_same_notice_is_said_once():
 def test_a_closed_stderr_does_not_break_anything():
     out = io.StringIO()
     out.close()
-    Console(out).notice("nobody hears this")
+    console = Console(out)
+    console.notice("nobody hears this")  # must not raise ValueError on the closed stream
+    console.show_device_code(CODE, "GitHub")
+    assert out.closed
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_live_countdown_on_a_real_pseudo_terminal(sandbox):
     """`get` with stderr on a pty: interactive by itself (auto), with a ticking countdown."""
     require_executable()
-    sandbox.server.interval = 2  # two seconds of polling wait, so the countdown ticks
+    sandbox.server.interval = 1  # the countdown shows at once, then ticks each second
     primary, secondary = os.openpty()
     env = {**sandbox.env, "GIT_CREDENTIAL_COPILOT_INTERACTIVE": "auto"}
     proc = subprocess.Popen([str(EXE), "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

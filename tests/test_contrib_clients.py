@@ -15,15 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_executable
 from procs import device_login
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
 
 
-@pytest.fixture(autouse=True)
-def _installed():
-    require_executable()
+pytestmark = pytest.mark.usefixtures("_installed")  # the check is defined in conftest
 
 
 def sh(box, argv: list[str], env: dict | None = None, timeout: float = 60):

@@ -15,14 +15,8 @@ import sys
 import pytest
 import requests
 
-from conftest import EXE, require_executable
+from conftest import EXE, quick_login
 from procs import Watched, device_login
-
-
-@pytest.fixture(autouse=True)
-def _installed():
-    require_executable()
-
 
 INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
 
@@ -31,6 +25,7 @@ def login(box) -> str:
     return device_login(box)
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_login_runs_the_device_flow_and_stores_the_login(sandbox):
     err = login(sandbox)
     assert sandbox.server.device_flows == 1
@@ -47,8 +42,8 @@ def test_login_runs_the_device_flow_and_stores_the_login(sandbox):
 def test_login_replaces_a_valid_login(logged_in):
     box = logged_in
     old = box.stored()["access_token"]
-    assert box.run("get", input=box.credential()).returncode == 0
-    login(box)
+    assert box.call("get", input=box.credential()).returncode == 0
+    quick_login(box)
     assert box.stored()["access_token"] != old
     assert box.server.device_flows == 1
     # The old token is never sent again: only the new one reached the exchange since.
@@ -72,36 +67,36 @@ def test_get_prints_the_protocol_answer(logged_in):
 
 def test_erase_then_get_mints_a_new_token(logged_in):
     box = logged_in
-    first = box.run("get", input=box.credential()).pairs()["password"]
-    erase = box.run("erase", input=box.credential(password=first))
+    first = box.call("get", input=box.credential()).pairs()["password"]
+    erase = box.call("erase", input=box.credential(password=first))
     assert erase.returncode == 0 and erase.stdout == ""
-    second = box.run("get", input=box.credential()).pairs()["password"]
+    second = box.call("get", input=box.credential()).pairs()["password"]
     assert second != first
     assert box.server.exchanges == 2
 
 
 def test_stale_erase_keeps_the_newer_token(logged_in):
     box = logged_in
-    old = box.run("get", input=box.credential()).pairs()["password"]
-    box.run("erase", input=box.credential(password=old))
-    new = box.run("get", input=box.credential()).pairs()["password"]
+    old = box.call("get", input=box.credential()).pairs()["password"]
+    box.call("erase", input=box.credential(password=old))
+    new = box.call("get", input=box.credential()).pairs()["password"]
     # A late erase from a process that still held the old token:
-    assert box.run("erase", input=box.credential(password=old)).returncode == 0
-    assert box.run("get", input=box.credential()).pairs()["password"] == new
+    assert box.call("erase", input=box.credential(password=old)).returncode == 0
+    assert box.call("get", input=box.credential()).pairs()["password"] == new
     assert box.server.exchanges == 2
 
 
 def test_caller_recovers_from_401_with_erase_and_get(logged_in):
     """The loop every integration runs: request, 401, erase, get, request again."""
     box = logged_in
-    token = box.run("get", input=box.credential()).pairs()["password"]
+    token = box.call("get", input=box.credential()).pairs()["password"]
     chat = f"{box.server.url}/chat/completions"
     assert requests.post(chat, headers={"Authorization": f"Bearer {token}"}, timeout=5).ok
     box.server.invalidate_copilot_tokens()
     rejected = requests.post(chat, headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert rejected.status_code == 401 and "token expired" in rejected.text
-    box.run("erase", input=box.credential(password=token))
-    fresh = box.run("get", input=box.credential()).pairs()["password"]
+    box.call("erase", input=box.credential(password=token))
+    fresh = box.call("get", input=box.credential()).pairs()["password"]
     assert requests.post(chat, headers={"Authorization": f"Bearer {fresh}"}, timeout=5).ok
     assert box.server.exchanges == 2
 
@@ -109,18 +104,19 @@ def test_caller_recovers_from_401_with_erase_and_get(logged_in):
 def test_revoked_login_fails_once_and_clearly_without_a_prompt(logged_in):
     box = logged_in
     box.server.revoke_github()
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 1
     assert result.stdout == ""
     assert "git-credential-copilot login" in result.stderr
     assert box.stored() == {}  # the dead token is gone
     assert box.server.exchanges == 1
-    again = box.run("get", input=box.credential())
+    again = box.call("get", input=box.credential())
     assert again.returncode == 1
     assert box.server.exchanges == 1  # never sent again
     assert box.server.device_flows == 0
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_revoked_login_runs_the_device_flow_when_a_person_can_see_it(logged_in):
     box = logged_in
     box.server.revoke_github()
@@ -134,13 +130,14 @@ def test_revoked_login_runs_the_device_flow_when_a_person_can_see_it(logged_in):
 
 
 def test_git_terminal_prompt_0_fails_fast_even_when_interactive_is_always(sandbox):
-    result = sandbox.run("get", input=sandbox.credential(),
+    result = sandbox.call("get", input=sandbox.credential(),
                          env={**INTERACTIVE, "GIT_TERMINAL_PROMPT": "0"})
     assert result.returncode == 1
     assert "GIT_TERMINAL_PROMPT=0" in result.stderr
     assert sandbox.server.device_flows == 0
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_denied_device_flow_is_one_clear_line(sandbox):
     watched = Watched(sandbox.start("login"))
     sandbox.server.deny(watched.user_code())
@@ -162,6 +159,7 @@ def test_thirty_concurrent_gets_exchange_exactly_once(logged_in):
     assert box.server.exchanges == 1
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_eight_interactive_gets_without_login_run_one_device_flow(sandbox):
     sandbox.server.auto_approve = True
     data = sandbox.credential().encode()
@@ -173,6 +171,7 @@ def test_eight_interactive_gets_without_login_run_one_device_flow(sandbox):
     assert len({out for out, _ in answers}) == 1
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_kill_9_of_the_lock_holder_mid_device_flow_does_not_block_the_next(sandbox):
     first = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
     first.user_code()  # it holds the lock and waits for a person
@@ -186,6 +185,7 @@ def test_kill_9_of_the_lock_holder_mid_device_flow_does_not_block_the_next(sandb
     assert json.loads(json.dumps(sandbox.state()))["token"]["token"] in out
 
 
+@pytest.mark.slow  # a real process waits a real poll interval, and a waiter for the lock
 def test_a_waiter_says_who_holds_the_lock(sandbox):
     first = Watched(sandbox.start("login"))
     code_ = first.user_code()
@@ -200,7 +200,7 @@ def test_a_waiter_says_who_holds_the_lock(sandbox):
 
 def test_files_are_private(logged_in):
     box = logged_in
-    box.run("get", input=box.credential())
+    box.call("get", input=box.credential())
     for path in (box.state_dir / "copilot.json", box.data_dir / "copilot.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in (box.state_dir, box.data_dir):
@@ -209,9 +209,9 @@ def test_files_are_private(logged_in):
 
 def test_corrupt_state_file_is_one_line_and_rewritten(logged_in):
     box = logged_in
-    box.run("get", input=box.credential())
+    box.call("get", input=box.credential())
     (box.state_dir / "copilot.json").write_bytes(b"\x00{not json")
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 0
     assert result.stderr.count("\n") == 1 and "not valid JSON" in result.stderr
     assert box.state()["token"]["token"] == result.pairs()["password"]
@@ -220,7 +220,7 @@ def test_corrupt_state_file_is_one_line_and_rewritten(logged_in):
 def test_corrupt_secrets_file_is_treated_as_absent(logged_in):
     box = logged_in
     (box.data_dir / "copilot.json").write_text("[1, 2")
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 1
     assert "not valid JSON" in result.stderr and "login" in result.stderr
 
@@ -228,7 +228,7 @@ def test_corrupt_secrets_file_is_treated_as_absent(logged_in):
 def test_world_readable_secrets_file_is_repaired_with_a_warning(logged_in):
     box = logged_in
     os.chmod(box.data_dir / "copilot.json", 0o644)
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 0
     assert "readable by others" in result.stderr
     assert stat.S_IMODE((box.data_dir / "copilot.json").stat().st_mode) == 0o600
@@ -237,29 +237,29 @@ def test_world_readable_secrets_file_is_repaired_with_a_warning(logged_in):
 def test_unclaimed_host_gets_nothing_even_with_profile(logged_in):
     box = logged_in
     for args in (("get",), ("--profile", "copilot", "get")):
-        result = box.run(*args, input=box.credential(host="evil.example.com", protocol="https"))
+        result = box.call(*args, input=box.credential(host="evil.example.com", protocol="https"))
         assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     lookalike = box.credential(host=f"{box.server.host}.evil.com")
-    assert box.run("get", input=lookalike).stdout == ""
+    assert box.call("get", input=lookalike).stdout == ""
     assert box.server.exchanges == 0
 
 
 def test_no_host_means_a_script_and_gets_the_default_profile(logged_in):
-    result = logged_in.run("get", input="\n")
+    result = logged_in.call("get", input="\n")
     assert result.returncode == 0
     assert result.pairs()["host"] == logged_in.server.host  # the endpoints.api host
 
 
 def test_plain_http_to_a_non_loopback_claimed_host_gets_nothing(logged_in):
     box = logged_in
-    result = box.run("get", input=box.credential(host="api.githubcopilot.com", protocol="http"))
+    result = box.call("get", input=box.credential(host="api.githubcopilot.com", protocol="http"))
     assert result.stdout == "" and result.returncode == 0
 
 
 def test_copilot_403_is_one_line_and_deletes_nothing(logged_in):
     box = logged_in
     box.server.no_copilot.add("octocat")
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 1
     assert "You do not have access to GitHub Copilot." in result.stderr
     assert box.stored() != {}
@@ -269,17 +269,18 @@ def test_copilot_403_is_one_line_and_deletes_nothing(logged_in):
 def test_copilot_404_is_one_line_and_deletes_nothing(logged_in):
     box = logged_in
     box.server.app_not_accepted.add(box.stored()["access_token"])
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 1 and "404" in result.stderr
     assert box.stored() != {}
 
 
+@pytest.mark.slow  # waits out the retry budget
 def test_server_errors_are_retried_a_bounded_number_of_times(logged_in):
     from fakeserver import Fault
 
     box = logged_in
     box.server.inject("/copilot_internal/v2/token", *[Fault(status=502)] * 50)
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 1
     assert "HTTP 502" in result.stderr and "try again later" in result.stderr
     assert 2 <= box.server.exchanges <= 6  # retry_budget = 2 s in the test config
@@ -290,14 +291,14 @@ def test_a_transient_error_then_success_is_invisible(logged_in):
 
     box = logged_in
     box.server.inject("/copilot_internal/v2/token", Fault(status=503))
-    result = box.run("get", input=box.credential())
+    result = box.call("get", input=box.credential())
     assert result.returncode == 0, result.stderr
     assert box.server.exchanges == 2
 
 
 def test_env_token_comes_first_and_is_never_stored(sandbox):
     token = sandbox.server.add_github_token()
-    result = sandbox.run("get", input=sandbox.credential(), env={"COPILOT_GITHUB_TOKEN": token})
+    result = sandbox.call("get", input=sandbox.credential(), env={"COPILOT_GITHUB_TOKEN": token})
     assert result.returncode == 0, result.stderr
     assert sandbox.stored() == {}
     sent = [h["Authorization"] for m, p, h in sandbox.server.requests
@@ -308,7 +309,7 @@ def test_env_token_comes_first_and_is_never_stored(sandbox):
 def test_gh_token_is_used_only_when_nothing_is_stored(logged_in):
     box = logged_in
     other = box.server.add_github_token(login="someone-else")
-    box.run("get", input=box.credential(), env={"GH_TOKEN": other})
+    box.call("get", input=box.credential(), env={"GH_TOKEN": other})
     sent = [h["Authorization"] for m, p, h in box.server.requests
             if p == "/copilot_internal/v2/token"]
     assert sent == [f"token {box.stored()['access_token']}"]
@@ -317,25 +318,26 @@ def test_gh_token_is_used_only_when_nothing_is_stored(logged_in):
 def test_rejected_env_token_is_named_and_never_sent_again(sandbox):
     dead = "gho_" + "d" * 36
     env = {"GH_TOKEN": dead}
-    first = sandbox.run("get", input=sandbox.credential(), env=env)
+    first = sandbox.call("get", input=sandbox.credential(), env=env)
     assert first.returncode == 1
     assert "GH_TOKEN" in first.stderr and dead not in first.stderr
-    second = sandbox.run("get", input=sandbox.credential(), env=env)
+    second = sandbox.call("get", input=sandbox.credential(), env=env)
     assert second.returncode == 1 and "GH_TOKEN" in second.stderr
     assert sandbox.server.exchanges == 1
 
 
 def test_store_at_the_login_host_imports_a_login(sandbox):
     token = sandbox.server.add_github_token()
-    stored = sandbox.run("store", input=sandbox.credential(host=sandbox.login_host, password=token))
+    stored = sandbox.call("store", input=sandbox.credential(host=sandbox.login_host,
+                                                            password=token))
     assert stored.returncode == 0 and stored.stdout == ""
-    assert sandbox.run("get", input=sandbox.credential()).returncode == 0
+    assert sandbox.call("get", input=sandbox.credential()).returncode == 0
 
 
 def test_erase_at_the_login_host_drops_the_login(logged_in):
     box = logged_in
-    box.run("get", input=box.credential())
-    assert box.run("erase", input=box.credential(host=box.login_host)).returncode == 0
+    box.call("get", input=box.credential())
+    assert box.call("erase", input=box.credential(host=box.login_host)).returncode == 0
     assert box.stored() == {}
     assert "token" not in box.state()
 
@@ -344,9 +346,9 @@ def test_store_at_an_api_host_caches_a_token_with_its_expiry(sandbox):
     import time
 
     expiry = str(int(time.time()) + 600)
-    sandbox.run("store", input=sandbox.credential(password="tid=imported;exp=1",
+    sandbox.call("store", input=sandbox.credential(password="tid=imported;exp=1",
                                                   password_expiry_utc=expiry))
-    result = sandbox.run("get", input=sandbox.credential())
+    result = sandbox.call("get", input=sandbox.credential())
     assert result.pairs()["password"] == "tid=imported;exp=1"
     assert sandbox.server.exchanges == 0
 
@@ -355,39 +357,39 @@ def test_repeated_erases_of_fresh_tokens_say_it_is_not_a_stale_token(logged_in):
     box = logged_in
     results = []
     for _ in range(3):
-        token = box.run("get", input=box.credential()).pairs()["password"]
-        results.append(box.run("erase", input=box.credential(password=token)))
+        token = box.call("get", input=box.credential()).pairs()["password"]
+        results.append(box.call("erase", input=box.credential(password=token)))
     assert "subscription or policy problem" in results[-1].stderr
     assert "subscription or policy" not in results[0].stderr
 
 
 def test_token_command_formats(logged_in):
     box = logged_in
-    raw = box.run("token")
+    raw = box.call("token")
     assert raw.returncode == 0 and raw.stdout.count("\n") == 1
-    data = json.loads(box.run("token", "--format", "json").stdout)
+    data = json.loads(box.call("token", "--format", "json").stdout)
     assert data == {"token": raw.stdout.strip(), "expires_at": data["expires_at"],
                     "api_base": box.server.url, "profile": "copilot"}
-    env = box.run("token", "--format", "env").stdout
+    env = box.call("token", "--format", "env").stdout
     assert f"export OPENAI_API_BASE={box.server.url}" in env
     assert box.server.exchanges == 1
 
 
 def test_status_never_shows_a_secret_and_says_if_a_token_is_at_hand(logged_in):
     box = logged_in
-    ok = box.run("status")
+    ok = box.call("status")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "octocat" in ok.stdout and "token: valid until" in ok.stdout
     box.check_no_secret_leaked(ok.stdout, "status output")
-    box.run("logout")
-    missing = box.run("status")
+    box.call("logout")
+    missing = box.call("status")
     assert missing.returncode == 1 and "login: none" in missing.stdout
 
 
 def test_logout_forgets_everything(logged_in):
     box = logged_in
-    box.run("get", input=box.credential())
-    assert box.run("logout").returncode == 0
+    box.call("get", input=box.credential())
+    assert box.call("logout").returncode == 0
     assert box.stored() == {} and box.state() == {}
 
 
@@ -406,7 +408,7 @@ def test_python_dash_m_helper_is_the_same_command(logged_in):
     (b"url=https://api.githubcopilot.com%0d.evil.com/\n\n", "control character"),
 ])
 def test_bad_input_is_refused_with_one_line(logged_in, payload, why):
-    result = logged_in.run("get", input=payload)
+    result = logged_in.call("get", input=payload)
     assert result.returncode == 1
     assert result.stdout == ""
     assert why in result.stderr and result.stderr.count("\n") == 1
@@ -415,24 +417,23 @@ def test_bad_input_is_refused_with_one_line(logged_in, payload, why):
 
 def test_bad_config_is_exit_2_naming_file_and_key(sandbox):
     sandbox.write_config('store = "cloud"\n')
-    result = sandbox.run("get", input=sandbox.credential())
+    result = sandbox.call("get", input=sandbox.credential())
     assert result.returncode == 2
     assert str(sandbox.config_path) in result.stderr and "store" in result.stderr
 
 
 def test_plain_http_config_url_is_refused_unless_loopback(sandbox):
     sandbox.write_config('[profiles.copilot]\napi_url = "http://api.example.com"\n')
-    result = sandbox.run("token")
+    result = sandbox.call("token")
     assert result.returncode == 2 and "only allowed for loopback" in result.stderr
 
 
 def test_usage_errors_exit_2(sandbox):
+    """The exit codes as a process reports them; every usage row is in test_cli's table."""
     assert sandbox.run("frobnicate").returncode == 2
-    assert sandbox.run().returncode == 2
-    assert sandbox.run("get", "--format", "json").returncode == 2
-    assert sandbox.run("--profile", "nope", "token").returncode == 2
-    assert sandbox.run("--version").stdout.startswith("git-credential-copilot ")
-    assert "usage:" in sandbox.run("--help").stdout
+    assert sandbox.call("--profile", "nope", "token").returncode == 2
+    version = sandbox.run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("git-credential-copilot ")
 
 
 def test_executable_is_installed():
@@ -456,12 +457,12 @@ def test_the_api_host_the_exchange_named_is_claimed_even_after_erase(logged_in):
     box = logged_in
     box.config_path.write_text(box.config_path.read_text().replace(
         f'hosts = ["{box.server.host}"]', 'hosts = ["api.githubcopilot.com"]'))
-    assert box.run("get", input=box.credential()).stdout == ""  # not claimed yet
-    assert box.run("token").returncode == 0  # the exchange names endpoints.api = this server
-    first = box.run("get", input=box.credential())
+    assert box.call("get", input=box.credential()).stdout == ""  # not claimed yet
+    assert box.call("token").returncode == 0  # the exchange names endpoints.api = this server
+    first = box.call("get", input=box.credential())
     assert first.pairs()["host"] == box.server.host
-    box.run("erase", input=box.credential(password=first.pairs()["password"]))
-    again = box.run("get", input=box.credential())
+    box.call("erase", input=box.credential(password=first.pairs()["password"]))
+    again = box.call("get", input=box.credential())
     assert again.returncode == 0 and again.pairs()["password"] != first.pairs()["password"]
 
 
@@ -488,6 +489,7 @@ def test_a_cached_get_imports_none_of_the_heavy_modules(logged_in):
     assert box.server.exchanges == 1
 
 
+@pytest.mark.usefixtures("_installed")
 def test_closed_standard_streams_are_not_a_traceback(logged_in):
     box = logged_in
     token = subprocess.run([str(EXE), "token"], stdin=subprocess.DEVNULL, capture_output=True,

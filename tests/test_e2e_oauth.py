@@ -7,15 +7,10 @@ import json
 
 import pytest
 
-from conftest import require_executable
+from conftest import quick_login, seed_oauth_login
 from procs import Watched, device_login
 
 CORP = ("--profile", "corp")
-
-
-@pytest.fixture(autouse=True)
-def _installed():
-    require_executable()
 
 
 def login(box) -> str:
@@ -32,16 +27,19 @@ def expire_access_token(box) -> None:
 
 @pytest.fixture
 def logged_in_corp(corp):
-    login(corp)
+    """What `login` leaves: a refresh token stored, an access token cached (in process, no
+    device flow: test_login_shows_the_complete_uri... runs the real one)."""
+    seed_oauth_login(corp, cached=True)
     return corp
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_login_shows_the_complete_uri_and_stores_only_the_refresh_token(corp):
     err = login(corp)
     assert "user_code=" in err  # verification_uri_complete
     stored = corp.stored("corp")
     assert stored["refresh_token"].startswith("rt_") and stored["access_token"] == ""
-    got = corp.run(*CORP, "get", input=corp.credential())
+    got = corp.call(*CORP, "get", input=corp.credential())
     assert got.returncode == 0, got.stderr
     assert got.pairs()["password"] in corp.server.access_tokens
     assert "rt_" not in got.stdout  # the refresh token is never printed
@@ -50,7 +48,7 @@ def test_login_shows_the_complete_uri_and_stores_only_the_refresh_token(corp):
 
 def test_get_picks_the_profile_claiming_the_host(logged_in_corp):
     box = logged_in_corp
-    got = box.run("get", input=box.credential())
+    got = box.call("get", input=box.credential())
     assert got.pairs()["password"] in box.server.access_tokens
 
 
@@ -58,12 +56,12 @@ def test_expired_access_token_is_refreshed_and_the_rotated_token_stored(logged_i
     box = logged_in_corp
     old_refresh = box.stored("corp")["refresh_token"]
     expire_access_token(box)
-    got = box.run(*CORP, "get", input=box.credential())
+    got = box.call(*CORP, "get", input=box.credential())
     assert got.returncode == 0, got.stderr
     assert box.server.refreshes == 1
     assert box.stored("corp")["refresh_token"] not in ("", old_refresh)
     expire_access_token(box)
-    assert box.run(*CORP, "get", input=box.credential()).returncode == 0
+    assert box.call(*CORP, "get", input=box.credential()).returncode == 0
     assert (box.server.refreshes, box.server.replays) == (2, 0)
 
 
@@ -85,18 +83,18 @@ def test_seed_story_revoked_family_then_clean_login(logged_in_corp):
     box = logged_in_corp
     for _ in range(5):
         expire_access_token(box)
-        assert box.run(*CORP, "get", input=box.credential()).returncode == 0
+        assert box.call(*CORP, "get", input=box.credential()).returncode == 0
     assert box.server.refreshes == 5
     box.server.revoke_all()
     expire_access_token(box)
-    failed = box.run(*CORP, "get", input=box.credential())
+    failed = box.call(*CORP, "get", input=box.credential())
     assert failed.returncode == 1 and failed.stdout == ""
     assert "git-credential-copilot --profile corp login" in failed.stderr
     assert box.stored("corp") == {}  # the dead refresh token is gone
-    assert box.run(*CORP, "get", input=box.credential()).returncode == 1
+    assert box.call(*CORP, "get", input=box.credential()).returncode == 1
     assert box.server.refreshes == 6  # never sent again
-    login(box)
-    got = box.run(*CORP, "get", input=box.credential())
+    quick_login(box, *CORP)
+    got = box.call(*CORP, "get", input=box.credential())
     assert got.returncode == 0 and got.pairs()["password"] in box.server.access_tokens
     assert box.server.replays == 0
 
@@ -104,24 +102,25 @@ def test_seed_story_revoked_family_then_clean_login(logged_in_corp):
 def test_login_replaces_valid_tokens_and_never_uses_the_old_refresh_token(logged_in_corp):
     box = logged_in_corp
     old = box.stored("corp")["refresh_token"]
-    login(box)
+    quick_login(box, *CORP)
     assert box.stored("corp")["refresh_token"] != old
     expire_access_token(box)
-    assert box.run(*CORP, "get", input=box.credential()).returncode == 0
+    assert box.call(*CORP, "get", input=box.credential()).returncode == 0
     assert box.server.refreshes == 1 and box.server.replays == 0
     assert box.server.families[0].current == old  # the first family was never touched again
 
 
 def test_erase_drops_the_access_token_only(logged_in_corp):
     box = logged_in_corp
-    token = box.run(*CORP, "get", input=box.credential()).pairs()["password"]
-    erased = box.run(*CORP, "erase", input=box.credential(password=token))
+    token = box.call(*CORP, "get", input=box.credential()).pairs()["password"]
+    erased = box.call(*CORP, "erase", input=box.credential(password=token))
     assert "s ago was rejected; dropped it" in erased.stderr  # minted seconds ago
     assert box.stored("corp")["refresh_token"]
-    again = box.run(*CORP, "get", input=box.credential()).pairs()["password"]
+    again = box.call(*CORP, "get", input=box.credential()).pairs()["password"]
     assert again != token and box.server.refreshes == 1
 
 
+@pytest.mark.slow  # a real process waits a real poll interval
 def test_interactive_get_after_revocation_runs_one_device_flow(logged_in_corp):
     box = logged_in_corp
     box.server.revoke_all()
@@ -131,15 +130,15 @@ def test_interactive_get_after_revocation_runs_one_device_flow(logged_in_corp):
     box.server.approve(watched.user_code())
     code, out, err = watched.finish()
     assert code == 0, err
-    assert box.server.counts["/device"] == 2
+    assert box.server.counts["/device"] == 1  # the get's own (the login was seeded)
 
 
 def test_discovery_falls_back_to_rfc8414_and_is_cached(corp):
     corp.server.oidc = False
-    login(corp)
+    quick_login(corp, *CORP)
     assert corp.server.counts["/.well-known/openid-configuration"] == 1
     assert corp.server.counts["/.well-known/oauth-authorization-server"] == 1
-    login(corp)
+    quick_login(corp, *CORP)
     assert corp.server.counts["/.well-known/oauth-authorization-server"] == 1
     assert (corp.root / "cache" / "git-credential-copilot" / "discovery-corp.json").exists()
 
@@ -149,13 +148,13 @@ def test_explicit_urls_win_over_discovery(corp):
         f'issuer = "{corp.server.url}"',
         f'device_authorization_url = "{corp.server.url}/device"\n'
         f'token_url = "{corp.server.url}/token"'))
-    login(corp)
+    quick_login(corp, *CORP)
     assert corp.server.counts["/.well-known/openid-configuration"] == 0
 
 
 def test_token_json_for_oauth(logged_in_corp):
     box = logged_in_corp
-    data = json.loads(box.run(*CORP, "token", "--format", "json").stdout)
+    data = json.loads(box.call(*CORP, "token", "--format", "json").stdout)
     assert set(data) == {"token", "expires_at", "profile", "api_base"}
     assert data["api_base"] == f"{box.server.url}/v1" and data["profile"] == "corp"
 
@@ -163,16 +162,16 @@ def test_token_json_for_oauth(logged_in_corp):
 def test_token_json_without_api_base_has_no_such_key(logged_in_corp):
     box = logged_in_corp
     box.write_config(box.config_path.read_text().replace(f'api_base = "{box.server.url}/v1"\n', ""))
-    data = json.loads(box.run(*CORP, "token", "--format", "json").stdout)
+    data = json.loads(box.call(*CORP, "token", "--format", "json").stdout)
     assert set(data) == {"token", "expires_at", "profile"}
 
 
 def test_confidential_client_sends_its_secret(corp):
     corp.server.client_secret = "s3cret"
     corp.write_config(corp.config_path.read_text() + 'client_secret = "s3cret"\n')
-    login(corp)
+    quick_login(corp, *CORP)
     expire_access_token(corp)
-    assert corp.run(*CORP, "get", input=corp.credential()).returncode == 0
+    assert corp.call(*CORP, "get", input=corp.credential()).returncode == 0
     assert corp.server.refreshes == 1
 
 
@@ -181,7 +180,7 @@ def test_a_server_that_does_not_rotate_keeps_the_refresh_token(logged_in_corp):
     box.server.rotate = False
     old = box.stored("corp")["refresh_token"]
     expire_access_token(box)
-    assert box.run(*CORP, "get", input=box.credential()).returncode == 0
+    assert box.call(*CORP, "get", input=box.credential()).returncode == 0
     assert box.stored("corp")["refresh_token"] == old
 
 
@@ -189,7 +188,7 @@ def test_the_gateway_accepts_what_get_hands_out(logged_in_corp):
     import requests
 
     box = logged_in_corp
-    token = box.run(*CORP, "token").stdout.strip()
+    token = box.call(*CORP, "token").stdout.strip()
     assert requests.get(f"{box.server.url}/v1/models",
                         headers={"Authorization": f"Bearer {token}"}, timeout=5).ok
 
@@ -198,17 +197,15 @@ def test_github_expiring_user_tokens_are_refreshed_not_re_logged(sandbox):
     """The copilot provider with a GitHub App that expires user tokens (ghu_/ghr_)."""
     box = sandbox
     box.server.expiring_user_tokens = True
-    watched = Watched(box.start("login"))
-    box.server.approve(watched.user_code())
-    assert watched.finish()[0] == 0
+    quick_login(box)
     stored = box.stored()
     assert stored["refresh_token"].startswith("ghr_")
     # Time passes: the GitHub user token expires on both sides.
     box.server.github_tokens[stored["access_token"]]["expires_at"] = 1
     stored["expires_at"] = 1
     (box.data_dir / "copilot.json").write_text(json.dumps(stored))
-    box.run("erase", input=box.credential())
-    got = box.run("get", input=box.credential())
+    box.call("erase", input=box.credential())
+    got = box.call("get", input=box.credential())
     assert got.returncode == 0, got.stderr
     assert box.server.device_flows == 1
     assert box.server.counts["/login/oauth/access_token"] == 2  # the device poll + 1 refresh

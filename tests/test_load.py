@@ -10,11 +10,14 @@ import math
 import os
 import time
 
+import pytest
+
 from conftest import require_executable
 
 RACERS = int(os.environ.get("LOAD_RACERS", "60"))
 
 
+@pytest.mark.slow
 def test_a_crowd_with_the_cache_expiring_mid_run(logged_in):
     require_executable()
     box = logged_in

@@ -66,8 +66,12 @@ def test_hostile_input_is_refused(data, message):
 
 
 def test_a_line_of_exactly_64_kib_is_accepted():
-    line = b"k=" + b"v" * (64 * 1024 - 2) + b"\n"
-    read(line)
+    value = b"v" * (64 * 1024 - len(b"password="))
+    line = b"password=" + value  # 64 KiB, not counting the newline
+    assert len(line) == 64 * 1024
+    assert read(line + b"\nhost=h\n").password == value.decode()
+    with pytest.raises(ProtocolError, match="64 KiB"):
+        read(line + b"v\n")  # one byte more is refused
 
 
 def test_input_over_1_mib_is_refused():

@@ -9,6 +9,8 @@ from helper import rfc8628
 from helper.rfc6749 import InvalidClient
 from helper.transport import ServerError, Transport
 
+from conftest import FakeClock
+
 CODE_URL = "https://idp.example.com/device"
 TOKEN_URL = "https://idp.example.com/token"
 
@@ -18,22 +20,9 @@ def code(interval: int = 5, expires_in: int = 900) -> rfc8628.DeviceCode:
                               expires_in, interval)
 
 
-class Waits:
-    def __init__(self):
-        self.waits: list[float] = []
-        self.now = 0.0
-
-    def wait(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-
-def poll(device_code: rfc8628.DeviceCode, waits: Waits):
+def poll(device_code: rfc8628.DeviceCode, waits: FakeClock):
     return rfc8628.poll(Transport(sleep=lambda s: None), TOKEN_URL, "client", device_code,
-                        wait=waits.wait, clock=waits.clock)
+                        wait=waits.sleep, clock=waits)
 
 
 @pytest.mark.parametrize("error_status", [200, 400])
@@ -43,10 +32,10 @@ def test_pending_then_slow_down_then_success(error_status):
     responses.post(TOKEN_URL, status=error_status, json={"error": "slow_down"})
     responses.post(TOKEN_URL, status=error_status, json={"error": "authorization_pending"})
     responses.post(TOKEN_URL, json={"access_token": "gho_x", "token_type": "bearer"})
-    waits = Waits()
+    waits = FakeClock()
     answer = poll(code(interval=5), waits)
     assert answer.access_token == "gho_x"
-    assert waits.waits == [5, 5, 10, 10]  # slow_down adds 5 s for this and all later polls
+    assert waits.sleeps == [5, 5, 10, 10]  # slow_down adds 5 s for this and all later polls
     sent = responses.calls[0].request.body
     assert "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code" in sent
 
@@ -56,9 +45,9 @@ def test_googles_dialect_428_pending_and_403_slow_down():
     responses.post(TOKEN_URL, status=428, json={"error": "authorization_pending"})
     responses.post(TOKEN_URL, status=403, json={"error": "slow_down"})
     responses.post(TOKEN_URL, json={"access_token": "ya29.x", "expires_in": 3599})
-    waits = Waits()
+    waits = FakeClock()
     assert poll(code(interval=5), waits).access_token == "ya29.x"
-    assert waits.waits == [5, 5, 10]
+    assert waits.sleeps == [5, 5, 10]
 
 
 @responses.activate
@@ -74,9 +63,9 @@ def test_google_verification_url_and_extra_parameters():
 def test_github_slow_down_with_its_own_interval_is_obeyed():
     responses.post(TOKEN_URL, json={"error": "slow_down", "interval": 15})
     responses.post(TOKEN_URL, json={"access_token": "gho_x"})
-    waits = Waits()
+    waits = FakeClock()
     poll(code(interval=5), waits)
-    assert waits.waits == [5, 15]
+    assert waits.sleeps == [5, 15]
 
 
 @pytest.mark.parametrize("error, cls", [
@@ -88,23 +77,23 @@ def test_github_slow_down_with_its_own_interval_is_obeyed():
 def test_terminal_errors_end_the_flow(error, cls):
     responses.post(TOKEN_URL, status=400, json={"error": error, "error_description": "nope"})
     with pytest.raises(cls, match=error):
-        poll(code(), Waits())
+        poll(code(), FakeClock())
 
 
 @responses.activate
 def test_an_unknown_error_code_is_still_one_clear_error():
     responses.post(TOKEN_URL, json={"error": "device_flow_disabled"})
     with pytest.raises(rfc8628.OAuthError, match="device_flow_disabled"):
-        poll(code(), Waits())
+        poll(code(), FakeClock())
 
 
 @responses.activate
 def test_the_code_expiring_while_pending_ends_the_flow_without_overshooting():
     responses.post(TOKEN_URL, json={"error": "authorization_pending"})
-    waits = Waits()
+    waits = FakeClock()
     with pytest.raises(rfc8628.ExpiredToken):
         poll(code(interval=5, expires_in=12), waits)
-    assert waits.waits == [5, 5]
+    assert waits.sleeps == [5, 5]
 
 
 @responses.activate

@@ -8,27 +8,14 @@ import responses
 
 from helper.transport import ServerError, Transport
 
+from conftest import FakeClock
+
 URL = "https://api.example.com/x"
 
 
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-
-def transport(budget: float = 20.0) -> tuple[Transport, FakeTime]:
-    t = FakeTime()
-    return Transport(timeout=5, budget=budget, sleep=t.sleep, clock=t.clock,
+def transport(budget: float = 20.0) -> tuple[Transport, FakeClock]:
+    t = FakeClock()
+    return Transport(timeout=5, budget=budget, sleep=t.sleep, clock=t,
                      jitter=lambda: 0.5), t
 
 
