@@ -22,7 +22,6 @@ from pathlib import Path
 
 from . import files
 from .errors import CredentialError, UsageError, mask
-from .files import UnreadableFile
 from .login import Refused, import_login, kind_hint
 from .records import Grant
 
@@ -135,7 +134,7 @@ def read_source(path: Path, hint: str, missing_ok: bool = False) -> bytes | None
     own files it may be a symlink (dotfile managers) and its mode is left as it is."""
     try:
         data = files.read_regular(path, MAX_SOURCE, follow=True, mine=True)
-    except UnreadableFile as e:
+    except files.UnreadableFile as e:
         raise SourceError(f"{e}; nothing was stored") from e
     if data is None and not missing_ok:
         raise SourceError(f"{path}: no such file" + (f" ({hint})" if hint else "")
