@@ -260,7 +260,7 @@ def cmd_store(cfg: config.Config, cred: protocol.Credential, streams: Streams,
     if not cred.password:
         return EXIT_OK
     if routing.at_login_host(profile, cred.host):
-        login.import_login(lc, cred.username, cred.password)
+        login.store_login(lc, cred.username, cred.password)
     else:
         lc.store(cred.username, cred.password, cred.password_expiry_utc)
     return EXIT_OK

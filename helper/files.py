@@ -75,19 +75,28 @@ def _make_dirs(path: Path) -> None:
         os.chmod(directory, 0o700)
 
 
-def read_regular(path: Path, limit: int = MAX_FILE, follow: bool = False) -> bytes | None:
+def read_regular(path: Path, limit: int = MAX_FILE, follow: bool = False,
+                 mine: bool = False) -> bytes | None:
     """The bytes of the regular file ``path``; None when it does not exist.
 
     Opened with ``O_NONBLOCK`` (and ``O_NOFOLLOW`` unless ``follow``): a FIFO, a device or a
     symlink where a file should be is refused at once instead of blocking or being followed.
+    ``mine``: refuse a file that belongs to another user. Its mode is left as it is.
     """
-    fd, _ = _open_regular(path, follow)
-    if fd is None:
+    fd, info = _open_regular(path, follow)
+    if fd is None or info is None:
         return None
     try:
+        if mine:
+            _check_owner(path, info)
         return _read_all(fd, path, limit)
     finally:
         os.close(fd)
+
+
+def _check_owner(path: Path, info: os.stat_result) -> None:
+    if info.st_uid != os.geteuid():
+        raise UnreadableFile(f"{path} belongs to another user (uid {info.st_uid})")
 
 
 def _open_regular(path: Path, follow: bool) -> tuple[int | None, os.stat_result | None]:
@@ -116,8 +125,7 @@ def read_json(path: Path, notice: Notice = quiet) -> dict[str, Any] | None:
     if fd is None or info is None:
         return None
     try:
-        if info.st_uid != os.geteuid():
-            raise UnreadableFile(f"{path} belongs to another user (uid {info.st_uid})")
+        _check_owner(path, info)
         if info.st_mode & 0o077:
             os.fchmod(fd, 0o600)
             notice(f"{path} was readable by others; made it private (0600)")

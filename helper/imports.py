@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import files
 from .errors import CredentialError, UsageError, mask
-from .lifecycle import stamp
-from .login import import_login
+from .login import Refused, import_login, kind_hint
 from .records import Grant
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: it costs milliseconds to import
@@ -33,11 +32,9 @@ if TYPE_CHECKING:
     from .cli import Streams
     from .config import Profile
     from .lifecycle import Lifecycle
-    from .records import Minted
+    from .records import Token
 
 MAX_SOURCE = 1024 * 1024
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 Found = namedtuple("Found", ("token", "username", "where"))
 
@@ -136,36 +133,13 @@ def read_source(path: Path, hint: str, missing_ok: bool = False) -> bytes | None
     """Another program's file, read only: a regular file of ours, at most 1 MiB. Unlike our
     own files it may be a symlink (dotfile managers) and its mode is left as it is."""
     try:
-        fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
-    except FileNotFoundError:
-        if missing_ok:
-            return None
+        data = files.read_regular(path, MAX_SOURCE, follow=True, mine=True)
+    except files.UnreadableFile as e:
+        raise SourceError(f"{e}; nothing was stored") from e
+    if data is None and not missing_ok:
         raise SourceError(f"{path}: no such file" + (f" ({hint})" if hint else "")
-                          + "; nothing was stored") from None
-    except OSError as e:
-        raise SourceError(f"cannot read {path}: {e.strerror}; nothing was stored") from e
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SourceError(f"{path} is not a regular file; nothing was stored")
-        if info.st_uid != os.geteuid():
-            raise SourceError(f"{path} belongs to another user (uid {info.st_uid}); "
-                              "nothing was stored")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError as e:
-                raise SourceError(f"cannot read {path}: {e.strerror}") from e
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > MAX_SOURCE:
-                raise SourceError(f"{path} is larger than 1 MiB; nothing was stored")
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
+                          + "; nothing was stored")
+    return data
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -179,24 +153,14 @@ def find(source: str, stdin: Any, env: Mapping[str, str], profile: Any) -> Found
     return from_stdin(stdin)
 
 
-def validate(found: Found, lc: Lifecycle) -> Minted:
-    """One exchange with the candidate; the minted token, or why it was refused."""
-    provider = lc.parts.provider()
+def keep(found: Found, lc: Lifecycle) -> Token:
+    """Store the candidate once one exchange accepts it; the token it minted, or why not."""
     try:
-        return provider.mint(Grant(access_token=found.token, username=found.username,
-                                   origin=found.where))
-    except CredentialError as e:
+        return import_login(lc, Grant(access_token=found.token, username=found.username))
+    except Refused as e:
         raise CredentialError(
             f"the token from {found.where} ({mask(found.token)}) was refused: {e}"
             f"{kind_hint(found.token)}; nothing was stored") from e
-
-
-def kind_hint(token: str) -> str:
-    if token.startswith(("ghp_", "github_pat_")):
-        return " (a personal access token: the exchange accepts only a Copilot app's login)"
-    if token.startswith("gho_"):
-        return " (an OAuth app's token, e.g. gh's: the exchange may not accept it)"
-    return ""
 
 
 def cmd_login_from(source: str, lc: Lifecycle, profile: Profile, streams: Streams) -> int:
@@ -205,18 +169,14 @@ def cmd_login_from(source: str, lc: Lifecycle, profile: Profile, streams: Stream
         raise UsageError(f"login --from and --with-token bring a GitHub login; profile "
                          f"{profile.name!r} uses provider {profile.provider!r}")
     found = find(source, streams.stdin, lc.env, profile)
-    minted = validate(found, lc)
-    import_login(lc, found.username, found.token, checked=True)
-    with lc.parts.lock("store"):  # the exchange's token is good: the next get needs none
-        login = Grant(access_token=found.token, username=found.username)
-        lc.cache(lc.read_state(), stamp(minted.token, login, lc.parts.provider()))
+    token = keep(found, lc)
     who = f" as {found.username}" if found.username else ""
     streams.console.notice(
         f"logged in{who} (profile {profile.name!r}) with the GitHub token from "
         f"{found.where} ({mask(found.token)}); the Copilot exchange accepted it "
-        f"(API {minted.token.api_base}); {found.where} was not changed"
+        f"(API {token.api_base}); {found.where} was not changed"
         if found.where != "stdin" else
         f"logged in{who} (profile {profile.name!r}) with the GitHub token from stdin "
-        f"({mask(found.token)}); the Copilot exchange accepted it (API {minted.token.api_base})"
+        f"({mask(found.token)}); the Copilot exchange accepted it (API {token.api_base})"
     )
     return 0

@@ -1,13 +1,15 @@
-"""Logins: run one, forget one, import one git hands us, drop one git says is dead.
+"""Logins: run one, forget one, import one git or a person hands us, drop one git says is dead.
 
 A login is the long-lived grant in the secret store. Each change to it happens under the
-profile lock and clears the cached token, so no token minted from an older login is served.
+profile lock and replaces the cached token (with none, or with one the new login minted), so
+no token minted from an older login is served.
 """
 
 from __future__ import annotations
 
 from . import files
-from .lifecycle import Lifecycle, person
+from .errors import CredentialError, mask
+from .lifecycle import Lifecycle, person, stamp
 from .records import Grant, Token
 
 
@@ -37,35 +39,47 @@ def erase_login(lc: Lifecycle, password: str) -> None:
         lc.write_state(lc.read_state().cleared())
 
 
-def import_login(lc: Lifecycle, username: str, password: str, checked: bool = False) -> bool:
-    """Keep a token git hands us at the login host as the profile's login. One that would
-    replace another login must first pass one exchange (``checked``: it already did): git
-    approves whatever a push used - a PAT, gh's token - to every helper, and that must not
-    replace a working login. True when stored."""
+class Refused(CredentialError):
+    """The exchange did not accept a token offered as the login; nothing changed."""
+
+
+def store_login(lc: Lifecycle, username: str, password: str) -> None:
+    """git's ``store`` at the login host: git approves whatever a push used - a PAT, gh's
+    token - to every helper, so a token the exchange refuses changes nothing; it is
+    reported in one line (git ignores a helper's ``store`` answer)."""
     if not password:
-        return False
-    with lc.parts.lock("store"):
-        store = lc.parts.store()
-        stored = lc.stored_grant(store)
-        if stored is not None and password in (stored.access_token, stored.refresh_token):
-            return False
-        grant = Grant(access_token=password, username=person(username))
-        if stored is not None and not checked and not _accepted(lc, grant):
-            return False
-        store.write(lc.name, grant.to_dict())
-        lc.write_state(lc.read_state().cleared())
-        return True
-
-
-def _accepted(lc: Lifecycle, grant: Grant) -> bool:
-    """Does the token exchange accept ``grant``? Any refusal or failure: no."""
-    from .errors import CredentialError, mask
-
+        return
+    stored = lc.stored_grant(lc.parts.store())
+    if stored is not None and password in (stored.access_token, stored.refresh_token):
+        return  # git approving the login we already hold
+    grant = Grant(access_token=password, username=person(username))
     try:
-        lc.parts.provider().mint(grant)
-    except CredentialError as e:
+        import_login(lc, grant)
+    except Refused as e:
         lc.console.notice(
-            f"not replacing the login of profile {lc.name!r} with the token git approved "
-            f"({mask(grant.access_token)}): the exchange refused it ({e})")
-        return False
-    return True
+            f"not storing the token git approved ({mask(password)}) as the login of profile "
+            f"{lc.name!r}: the Copilot exchange did not accept it ({e}){kind_hint(password)}")
+
+
+def import_login(lc: Lifecycle, grant: Grant) -> Token:
+    """Make ``grant`` the profile's login only after one exchange accepts it, and cache the
+    token that exchange minted (the next get needs none). Refused, and nothing changed, when
+    the exchange refuses it or cannot be reached."""
+    with lc.parts.lock("store"):
+        provider = lc.parts.provider()
+        try:
+            minted = provider.mint(grant)
+        except CredentialError as e:
+            raise Refused(str(e)) from e
+        login = minted.grant or grant
+        lc.parts.store().write(lc.name, login.to_dict())
+        return lc.cache(lc.read_state().cleared(), stamp(minted.token, login, provider))
+
+
+def kind_hint(token: str) -> str:
+    """Why the exchange may refuse a token of this kind, from its prefix."""
+    if token.startswith(("ghp_", "github_pat_")):
+        return " (a personal access token: the exchange accepts only a Copilot app's login)"
+    if token.startswith("gho_"):
+        return " (an OAuth app's token, e.g. gh's: the exchange may not accept it)"
+    return ""

@@ -1,7 +1,9 @@
 """The state file: one small JSON file per profile in the state directory.
 
-This is the hot path. A cached ``get`` reads this one file and nothing else, so this
-module imports only the standard library's json and the helper's file primitives.
+A cached ``get`` does not read it: it reads the token file ``write`` leaves beside it in
+``<state_dir>/tokens/`` (helper.cached), stamped with this file's stat. Every other command
+reads this file first, so this module imports only the standard library's json and the
+helper's file primitives.
 
 The file holds the current short-lived token (a Copilot token or an OAuth access token)
 with its timing, the times recent tokens were erased (to tell a stale token from a policy

@@ -209,13 +209,22 @@ def corp(tmp_path: Path, idp: FakeIdP) -> Sandbox:
 
 @pytest.fixture
 def logged_in(sandbox: Sandbox) -> Sandbox:
-    """A sandbox whose profile holds a valid GitHub login (imported through ``store``)."""
+    """A sandbox whose profile holds a valid GitHub login, imported through ``store``: its one
+    exchange cached a first token (``uncached`` forgets it)."""
     token = sandbox.server.add_github_token()
     result = sandbox.call("store", input=sandbox.credential(
         host=sandbox.login_host, username="octocat", password=token))
     assert result.returncode == 0, result.stderr
     assert sandbox.stored()["access_token"] == token
     return sandbox
+
+
+def uncached(box: Sandbox, profile: str = "copilot") -> Sandbox:
+    """Forget the token the login's check minted (``store`` caches it), for a test whose
+    subject is what the next ``get`` meets at the exchange."""
+    for path in (box.state_dir / f"{profile}.json", box.state_dir / "tokens" / profile):
+        path.unlink(missing_ok=True)
+    return box
 
 
 def quick_login(box: Sandbox, *args: str) -> str:

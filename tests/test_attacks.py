@@ -22,7 +22,7 @@ from helper.errors import ProtocolError
 from helper.lock import ProfileLock
 from helper.transport import ServerError, Transport
 
-from conftest import EXE, require_executable
+from conftest import EXE, require_executable, uncached
 from fakeserver import Fault
 
 EXCHANGE = "/copilot_internal/v2/token"
@@ -77,7 +77,7 @@ def test_ambiguous_url_gets_no_token_from_the_installed_command(logged_in):
         result = logged_in.run("get", input=f"url={url}\n\n")
         assert result.returncode == 1 and "password=" not in result.stdout
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert logged_in.server.exchanges == 0
+    assert logged_in.server.exchanges == 1  # the login's check at store; none since
 
 
 # -- 8. the device-flow poll interval: at least 1 s, the RFC's 5 s when missing or 0 ------
@@ -146,6 +146,7 @@ def test_server_garbage_is_one_line(body):
 @pytest.mark.parametrize("body", [DEEP, b'{"token": "tid=1", "expires_at": 1e400}'],
                          ids=["deep", "1e400"])
 def test_hostile_exchange_answer_is_one_line_not_an_internal_error(logged_in, body):
+    uncached(logged_in)
     logged_in.server.inject(EXCHANGE, *[Fault(status=200, body=body)] * 20)
     result = logged_in.run("get", input=logged_in.credential())
     assert result.returncode == 1 and "password=" not in result.stdout
@@ -164,10 +165,11 @@ def test_planted_state_file_is_treated_as_absent_once(logged_in, planted):
     assert first.returncode == 0 and "ignoring" in first.stderr, first.stderr
     second = box.run("get", input=box.credential())
     assert second.returncode == 0 and second.stderr == ""  # rewritten: not failing every call
-    assert box.server.exchanges == 1
+    assert box.server.exchanges == 2  # the login's check at store, then the first get's
 
 
 def test_planted_store_file_is_treated_as_absent(logged_in):
+    uncached(logged_in)
     (logged_in.data_dir / "copilot.json").write_bytes(DEEP)
     result = logged_in.run("get", input=logged_in.credential())
     assert result.returncode == 1 and "internal error" not in result.stderr
@@ -204,6 +206,7 @@ def test_fifo_as_state_file_does_not_block(logged_in):
 
 
 def test_fifo_as_store_file_does_not_block(logged_in):
+    uncached(logged_in)
     _fifo(logged_in.data_dir / "copilot.json")
     result = logged_in.run("get", input=logged_in.credential(), timeout=15)
     assert result.returncode == 1 and "not a regular file" in result.stderr
@@ -274,7 +277,7 @@ def test_a_lock_note_is_never_another_profiles_state_file(tmp_path):
 
 
 def test_a_403_echoing_the_authorization_header_is_masked(logged_in):
-    box = logged_in
+    box = uncached(logged_in)
     github_token = box.stored()["access_token"]
     echo = json.dumps({"message": f"Bad credentials for Authorization: token {github_token}"})
     box.server.inject(EXCHANGE, Fault(status=403, body=echo.encode()))
@@ -455,6 +458,7 @@ def _point_exchange_at(box, api_url: str, budget: float = 2) -> None:
 def test_a_trickling_server_is_cut_off_at_the_deadline(logged_in, where):
     import time
 
+    uncached(logged_in)
     server = Trickle(where)
     try:
         _point_exchange_at(logged_in, server.url)
@@ -471,7 +475,7 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(logged_in, where):
 def test_a_lock_waiter_gives_up_within_the_bound_with_one_line(logged_in):
     import time
 
-    box = logged_in
+    box = uncached(logged_in)
     box.write_config(TRICKLE_CONFIG.replace("{api}", box.server.url))
     with ProfileLock(box.state_dir, "copilot", "get", lambda line: None):
         started = time.monotonic()
@@ -485,7 +489,7 @@ def test_a_lock_waiter_gives_up_within_the_bound_with_one_line(logged_in):
 def test_a_lock_waiter_keeps_waiting_while_a_person_signs_in_and_says_so(logged_in):
     from procs import Watched
 
-    box = logged_in
+    box = uncached(logged_in)
     box.write_config(TRICKLE_CONFIG.replace("{api}", box.server.url))
     lock = ProfileLock(box.state_dir, "copilot", "login", lambda line: None, may_prompt=True)
     with lock:
@@ -511,6 +515,7 @@ def _closed_port() -> int:
 def test_an_unreachable_host_fails_fast_naming_it_and_the_network(logged_in):
     import time
 
+    uncached(logged_in)
     _point_exchange_at(logged_in, f"http://127.0.0.1:{_closed_port()}", budget=20)
     started = time.monotonic()
     result = logged_in.run("get", input=logged_in.credential(), timeout=60)
@@ -524,6 +529,7 @@ def test_an_unreachable_host_fails_fast_naming_it_and_the_network(logged_in):
 def test_an_unreachable_proxy_is_named(logged_in):
     import time
 
+    uncached(logged_in)
     _point_exchange_at(logged_in, logged_in.server.url, budget=20)
     proxy = f"http://127.0.0.1:{_closed_port()}"
     started = time.monotonic()
@@ -532,7 +538,7 @@ def test_an_unreachable_proxy_is_named(logged_in):
     took = time.monotonic() - started
     assert result.returncode == 1 and "proxy" in result.stderr and "HTTP" in result.stderr
     assert took < 5, took
-    assert logged_in.server.exchanges == 0
+    assert logged_in.server.exchanges == 1  # the login's check at store; none through the proxy
 
 
 @responses.activate
@@ -710,12 +716,13 @@ def test_logout_clears_the_login_wherever_it_is(sandbox, monkeypatch):
 def test_a_dead_login_is_dropped_from_every_store(sandbox, monkeypatch):
     box = sandbox
     token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    uncached(box)
     box.server.revoke_github(token)
     result = box.call("get", input=box.credential())
     assert result.returncode == 1 and "deleted it" in result.stderr
     assert box.stored() == {} and keyring.data == {}
     assert box.call("get", input=box.credential()).returncode == 1
-    assert box.server.exchanges == 1  # the dead login is never sent again
+    assert box.server.exchanges == 2  # the store's check, one refusal: never sent again
 
 
 def test_a_new_login_moves_to_the_keyring_and_leaves_no_copy(sandbox, monkeypatch):
@@ -784,6 +791,48 @@ def test_gits_approve_after_a_push_never_replaces_a_working_login(logged_in):
     new = box.server.add_github_token("octocat")
     _git(box, "credential", "approve", input=push.replace("ghp_pushpat1234", new))
     assert box.stored()["access_token"] == new  # one the exchange accepts replaces it
+
+
+@pytest.mark.parametrize("answer", [401, 404])
+def test_gits_approve_with_no_login_stores_a_refused_token_nowhere_and_says_why(sandbox, answer):
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    require_executable()
+    box = sandbox
+    pat = "ghp_" + "pushpat" * 5 + "x"  # a classic PAT, as a push over HTTPS used it
+    if answer == 404:  # a token GitHub knows, issued to an app Copilot does not trust
+        with box.server.lock:
+            box.server.github_tokens[pat] = {"login": "octocat", "expires_at": None}
+        box.server.app_not_accepted.add(pat)
+    _git(box, "config", "--global", "credential.helper", "copilot")
+    push = f"protocol=http\nhost={box.login_host}\nusername=me\npassword={pat}\n\n"
+    said = _git(box, "credential", "approve", input=push).stderr.decode()
+    assert box.stored() == {} and box.state() == {}
+    assert box.server.exchanges == 1
+    lines = said.strip().splitlines()
+    assert len(lines) == 1 and "not storing the token git approved" in lines[0], said
+    assert f"({answer})" in said or f"answered {answer}" in said, said
+    assert "personal access token" in said and pat not in said
+
+
+def test_gits_approve_with_no_login_stores_an_accepted_token_and_caches_its_token(sandbox):
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    require_executable()
+    box = sandbox
+    token = box.server.add_github_token()
+    _git(box, "config", "--global", "credential.helper", "copilot")
+    push = f"protocol=http\nhost={box.login_host}\nusername=octocat\npassword={token}\n\n"
+    said = _git(box, "credential", "approve", input=push).stderr.decode()
+    assert said == "" and box.stored()["access_token"] == token
+    got = box.run("get", input=box.credential())
+    assert got.returncode == 0, got.stderr
+    assert f"password={box.state()['token']['token']}" in got.stdout
+    assert box.server.exchanges == 1  # the store's check minted the token the get handed out
 
 
 def test_erase_at_the_login_host_still_drops_only_the_login_it_names(logged_in):

@@ -258,13 +258,13 @@ def test_codex_auth_command(logged_in):
     provider = config["model_providers"][config["model_provider"]]
     auth = provider["auth"]
     argv = [auth["command"], *auth["args"]]
-    assert auth["refresh_interval_ms"] == 0 and "--renew" in argv
+    assert auth["refresh_interval_ms"] == 0 and "--renew" in argv and "--min-ttl" in argv
     out = sh(logged_in, argv, timeout=auth["timeout_ms"] / 1000)
     assert out.returncode == 0 and out.stdout.count(b"\n") == 1
     again = sh(logged_in, argv)  # a rerun within a minute keeps the just-minted token
     assert again.stdout == out.stdout and logged_in.server.exchanges == 1
     assert provider["http_headers"]["Copilot-Integration-Id"] == "vscode-chat"
-    assert shlex.join(argv) == "git-credential-copilot token --renew"
+    assert shlex.join(argv) == "git-credential-copilot token --renew --min-ttl 600"
 
 
 def test_every_contrib_piece_has_a_readme():

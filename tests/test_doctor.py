@@ -44,7 +44,7 @@ def test_all_checks_pass_on_a_healthy_set_up(healthy):
     assert "chat_enabled=True" in seen["token exchange"]
     assert f"endpoints.api={healthy.server.url}" in seen["token exchange"]
     assert "login of octocat" in seen["store"]
-    assert healthy.server.exchanges == 1 and healthy.server.device_flows == 0
+    assert healthy.server.exchanges == 2 and healthy.server.device_flows == 0  # store's, ours
     healthy.check_no_secret_leaked(result.stdout, "doctor's stdout")
 
 

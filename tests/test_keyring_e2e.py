@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import require_executable
+from conftest import require_executable, uncached
 from secret_service import AVAILABLE, secret_service, silent_bus
 
 pytestmark = pytest.mark.skipif(
@@ -66,6 +66,7 @@ def test_a_revoked_login_is_deleted_from_the_keyring(keyring_box):
     use_store(box, "keyring")
     token = box.server.add_github_token()
     box.run("store", input=box.credential(host=box.login_host, password=token))
+    uncached(box)
     box.server.revoke_github()
     assert box.run("get", input=box.credential()).returncode == 1
     assert keyring_entry(box) is None

@@ -285,12 +285,12 @@ def test_erase_at_the_login_host(tmp_path, case, password, deleted):
     assert (box.state.token is None) == deleted, case
 
 
-def test_import_login_replaces_the_grant_and_clears_the_token(tmp_path):
+def test_store_login_replaces_the_grant_and_caches_the_token_its_check_minted(tmp_path):
     box = Box(tmp_path, ["ok"], cached=cached(60))
-    login.import_login(box.lc, "octo", "gho_imported")
+    login.store_login(box.lc, "octo", "gho_imported")
     assert box.provider.minted == [Grant(access_token="gho_imported", username="octo")]
     assert box.store.grant == Grant(access_token="gho_imported", username="octo")
-    assert box.state.token is None
+    assert box.state.token is not None and box.state.token.token == "tok_minted_1"
 
 
 # -- the cached token serves only the login that minted it (pure: the fast path calls it) ----
