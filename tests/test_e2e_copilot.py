@@ -63,6 +63,9 @@ def test_get_prints_the_protocol_answer(logged_in):
     assert pairs["password"] in box.server.copilot_tokens
     assert int(pairs["password_expiry_utc"]) == box.server.copilot_tokens[pairs["password"]]
     assert result.stderr == ""
+    again = box.run("get", input=box.credential())  # another process: the cached token
+    assert again.returncode == 0 and again.pairs()["password"] == pairs["password"]
+    assert box.server.exchanges == 1
 
 
 def test_erase_then_get_mints_a_new_token(logged_in):
