@@ -284,10 +284,10 @@ def test_a_403_echoing_the_authorization_header_is_masked(logged_in):
 
 
 def test_an_error_description_echoing_the_refresh_token_is_masked(corp):
-    from procs import device_login
+    from conftest import seed_oauth_login
 
-    device_login(corp, "--profile", "corp")
-    refresh_token = json.loads((corp.data_dir / "corp.json").read_text())["refresh_token"]
+    refresh_token = seed_oauth_login(corp, cached=True)  # no device flow's one-second poll
+    assert json.loads((corp.data_dir / "corp.json").read_text())["refresh_token"] == refresh_token
     state = json.loads((corp.state_dir / "corp.json").read_text())
     state["token"]["expires_at"] = state["token"]["refresh_at"] = 1
     (corp.state_dir / "corp.json").write_text(json.dumps(state))
@@ -485,6 +485,7 @@ def test_a_lock_waiter_gives_up_within_the_bound_with_one_line(logged_in):
     assert took < 0.5 + 0.5 + 0.5 + 3, took  # retry_budget + http_timeout + keyring_timeout
 
 
+@pytest.mark.slow  # waits past the lock's bound on purpose
 def test_a_lock_waiter_keeps_waiting_while_a_person_signs_in_and_says_so(logged_in):
     from procs import Watched
 

@@ -441,6 +441,7 @@ def test_login_is_a_clean_grant(blocked):
     assert box.server.code_redemptions == 2 and box.server.refreshes == 0
 
 
+@pytest.mark.slow  # a crowd of processes
 def test_ten_concurrent_gets_open_one_tab(blocked):
     """Nine callers wait on the profile lock while the first one's browser is open; then
     all ten hand out the one token that sign-in produced."""

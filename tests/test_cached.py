@@ -343,6 +343,7 @@ def regular_install(tmp_path_factory) -> Path:
     return root / "venv" / "bin" / "git-credential-copilot"
 
 
+@pytest.mark.slow  # builds a wheel and a venv; test_e2e_copilot probes the imports quickly
 def test_a_cached_get_imports_nothing_heavy_in_a_regular_install(ready, regular_install):
     box = ready
     floor = traced(regular_install, ("-c", "pass"), b"", box.env, script=False)[1]

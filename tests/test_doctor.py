@@ -200,14 +200,14 @@ def test_the_installed_command(healthy):
 
 
 def test_an_oauth_profile(corp):
-    from procs import device_login
+    from conftest import seed_oauth_login
 
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     before = corp.call("doctor", "--profile", "corp")
     assert before.returncode == 1
     assert lines(before)["login"].startswith("✗") and "--profile corp login" in before.stdout
-    device_login(corp, "--profile", "corp")
+    seed_oauth_login(corp, cached=True)  # as login leaves it, without its one-second poll
     assert corp.call("configure").returncode == 0
     after = corp.call("doctor", "--profile", "corp")
     assert after.returncode == 0, after.stdout
