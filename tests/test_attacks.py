@@ -475,14 +475,14 @@ def test_a_lock_waiter_gives_up_within_the_bound_with_one_line(logged_in):
     import time
 
     box = logged_in
-    _point_exchange_at(box, box.server.url, budget=0.5, timeout=0.5, keyring=0.5)
+    _point_exchange_at(box, box.server.url, budget=0.2, timeout=0.2, keyring=0.2)
     with ProfileLock(box.state_dir, "copilot", "get", lambda line: None):
         started = time.monotonic()
         result = box.run("get", input=box.credential(), timeout=60)
         took = time.monotonic() - started
     assert result.returncode == 1 and "gave up after" in result.stderr, result.stderr
     assert "gave up" in result.stderr.strip().splitlines()[-1]
-    assert took < 0.5 + 0.5 + 0.5 + 3, took  # retry_budget + http_timeout + keyring_timeout
+    assert took < 0.2 + 0.2 + 0.2 + 3, took  # retry_budget + http_timeout + keyring_timeout
 
 
 @pytest.mark.slow  # waits past the lock's bound on purpose

@@ -481,9 +481,13 @@ def test_a_failed_sign_in_is_one_line_and_stores_nothing(blocked, mode, consent,
 
 
 def test_a_timed_out_sign_in_stores_nothing(corp, monkeypatch):
-    """In process (the wait is shortened); the browser is still the real $BROWSER script."""
+    """In process (the wait is shortened, its clock scripted); the browser is still the real
+    $BROWSER script."""
     corp.server.consent = "hold"
     monkeypatch.setattr(browser, "TIMEOUT", 1.0)
+    wait, clock = rfc8252.Listener.wait, scripted_clock(0, 0.9, 1.1)  # 0.1 s left, then over
+    monkeypatch.setattr(rfc8252.Listener, "wait",
+                        lambda self, *args, **kwargs: wait(self, *args, clock=clock, **kwargs))
     failed = corp.call(*CORP, "login", env=fake_browser(corp.root))
     assert failed.returncode == 1
     assert failed.stderr.splitlines()[-1] == (
