@@ -150,6 +150,7 @@ def test_denied_device_flow_is_one_clear_line(sandbox):
     assert sandbox.stored() == {}
 
 
+@pytest.mark.slow  # a crowd of processes
 def test_thirty_concurrent_gets_exchange_exactly_once(logged_in):
     box = logged_in
     data = box.credential().encode()
