@@ -458,31 +458,31 @@ def _point_exchange_at(box, api_url: str, budget: float = 2, timeout: float = 2,
 def test_a_trickling_server_is_cut_off_at_the_deadline(logged_in, where):
     import time
 
-    server = Trickle(where, every=0.1)  # each byte well within the 0.5 s read timeout
+    server = Trickle(where, every=0.05)  # each byte well within the 0.3 s read timeout
     try:
-        _point_exchange_at(logged_in, server.url, budget=0.5, timeout=0.5)
+        _point_exchange_at(logged_in, server.url, budget=0.3, timeout=0.3)
         started = time.monotonic()
         result = logged_in.run("get", input=logged_in.credential(), timeout=40)
         took = time.monotonic() - started
     finally:
         server.stop()
     assert result.returncode == 1 and "password=" not in result.stdout
-    assert "within 0.5 s" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert took < 0.5 + 0.5 + 3, took  # retry_budget + http_timeout, and process start-up
+    assert "within 0.3 s" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert took < 0.3 + 0.3 + 3, took  # retry_budget + http_timeout, and process start-up
 
 
 def test_a_lock_waiter_gives_up_within_the_bound_with_one_line(logged_in):
     import time
 
     box = logged_in
-    _point_exchange_at(box, box.server.url, budget=0.2, timeout=0.2, keyring=0.2)
+    _point_exchange_at(box, box.server.url, budget=0.1, timeout=0.1, keyring=0.1)
     with ProfileLock(box.state_dir, "copilot", "get", lambda line: None):
         started = time.monotonic()
         result = box.run("get", input=box.credential(), timeout=60)
         took = time.monotonic() - started
     assert result.returncode == 1 and "gave up after" in result.stderr, result.stderr
     assert "gave up" in result.stderr.strip().splitlines()[-1]
-    assert took < 0.2 + 0.2 + 0.2 + 3, took  # retry_budget + http_timeout + keyring_timeout
+    assert took < 0.1 + 0.1 + 0.1 + 3, took  # retry_budget + http_timeout + keyring_timeout
 
 
 @pytest.mark.slow  # waits past the lock's bound on purpose
