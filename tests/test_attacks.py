@@ -147,6 +147,7 @@ def test_server_garbage_is_one_line(body):
                          ids=["deep", "1e400"])
 def test_hostile_exchange_answer_is_one_line_not_an_internal_error(logged_in, body):
     uncached(logged_in)
+    _point_exchange_at(logged_in, logged_in.server.url, budget=0.3)  # retried garbage: short
     logged_in.server.inject(EXCHANGE, *[Fault(status=200, body=body)] * 20)
     result = logged_in.run("get", input=logged_in.credential())
     assert result.returncode == 1 and "password=" not in result.stdout
@@ -286,10 +287,10 @@ def test_a_403_echoing_the_authorization_header_is_masked(logged_in):
 
 
 def test_an_error_description_echoing_the_refresh_token_is_masked(corp):
-    from procs import device_login
+    from conftest import seed_oauth_login
 
-    device_login(corp, "--profile", "corp")
-    refresh_token = json.loads((corp.data_dir / "corp.json").read_text())["refresh_token"]
+    refresh_token = seed_oauth_login(corp, cached=True)  # no device flow's one-second poll
+    assert json.loads((corp.data_dir / "corp.json").read_text())["refresh_token"] == refresh_token
     state = json.loads((corp.state_dir / "corp.json").read_text())
     state["token"]["expires_at"] = state["token"]["refresh_at"] = 1
     (corp.state_dir / "corp.json").write_text(json.dumps(state))
@@ -437,9 +438,9 @@ class Trickle:
 
 TRICKLE_CONFIG = """\
 store = "file"
-http_timeout = 2
-retry_budget = 2
-keyring_timeout = 1
+http_timeout = {timeout}
+retry_budget = {budget}
+keyring_timeout = {keyring}
 
 [profiles.copilot]
 github_url = "http://localhost:{port}"
@@ -448,9 +449,11 @@ hosts = ["{host}"]
 """
 
 
-def _point_exchange_at(box, api_url: str, budget: float = 2) -> None:
-    text = TRICKLE_CONFIG.replace("{api}", api_url).replace("retry_budget = 2",
-                                                            f"retry_budget = {budget}")
+def _point_exchange_at(box, api_url: str, budget: float = 2, timeout: float = 2,
+                       keyring: float = 1) -> None:
+    """Bounds are short where a test waits them out: the test's time is the bound's."""
+    text = (TRICKLE_CONFIG.replace("{api}", api_url).replace("{budget}", str(budget))
+            .replace("{timeout}", str(timeout)).replace("{keyring}", str(keyring)))
     box.write_config(text)
 
 
@@ -459,44 +462,47 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(logged_in, where):
     import time
 
     uncached(logged_in)
-    server = Trickle(where)
+    server = Trickle(where, every=0.05)  # each byte well within the 0.3 s read timeout
     try:
-        _point_exchange_at(logged_in, server.url)
+        _point_exchange_at(logged_in, server.url, budget=0.3, timeout=0.3)
         started = time.monotonic()
         result = logged_in.run("get", input=logged_in.credential(), timeout=40)
         took = time.monotonic() - started
     finally:
         server.stop()
     assert result.returncode == 1 and "password=" not in result.stdout
-    assert "within 2 s" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert took < 2 + 2 + 3, took  # retry_budget + http_timeout, and process start-up
+    assert "within 0.3 s" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert took < 0.3 + 0.3 + 3, took  # retry_budget + http_timeout, and process start-up
 
 
 def test_a_lock_waiter_gives_up_within_the_bound_with_one_line(logged_in):
     import time
 
     box = uncached(logged_in)
-    box.write_config(TRICKLE_CONFIG.replace("{api}", box.server.url))
+    _point_exchange_at(box, box.server.url, budget=0.1, timeout=0.1, keyring=0.1)
     with ProfileLock(box.state_dir, "copilot", "get", lambda line: None):
         started = time.monotonic()
         result = box.run("get", input=box.credential(), timeout=60)
         took = time.monotonic() - started
     assert result.returncode == 1 and "gave up after" in result.stderr, result.stderr
     assert "gave up" in result.stderr.strip().splitlines()[-1]
-    assert took < 2 + 2 + 1 + 3, took  # retry_budget + http_timeout + keyring_timeout
+    assert took < 0.1 + 0.1 + 0.1 + 3, took  # retry_budget + http_timeout + keyring_timeout
 
 
+@pytest.mark.slow  # waits past the lock's bound on purpose
 def test_a_lock_waiter_keeps_waiting_while_a_person_signs_in_and_says_so(logged_in):
     from procs import Watched
 
     box = uncached(logged_in)
-    box.write_config(TRICKLE_CONFIG.replace("{api}", box.server.url))
+    # a bound of 1.2 s (the exchange after the wait keeps a 1 s http_timeout on a busy machine)
+    _point_exchange_at(box, box.server.url, budget=0.1, timeout=1, keyring=0.1)
     lock = ProfileLock(box.state_dir, "copilot", "login", lambda line: None, may_prompt=True)
     with lock:
         watched = Watched(box.start("get"), box.credential().encode())
         watched.wait_for_line("a person may be signing in", timeout=20)
         with pytest.raises(subprocess.TimeoutExpired):
-            watched.proc.wait(timeout=2 + 2 + 1 + 2)  # past the bound without a person
+            # the bound again after the notice, which came a second after the start
+            watched.proc.wait(timeout=0.1 + 1 + 0.1)  # so past the bound without a person
     code, out, err = watched.finish(timeout=30)
     assert code == 0 and "password=" in out, err
 

@@ -149,11 +149,26 @@ def test_an_error_redirect_is_refused_with_the_providers_words():
                                "nothing was stored")
 
 
+def scripted_clock(*times: float):
+    """A clock that reads ``times`` in turn, then the last one for ever: a wait's deadline
+    passes without the test waiting it out (the listener still polls its real socket for
+    ``min(1, left)`` seconds a turn, so the times left are kept small)."""
+    readings = iter(times)
+    last = [times[0]]
+
+    def clock() -> float:
+        last[0] = next(readings, last[0])
+        return last[0]
+
+    return clock
+
+
 def test_the_wait_is_bounded_and_counts_down():
     ticks: list[float] = []
     started = time.monotonic()
     with rfc8252.Listener() as listener, pytest.raises(rfc8252.TimedOut) as info:
-        listener.wait("s-1", timeout=1.5, tick=ticks.append)
+        listener.wait("s-1", timeout=1.5, tick=ticks.append,
+                      clock=scripted_clock(0, 1.3, 1.4, 1.6))
     assert time.monotonic() - started < 5
     assert "within 2 s" in str(info.value) and "nothing was stored" in str(info.value)
     assert len(ticks) >= 2 and ticks == sorted(ticks, reverse=True)
@@ -246,9 +261,13 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_on_a_terminal_the_wait_counts_down_and_clears_its_line(idp, client):
+def test_on_a_terminal_the_wait_counts_down_and_clears_its_line(idp, client, monkeypatch):
     idp.consent = "hold"
     out = Terminal()
+    clock = scripted_clock(0, 0.5, 2.45, 2.48, 2.6)  # 2 s left, then 0 s twice, then over
+    wait = rfc8252.Listener.wait
+    monkeypatch.setattr(rfc8252.Listener, "wait",
+                        lambda self, *args, **kwargs: wait(self, *args, clock=clock, **kwargs))
     with pytest.raises(rfc8252.TimedOut):
         browser.authorization_code(client, Transport(timeout=2, budget=2), Console(out), "x", {},
                                    opener=HttpBrowser(), timeout=2.5)
@@ -262,7 +281,7 @@ def test_not_on_a_terminal_there_is_no_countdown(idp, client):
     out = io.StringIO()
     with pytest.raises(rfc8252.TimedOut):
         browser.authorization_code(client, Transport(timeout=2, budget=2), Console(out), "x", {},
-                                   opener=HttpBrowser(), timeout=0.5)
+                                   opener=HttpBrowser(), timeout=0.2)
     assert "waiting" not in out.getvalue() and "\r" not in out.getvalue()
 
 
@@ -294,7 +313,7 @@ def test_a_person_who_never_comes_back_times_out(idp, client):
     idp.consent = "hold"
     person = HttpBrowser()
     with pytest.raises(rfc8252.TimedOut):
-        sign_in(idp, client, person, timeout=1)
+        sign_in(idp, client, person, timeout=0.3)
     assert idp.counts["/authorize"] == 1 and idp.counts["/token"] == 0
 
 
@@ -422,6 +441,7 @@ def test_login_is_a_clean_grant(blocked):
     assert box.server.code_redemptions == 2 and box.server.refreshes == 0
 
 
+@pytest.mark.slow  # a crowd of processes
 def test_ten_concurrent_gets_open_one_tab(blocked):
     """Nine callers wait on the profile lock while the first one's browser is open; then
     all ten hand out the one token that sign-in produced."""
@@ -461,9 +481,13 @@ def test_a_failed_sign_in_is_one_line_and_stores_nothing(blocked, mode, consent,
 
 
 def test_a_timed_out_sign_in_stores_nothing(corp, monkeypatch):
-    """In process (the wait is shortened); the browser is still the real $BROWSER script."""
+    """In process (the wait is shortened, its clock scripted); the browser is still the real
+    $BROWSER script."""
     corp.server.consent = "hold"
     monkeypatch.setattr(browser, "TIMEOUT", 1.0)
+    wait, clock = rfc8252.Listener.wait, scripted_clock(0, 0.9, 1.1)  # 0.1 s left, then over
+    monkeypatch.setattr(rfc8252.Listener, "wait",
+                        lambda self, *args, **kwargs: wait(self, *args, clock=clock, **kwargs))
     failed = corp.call(*CORP, "login", env=fake_browser(corp.root))
     assert failed.returncode == 1
     assert failed.stderr.splitlines()[-1] == (

@@ -49,6 +49,7 @@ def wait_for(path: Path, seconds: float) -> str:
     return path.read_text()
 
 
+@pytest.mark.integration  # a real third-party client: slow, like the others (conftest)
 def test_headless_chromium_signs_in_through_the_loopback_redirect(corp):
     require_executable()
     binary = chromium()

@@ -335,14 +335,17 @@ def regular_install(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "--disable-pip-version-check", "-w", str(root / "wheels"), str(src)],
                    check=True, capture_output=True, timeout=600)
-    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=300)
+    # No pip in it (seeding pip takes seconds): this venv's pip installs into it (--python).
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")],
+                   check=True, timeout=300)
     wheel = next((root / "wheels").glob("*.whl"))
-    subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "-q",
-                    "--no-deps", "--no-index", "--disable-pip-version-check", str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(root / "venv" / "bin" / "python"),
+                    "install", "-q", "--no-deps", "--no-index", "--disable-pip-version-check",
+                    str(wheel)], check=True, capture_output=True, timeout=300)
     return root / "venv" / "bin" / "git-credential-copilot"
 
 
+@pytest.mark.slow  # builds a wheel and a venv; test_e2e_copilot probes the imports quickly
 def test_a_cached_get_imports_nothing_heavy_in_a_regular_install(ready, regular_install):
     box = ready
     floor = traced(regular_install, ("-c", "pass"), b"", box.env, script=False)[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from procs import device_login
+from conftest import seed_oauth_login
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
 
@@ -237,7 +237,7 @@ def _age_cached_token(box, profile: str, seconds: int) -> None:
 
 
 def test_claude_code_api_key_helper_command(corp):
-    device_login(corp, "--profile", "corp")
+    seed_oauth_login(corp, cached=True)  # as login leaves it, without its one-second poll
     settings = json.loads((CONTRIB / "claude-code" / "settings.json").read_text())
     command = settings["apiKeyHelper"]
     first = sh(corp, ["sh", "-c", command])

@@ -14,12 +14,17 @@ from helper.providers import GrantRevoked
 from helper.records import Grant
 from helper.transport import ServerError
 
+from conftest import FakeClock
+
 EXCHANGE = "https://api.github.com/copilot_internal/v2/token"
 
 
 def provider() -> CopilotProvider:
     cfg = config.Config(path=None, retry_budget=1)
-    return CopilotProvider(cfg.profile("copilot"), cfg, Path("/nonexistent"))
+    made = CopilotProvider(cfg.profile("copilot"), cfg, Path("/nonexistent"))
+    clock = FakeClock()  # retries wait out the budget on the fake clock, not in real time
+    made.transport.sleep, made.transport.clock = clock.sleep, clock
+    return made
 
 
 def mint(grant: Grant | None = None):

@@ -10,7 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
-from helper import doctor, gitconfig
+from helper import doctor, gitconfig, transport
 
 
 def git(box, *args: str) -> None:
@@ -125,7 +125,8 @@ def test_the_clock_is_read_from_the_servers_date(logged_in, monkeypatch):
     assert not clock.ok and "ahead" in clock.detail
 
 
-def test_an_unreachable_host_names_the_proxy(logged_in):
+def test_an_unreachable_host_names_the_proxy(logged_in, monkeypatch):
+    monkeypatch.setattr(transport, "UNREACHABLE_RETRY_DELAY", 0)  # in process: retry at once
     logged_in.write_config("""\
         store = "file"
         http_timeout = 1
@@ -200,14 +201,14 @@ def test_the_installed_command(healthy):
 
 
 def test_an_oauth_profile(corp):
-    from procs import device_login
+    from conftest import seed_oauth_login
 
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     before = corp.call("doctor", "--profile", "corp")
     assert before.returncode == 1
     assert lines(before)["login"].startswith("✗") and "--profile corp login" in before.stdout
-    device_login(corp, "--profile", "corp")
+    seed_oauth_login(corp, cached=True)  # as login leaves it, without its one-second poll
     assert corp.call("configure").returncode == 0
     after = corp.call("doctor", "--profile", "corp")
     assert after.returncode == 0, after.stdout

@@ -65,6 +65,7 @@ def test_expired_access_token_is_refreshed_and_the_rotated_token_stored(logged_i
     assert (box.server.refreshes, box.server.replays) == (2, 0)
 
 
+@pytest.mark.slow  # a crowd of processes
 def test_twenty_concurrent_gets_refresh_exactly_once_with_no_replay(logged_in_corp):
     box = logged_in_corp
     expire_access_token(box)

@@ -97,7 +97,7 @@ def test_store_keyring_without_dbus_is_one_clear_line(sandbox, tmp_path):
 
 def test_a_bus_that_never_answers_costs_bounded_time(sandbox, tmp_path):
     require_executable()
-    use_store(sandbox, "keyring", "\nkeyring_timeout = 1")
+    use_store(sandbox, "keyring", "\nkeyring_timeout = 0.3")
     with silent_bus(tmp_path) as address:
         started = time.monotonic()
         result = sandbox.run("get", input=sandbox.credential(),

@@ -20,16 +20,10 @@ from helper.providers import GrantRevoked
 from helper.records import Authorization, Grant, Minted, Token
 from helper.transport import ServerError
 
+from conftest import FakeClock
+
 NOW = 1_800_000_000.0
 STORED = Grant(access_token="gho_stored", username="octo")
-
-
-class Clock:
-    def __init__(self, now: float = NOW):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeStore:
@@ -74,7 +68,7 @@ class Locks:
 class FakeProvider:
     """Answers each mint with the next scripted answer: "ok", "rotate", "revoked", "down"."""
 
-    def __init__(self, clock: Clock, answers: list[str], env_grants: list[Grant] | None = None,
+    def __init__(self, clock: FakeClock, answers: list[str], env_grants: list[Grant] | None = None,
                  login_token: bool = True):
         self.clock = clock
         self.answers = list(answers)
@@ -113,7 +107,7 @@ class Box:
     def __init__(self, tmp_path: Path, answers: list[str] = (), grant: Grant | None = STORED,
                  cached: Token | None = None, prompt: bool = False,
                  env_grants: list[Grant] | None = None, login_token: bool = True):
-        self.clock = Clock()
+        self.clock = FakeClock(NOW)
         self.store = FakeStore(grant)
         self.locks = Locks()
         self.provider = FakeProvider(self.clock, list(answers), env_grants, login_token)

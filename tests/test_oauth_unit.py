@@ -14,6 +14,8 @@ from helper.providers import GrantRevoked
 from helper.records import Grant
 from helper.transport import Transport
 
+from conftest import FakeClock
+
 ISSUER = "https://idp.example.com"
 TOKEN = f"{ISSUER}/oauth/token"
 
@@ -23,7 +25,10 @@ def provider(tmp_path: Path, **keys) -> OAuthProvider:
                              scope="openid offline_access",
                              settings={"device_authorization_url": f"{ISSUER}/oauth/device",
                                        "token_url": TOKEN, **keys})
-    return OAuthProvider(profile, config.Config(path=None, retry_budget=1), tmp_path)
+    made = OAuthProvider(profile, config.Config(path=None, retry_budget=1), tmp_path)
+    clock = FakeClock()  # retries wait out the budget on the fake clock, not in real time
+    made.transport.sleep, made.transport.clock = clock.sleep, clock
+    return made
 
 
 def mint(tmp_path, refresh="rt_old"):
@@ -122,5 +127,7 @@ def test_a_stale_cache_is_used_when_the_issuer_is_down(tmp_path):
     cache.chmod(0o600)
     responses.get(f"{ISSUER}/.well-known/openid-configuration", status=503)
     notices = []
-    found = rfc8414.discover(Transport(budget=0.5), ISSUER, cache, notices.append)
+    clock = FakeClock()
+    found = rfc8414.discover(Transport(budget=0.5, sleep=clock.sleep, clock=clock), ISSUER,
+                             cache, notices.append)
     assert found.token_endpoint == f"{ISSUER}/t" and "cached endpoints" in notices[0]

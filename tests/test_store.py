@@ -181,10 +181,10 @@ class TestKeyringStore(StoreContract):
 
 def test_a_hung_keyring_times_out_with_one_clear_line():
     backend = HungKeyring()
-    s = store.KeyringStore(backend, timeout=0.2)
+    s = store.KeyringStore(backend, timeout=0.05)
     try:
         for call in (lambda: s.read("p"), lambda: s.write("p", {}), lambda: s.delete("p")):
-            with pytest.raises(StoreError, match="did not answer within 0.2 s"):
+            with pytest.raises(StoreError, match="did not answer within 0.05 s"):
                 call()
     finally:
         backend.release.set()
