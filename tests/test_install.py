@@ -139,6 +139,8 @@ def test_system_python_is_externally_managed():
 
 @network
 def test_readme_install_command_then_git_finds_the_helper(home: Path, clone: Path):
+    """The README's command, then git; then an upgrade and an uninstall of that install (one
+    install fewer than testing them apart: installs are most of this file's time)."""
     command = readme_install_command()
     assert command.count(f"{APP} login") == 1, f"no `{APP} login` in {command!r}"
     command = command.replace(f"{APP} login", f"{APP} --version")
@@ -166,18 +168,18 @@ def test_readme_install_command_then_git_finds_the_helper(home: Path, clone: Pat
     assert f"run_command: {APP} get" in fill.stderr, fill.stderr
     assert re.search(rf"^{APP}: .*not logged in", fill.stderr, re.M), fill.stderr
     assert fill.returncode != 0 and "password=" not in fill.stdout
+    # That line is the user's own (uninstall rightly keeps it); the rest sets git up anew.
+    assert login_shell("git config --global --unset credential.helper", home, home, 30
+                       ).returncode == 0
+    upgrade_then_uninstall(home, clone)
 
 
-@network
-def test_upgrade_then_uninstall(home: Path, clone: Path, tmp_path: Path):
-    cache = {"PIP_CACHE_DIR": str(tmp_path / "pip-cache")}  # the upgrade reuses the downloads
+def upgrade_then_uninstall(home: Path, clone: Path) -> None:
+    """An install made: upgrade it in place, configure git, uninstall; the login stays."""
     link = home / ".local/bin" / APP
     venvs = home / ".local/share" / f"{APP}-venv"
-
-    first = login_shell("./install.sh", home, clone, INSTALL_TIMEOUT, **cache)
-    assert first.returncode == 0, first.stderr
     before = os.readlink(link)
-    upgrade = login_shell("./install.sh", home, clone, INSTALL_TIMEOUT, **cache)
+    upgrade = login_shell("./install.sh", home, clone, INSTALL_TIMEOUT)  # pip's cache: HOME's
     assert upgrade.returncode == 0, upgrade.stderr
     after = os.readlink(link)
     assert after != before and Path(after).is_file() and not Path(before).exists()
