@@ -62,21 +62,21 @@ exit codes: 0 ok, 1 no credential could be produced, 2 usage or configuration er
 """
 
 ACTIONS = ("get", "store", "erase", "login", "logout", "token", "status",
-           "configure", "unconfigure", "doctor")  # setups: the last three
+           "configure", "unconfigure", "doctor")
 FORMATS = ("raw", "json", "env")
 
 
 # namedtuples, not dataclasses: importing dataclasses costs the cached get ~9 ms.
 Args = namedtuple("Args", ("action", "profile", "format", "renew", "system", "source",
                            "min_ttl"),
-                  defaults=("", "raw", False, False, "", 0))  # setups: system, source
+                  defaults=("", "raw", False, False, "", 0))
 Streams = namedtuple("Streams", ("stdin", "stdout", "console"))
 
 
 def parse_args(argv: Sequence[str]) -> Args | str:
     """The parsed command line, or the text to print for --help/--version."""
     action, profile, fmt, renew = "", "", "", False
-    system, source = False, ""  # setups
+    system, source = False, ""
     min_ttl = ""
     items = list(argv)
     while items:
@@ -93,7 +93,7 @@ def parse_args(argv: Sequence[str]) -> Args | str:
                 value = items.pop(0)
             if name == "--profile":
                 profile = value
-            elif name == "--from":  # setups
+            elif name == "--from":
                 source = value
             elif name == "--min-ttl":
                 min_ttl = value
@@ -101,9 +101,9 @@ def parse_args(argv: Sequence[str]) -> Args | str:
                 fmt = value
         elif item == "--renew":
             renew = True
-        elif item == "--system":  # setups
+        elif item == "--system":
             system = True
-        elif item == "--with-token":  # setups
+        elif item == "--with-token":
             source = "stdin"
         elif item.startswith("-"):
             raise UsageError(f"unknown option {item!r}; see --help")
@@ -114,17 +114,17 @@ def parse_args(argv: Sequence[str]) -> Args | str:
     if action not in ACTIONS:
         raise UsageError(f"unknown action {action!r}; see --help" if action
                          else "no action given; see --help")
-    if action == "doctor":  # setups
+    if action == "doctor":
         return _doctor_args(profile, fmt, renew or system or source or min_ttl)
     if (fmt or renew or min_ttl) and action != "token":
         raise UsageError("--format, --renew and --min-ttl go with the token command")
     if fmt and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    if system and action not in ("configure", "unconfigure"):  # setups
+    if system and action not in ("configure", "unconfigure"):
         raise UsageError("--system goes with configure and unconfigure")
-    if source and action != "login":  # setups
+    if source and action != "login":
         raise UsageError("--from and --with-token go with the login command")
-    if source not in ("", "stdin", "litellm", "editor"):  # setups
+    if source not in ("", "stdin", "litellm", "editor"):
         raise UsageError("--from must be litellm or editor")
     return Args(action=action, profile=profile, format=fmt or "raw", renew=renew,
                 system=system, source=source, min_ttl=_seconds("--min-ttl", min_ttl))
@@ -139,7 +139,7 @@ def _seconds(flag: str, value: str) -> int:
     return int(value)
 
 
-def _doctor_args(profile: str, fmt: str, other: object) -> Args:  # setups
+def _doctor_args(profile: str, fmt: str, other: object) -> Args:
     if other or fmt not in ("", "text", "json"):
         raise UsageError("doctor takes --profile NAME and --format text|json")
     return Args(action="doctor", profile=profile, format=fmt or "text")
@@ -195,12 +195,12 @@ class _Empty:
 
 def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
     action = CREDENTIAL_ACTIONS.get(args.action)
-    key = cached.route_key(env) if args.action in ("get", "token") else ""  # perf
+    key = cached.route_key(env) if args.action in ("get", "token") else ""
     if action:
         credential = protocol.read(streams.stdin)  # git's input comes first
         cfg = _config(args, env)
         code = action(cfg, credential, streams, env)
-        if key:  # perf: the routes the cached get reads next time
+        if key:  # the routes the cached get reads next time
             cached.save_routes(key, cfg, env, streams.console.notice)
         return code
     if args.action == "doctor":  # doctor reports a broken config, so it loads it itself
@@ -217,7 +217,7 @@ def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
     prompt = False if args.action == "status" else None  # status answers, it never asks
     lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt)
     code = COMMANDS[args.action](args, lc, profile, streams)
-    if key and not args.renew:  # perf
+    if key and not args.renew:
         cached.save_routes(key, cfg, env, streams.console.notice)
     return code
 

@@ -27,7 +27,7 @@ CACHE_TTL = 24 * 3600
 class Endpoints:
     device_authorization_endpoint: str
     token_endpoint: str
-    authorization_endpoint: str = ""  # issue 11: browser sign-in
+    authorization_endpoint: str = ""  # for browser sign-in
 
 
 class DiscoveryError(CredentialError):
@@ -63,7 +63,7 @@ def discover(transport: Transport, issuer: str, cache_path: Path,
                                       "device_authorization_endpoint":
                                           endpoints.device_authorization_endpoint,
                                       "token_endpoint": endpoints.token_endpoint,
-                                      "authorization_endpoint":  # issue 11
+                                      "authorization_endpoint":
                                           endpoints.authorization_endpoint}, notice)
     except CredentialError:
         pass  # an unwritable cache only costs a fetch next time
@@ -93,7 +93,7 @@ def _endpoints(doc: dict[str, Any], issuer: str, url: str) -> Endpoints:
         value = doc.get(key)
         if isinstance(value, str) and not url_problem(value):
             found[key] = value
-    # issue 11: a token endpoint, and a device or an authorization endpoint to sign in at
+    # a token endpoint, and a device or an authorization endpoint to sign in at
     for key in ("token_endpoint", "device_authorization_endpoint"):
         if key not in found and (key == "token_endpoint" or "authorization_endpoint" not in found):
             raise ServerError(f"{url}: no usable {key}")
@@ -110,11 +110,11 @@ def _read_cache(path: Path, issuer: str) -> tuple[Endpoints, float] | None:
         return None
     try:
         endpoints = Endpoints(str(raw["device_authorization_endpoint"]), str(raw["token_endpoint"]),
-                              str(raw.get("authorization_endpoint") or ""))  # issue 11
+                              str(raw.get("authorization_endpoint") or ""))
         fetched_at = float(raw["fetched_at"])
     except (KeyError, TypeError, ValueError):
         return None
-    if not endpoints.token_endpoint or any(  # issue 11: an empty sign-in endpoint is allowed
+    if not endpoints.token_endpoint or any(  # an empty sign-in endpoint is allowed
             url and url_problem(url) for url in endpoints.__dict__.values()):
         return None
     return endpoints, fetched_at
