@@ -37,13 +37,19 @@ ours() {  # is $link a link into $root (made by this script)?
 }
 
 pick_python() {
-    for py in ${PYTHON:-} python3 python3.13 python3.12 python3.11 python3.10 python; do
+    if [ -n "${PYTHON:-}" ]; then  # a path with spaces stays one word
+        "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null ||
+            die "PYTHON=$PYTHON is not a Python >= 3.10"
+        printf %s "$PYTHON"
+        return 0
+    fi
+    for py in python3 python3.13 python3.12 python3.11 python3.10 python; do
         command -v "$py" >/dev/null 2>&1 || continue
         "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || continue
         printf %s "$py"
         return 0
     done
-    die "no Python >= 3.10 found (tried ${PYTHON:-} python3 python3.13 … python3.10); install one, or set PYTHON=/path/to/python3"
+    die "no Python >= 3.10 found (tried python3 python3.13 … python3.10); install one, or set PYTHON=/path/to/python3"
 }
 
 install() {
@@ -78,7 +84,7 @@ install() {
 
 path_advice() {
     case ":$PATH:" in
-        *":$bin:"*)
+        *":$bin:"* | *":$bin/:"*)
             found=$(command -v "$app" 2>/dev/null || true)
             [ "$found" = "$link" ] ||
                 say "Note: $found comes before it on your PATH; remove that copy, or git runs it instead."

@@ -167,7 +167,9 @@ def open_browser(url: str, env: Mapping[str, str]) -> None:
     from ``env``; its stdin/stdout/stderr are not ours; we never wait for it."""
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "webbrowser", "-t", url], env=dict(env),
+            # -I and cwd="/": git runs us inside a repository, and `python -m` would import a
+            # webbrowser.py planted at its top (or follow PYTHONPATH/PYTHONSTARTUP) first.
+            [sys.executable, "-I", "-m", "webbrowser", "-t", url], env=dict(env), cwd="/",
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
     except OSError:

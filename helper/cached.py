@@ -245,9 +245,15 @@ def _config_file(env: Mapping[str, str]) -> str:
 
 
 def route_key(env: Mapping[str, str]) -> str:
-    """What the routes depend on: the config file's identity and stamp (or its absence) and
-    the environment. Empty when it cannot be told (then nothing is cached)."""
+    """What the routes depend on: the config file's identity and stamp (or its absence), the
+    installed code (built-in profiles and defaults live there: an upgrade must not keep routes
+    an older version made) and the environment. Empty when it cannot be told (then nothing is
+    cached)."""
     path = _config_file(env)
+    try:
+        code = os.stat(__file__)
+    except (OSError, ValueError):
+        return ""
     try:
         info = os.stat(path)
         stamp = (f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:"
@@ -256,14 +262,17 @@ def route_key(env: Mapping[str, str]) -> str:
         stamp = "absent"
     except (OSError, ValueError):
         return ""
-    key = "\x1f".join((FORMAT, path, stamp, *(f"{n}={env.get(n) or ''}" for n in ENV)))
+    code_stamp = f"{__file__}:{code.st_ino}:{code.st_size}:{code.st_mtime_ns}"
+    key = "\x1f".join((FORMAT, path, stamp, code_stamp,
+                       *(f"{n}={env.get(n) or ''}" for n in ENV)))
     return "" if "\n" in key or "\r" in key else key
 
 
 def _routes_path(state_dir: str, key: str) -> str:
-    """One file per config path and environment (not per stamp: an edit replaces it)."""
+    """One file per config path and environment (not per stamp of the config or the code: an
+    edit or an upgrade replaces it)."""
     fields = key.split("\x1f")
-    del fields[2]
+    del fields[2:4]
     digest = 0xCBF29CE484222325  # FNV-1a, without importing hashlib
     for byte in "\x1f".join(fields).encode("utf-8", "surrogateescape"):
         digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
@@ -450,12 +459,18 @@ def _encode(value: object) -> str:
 
 
 def forget_token(state_path: Path) -> None:
-    """Remove the profile's token file; called before its state file is written."""
+    """Remove the profile's token file; called before its state file is written. Best effort:
+    a token file that cannot be removed (something planted in its place) is harmless, since
+    it is stamped for a state file that the write is about to replace."""
     from pathlib import Path
 
     from . import files
+    from .errors import StoreError
 
-    files.remove(Path(_token_file_for(state_path)))
+    try:
+        files.remove(Path(_token_file_for(state_path)))
+    except StoreError:
+        pass
 
 
 def keep_token(state_path: Path, state: State, notice: Callable[[str], None]) -> None:

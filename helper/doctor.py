@@ -223,11 +223,15 @@ def kind_of(token: str) -> tuple[str, bool | None]:
 
 
 def _safe_url(value: str) -> str:
-    """A proxy URL without its password."""
-    parts = urlsplit(value) if "://" in value else None
-    if parts is None or not parts.password:
-        return one_line(value, 120)
-    return one_line(value.replace(f":{parts.password}@", ":…@"), 120)
+    """A proxy URL without its credentials. requests accepts ``user:pass@host:port`` with no
+    scheme too, so whatever comes before the authority's last ``@`` is hidden."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "…@" + authority.rsplit("@", 1)[1]
+    return one_line(f"{scheme}{sep}{authority}{slash}{path}", 120)
 
 
 def network_fix(env: Mapping[str, str]) -> str:

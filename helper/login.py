@@ -7,7 +7,7 @@ no token minted from an older login is served.
 
 from __future__ import annotations
 
-from . import files
+from . import cached, files
 from .errors import CredentialError, mask
 from .lifecycle import Lifecycle, person, stamp
 from .records import Grant, Token
@@ -22,6 +22,7 @@ def login(lc: Lifecycle) -> Token:
 def logout(lc: Lifecycle) -> None:
     with lc.parts.lock("logout"):
         lc.parts.store().delete(lc.name)
+        cached.forget_token(lc.state_path)  # the cached get's copy of the token goes too
         files.remove(lc.state_path)
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hmac
 import html
+import socket
 import socketserver
+import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -25,7 +27,7 @@ from .errors import CredentialError, one_line
 
 HOST = "127.0.0.1"
 PATH = "/callback"
-CONNECTION_TIMEOUT = 5.0  # seconds one browser connection may take to send its request
+CONNECTION_TIMEOUT = 5.0  # seconds one browser connection may take, in all, to be answered
 
 
 class RedirectError(CredentialError):
@@ -141,6 +143,24 @@ class Listener:
 
             def log_message(self, *args: object) -> None:
                 pass  # stderr belongs to the prompt, not to an access log
+
+            def setup(self) -> None:
+                # ``timeout`` bounds each read, not the request: a client trickling a byte at
+                # a time would hold this one-request-at-a-time listener past its deadline.
+                super().setup()
+                self._cutoff = threading.Timer(CONNECTION_TIMEOUT, self._cut)
+                self._cutoff.daemon = True
+                self._cutoff.start()
+
+            def _cut(self) -> None:
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+            def finish(self) -> None:
+                self._cutoff.cancel()
+                super().finish()
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)

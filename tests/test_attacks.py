@@ -900,3 +900,62 @@ def test_a_refresh_fsyncs_nothing_but_a_login_it_stores(logged_in, monkeypatch):
     logged_in.call("store", input=logged_in.credential(host=logged_in.login_host,
                                                        password=token))
     assert len(calls) == 2  # the login itself: the file and its directory
+
+
+# -- found by review: each fails on the code before its fix ---------------------------------
+
+
+def test_a_webbrowser_module_planted_in_the_repository_never_runs(tmp_path, monkeypatch):
+    """git runs helpers inside the repository; `python -m webbrowser` there would import a
+    webbrowser.py committed at its top instead of the standard library's."""
+    import time
+
+    from helper import browser
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    planted = tmp_path / "planted-ran"
+    (repo / "webbrowser.py").write_text(f"open({str(planted)!r}, 'w').close()\n")
+    opened = tmp_path / "browser-opened"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f"#!/bin/sh\ntouch {opened}\n")
+    fake.chmod(0o755)
+    monkeypatch.chdir(repo)
+    browser.open_browser("https://idp.example/authorize", {"BROWSER": str(fake),
+                                                           "PATH": os.environ["PATH"]})
+    deadline = time.monotonic() + 20
+    while not (opened.exists() or planted.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for a child's side effect, bounded
+    assert opened.exists() and not planted.exists()
+
+
+def test_logout_leaves_no_copy_of_the_token_for_the_cached_get(logged_in):
+    box = logged_in
+    assert box.call("get", input=box.credential()).returncode == 0
+    token_file = box.state_dir / "tokens" / "copilot"
+    assert token_file.exists()
+    assert box.call("logout").returncode == 0
+    assert not token_file.exists()
+
+
+def test_something_planted_where_the_token_files_go_costs_speed_not_tokens(logged_in):
+    import shutil
+
+    box = uncached(logged_in)
+    shutil.rmtree(box.state_dir / "tokens", ignore_errors=True)
+    (box.state_dir / "tokens").write_text("not a directory")
+    for _ in range(2):
+        result = box.run("get", input=box.credential())
+        assert result.returncode == 0 and "password=" in result.stdout, result.stderr
+    assert box.server.exchanges == 2  # the store's check, then one mint; the second get cached
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("user:s3cret@proxy.corp:3128", "…@proxy.corp:3128"),  # requests adds the scheme itself
+    ("http://user:s3cret@proxy.corp:3128/", "http://…@proxy.corp:3128/"),
+    ("http://proxy.corp:3128", "http://proxy.corp:3128"),
+])
+def test_doctor_never_prints_a_proxy_password(value, shown):
+    from helper.doctor import _safe_url
+
+    assert _safe_url(value) == shown and "s3cret" not in _safe_url(value)

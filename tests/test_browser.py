@@ -174,6 +174,31 @@ def test_the_wait_is_bounded_and_counts_down():
     assert len(ticks) >= 2 and ticks == sorted(ticks, reverse=True)
 
 
+def test_a_client_trickling_its_request_cannot_hold_the_listener_past_its_deadline(monkeypatch):
+    """Each read is within the socket timeout, so only a cut-off per connection bounds it."""
+    monkeypatch.setattr(rfc8252, "CONNECTION_TIMEOUT", 0.5)
+    stop = threading.Event()
+    with rfc8252.Listener() as listener:
+        def trickle() -> None:
+            with socket.create_connection(("127.0.0.1", listener.port)) as conn:
+                for byte in b"GET /callback?state=s-1&code=c HTTP/1.1\r\n" * 20:
+                    if stop.wait(0.05):
+                        return
+                    try:
+                        conn.send(bytes([byte]))
+                    except OSError:
+                        return
+
+        threading.Thread(target=trickle, daemon=True).start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(rfc8252.TimedOut):
+                listener.wait("s-1", timeout=0.3)
+        finally:
+            stop.set()
+        assert time.monotonic() - started < 3  # timeout + one connection's cut-off, not 40 s
+
+
 def test_a_configured_port_in_use_says_which_and_what_to_do():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
