@@ -334,3 +334,22 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if item.get_closest_marker("integration") or item.get_closest_marker("network"):
             item.add_marker(slow)
+
+
+def git(box: Sandbox, *args: str, input: str = "", check: bool = True
+        ) -> subprocess.CompletedProcess[bytes]:
+    """Real git in the sandbox (never prompting); its stderr is held to the hygiene check."""
+    result = subprocess.run(["git", *args], input=input.encode(), capture_output=True,
+                            env={**box.env, "GIT_TERMINAL_PROMPT": "0"}, timeout=60)
+    if check:
+        assert result.returncode == 0, result.stderr.decode()
+    box.check_no_secret_leaked(result.stderr.decode(), "git's stderr")
+    return result
+
+
+def expire_access_token(box: Sandbox, profile: str = "corp") -> None:
+    """Move the cached access token's expiry into the past, as time would."""
+    path = box.state_dir / f"{profile}.json"
+    state = json.loads(path.read_text())
+    state["token"]["expires_at"] = state["token"]["refresh_at"] = 1
+    path.write_text(json.dumps(state))

@@ -22,7 +22,7 @@ from helper.errors import ProtocolError
 from helper.lock import ProfileLock
 from helper.transport import ServerError, Transport
 
-from conftest import EXE, require_executable, uncached
+from conftest import DEFAULT_CONFIG, EXE, require_executable, uncached
 from fakeserver import Fault
 
 EXCHANGE = "/copilot_internal/v2/token"
@@ -690,16 +690,7 @@ def _auto_logged_in_to_file(box, monkeypatch):
     return token, keyring
 
 
-_AUTO_CONFIG = """\
-store = "auto"
-http_timeout = 2
-retry_budget = 2
-
-[profiles.copilot]
-github_url = "http://localhost:{port}"
-api_url = "{url}"
-hosts = ["{host}"]
-"""
+_AUTO_CONFIG = DEFAULT_CONFIG.replace('store = "file"', 'store = "auto"')
 
 
 def test_auto_finds_a_login_made_while_the_keyring_did_not_answer(sandbox, monkeypatch):

@@ -25,7 +25,7 @@ from helper import browser, rfc6749, rfc7636, rfc8252, rfc8628
 from helper.console import Console
 from helper.transport import Transport
 
-from conftest import require_executable
+from conftest import expire_access_token, require_executable
 from procs import Watched
 
 CORP = ("--profile", "corp")
@@ -423,13 +423,6 @@ def fake_browser(root: Path) -> dict[str, str]:
 def browser_starts(root: Path) -> list[str]:
     log = root / "browser.log"
     return log.read_text().splitlines() if log.exists() else []
-
-
-def expire_access_token(box) -> None:
-    path = box.state_dir / "corp.json"
-    state = json.loads(path.read_text())
-    state["token"]["expires_at"] = state["token"]["refresh_at"] = 1
-    path.write_text(json.dumps(state))
 
 
 @pytest.fixture

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 
 from helper import gitconfig
 
-from conftest import require_executable
+from conftest import git, require_executable
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(box, *args: str, input: str = "", check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["git", *args], input=input.encode(), capture_output=True,
-                            env={**box.env, "GIT_TERMINAL_PROMPT": "0"}, timeout=60)
-    if check:
-        assert result.returncode == 0, result.stderr.decode()
-    return result
 
 
 def fill(box) -> dict[str, str]:

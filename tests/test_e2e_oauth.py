@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import quick_login, seed_oauth_login
+from conftest import expire_access_token, quick_login, seed_oauth_login
 from procs import Watched, device_login
 
 CORP = ("--profile", "corp")
@@ -15,14 +15,6 @@ CORP = ("--profile", "corp")
 
 def login(box) -> str:
     return device_login(box, *CORP)
-
-
-def expire_access_token(box) -> None:
-    """Move the cached access token's expiry into the past, as time would."""
-    path = box.state_dir / "corp.json"
-    state = json.loads(path.read_text())
-    state["token"]["expires_at"] = state["token"]["refresh_at"] = 1
-    path.write_text(json.dumps(state))
 
 
 @pytest.fixture

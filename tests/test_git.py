@@ -7,18 +7,9 @@ import subprocess
 
 import pytest
 
-from conftest import require_executable
+from conftest import git, require_executable
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(box, *args: str, input: str = "", check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["git", *args], input=input.encode(), capture_output=True,
-                            env={**box.env, "GIT_TERMINAL_PROMPT": "0"}, timeout=60)
-    if check:
-        assert result.returncode == 0, result.stderr.decode()
-    box.check_no_secret_leaked(result.stderr.decode(), "git's stderr")
-    return result
 
 
 def fields(result: subprocess.CompletedProcess) -> dict[str, str]:
