@@ -407,8 +407,8 @@ def _read_token(state_dir: str, profile: str) -> tuple[Token, str]:
 
 
 def _check_usable(token: Token, env: Mapping[str, str]) -> None:
-    """FallThrough unless the token is fresh (and serves this caller, when the record can
-    tell): the full path's own rules, from the record itself."""
+    """FallThrough unless the token is fresh and belongs to this caller's login: the full
+    path's own rules, from the record itself."""
     import time  # built in
 
     if not isinstance(token.token, str) or not token.token or not token.fresh(time.time()):

@@ -67,6 +67,15 @@ EDITOR_HEADERS = {
 }
 ENV_FIRST = "COPILOT_GITHUB_TOKEN"
 ENV_FALLBACK = ("GH_TOKEN", "GITHUB_TOKEN")
+# GitHub's token kinds by prefix, and whether the exchange accepts each (None: only from an
+# app Copilot trusts).
+TOKEN_KINDS = (
+    ("github_pat_", "a fine-grained personal access token", False),
+    ("ghp_", "a classic personal access token", False),
+    ("ghs_", "a GitHub App installation token", False),
+    ("ghu_", "a GitHub App user token (what Copilot's own login gives)", True),
+    ("gho_", "an OAuth app token", None),
+)
 # GitHub's expiring user tokens (GitHub Apps) are refreshed this long before they expire.
 GITHUB_TOKEN_MARGIN = 300
 
@@ -92,15 +101,14 @@ class CopilotProvider(Provider):
         return f"GitHub ({self.profile.login_host})"
 
     def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
-        found = []
-        if env.get(ENV_FIRST):
-            found.append(Grant(access_token=env[ENV_FIRST], origin=ENV_FIRST))
-        if stored is not None:
-            found.append(stored)
-        else:
-            found += [Grant(access_token=env[name], origin=name)
-                      for name in ENV_FALLBACK if env.get(name)]
-        return found
+        return grant_sources(stored, env)
+
+    def refusal_hint(self, token: str) -> str:
+        if token.startswith(("ghp_", "github_pat_")):
+            return " (a personal access token: the exchange accepts only a Copilot app's login)"
+        if token.startswith("gho_"):
+            return " (an OAuth app's token, e.g. gh's: the exchange may not accept it)"
+        return ""
 
     def mint(self, grant: Grant) -> Minted:
         renewed = None
@@ -129,8 +137,7 @@ class CopilotProvider(Provider):
     def _exchange(self, grant: Grant) -> Token:
         from .transport import ServerError
 
-        url = f"{self.profile.setting('api_url')}/copilot_internal/v2/token"
-        headers = {"Authorization": f"token {grant.access_token}", **EDITOR_HEADERS}
+        url, headers = exchange_request(self.profile.setting("api_url"), grant.access_token)
         response = self.transport.request("GET", url, headers=headers)
         if response.status == 401:
             raise GrantRevoked(f"{url} answered 401: the GitHub token was rejected")
@@ -176,6 +183,34 @@ class CopilotProvider(Provider):
         except CredentialError:
             return ""
         return login if isinstance(login, str) and login.isprintable() else ""
+
+
+def grant_sources(stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
+    """The GitHub logins a get tries, best first: COPILOT_GITHUB_TOKEN, the stored login, and
+    GH_TOKEN / GITHUB_TOKEN only when nothing is stored."""
+    found = []
+    if env.get(ENV_FIRST):
+        found.append(Grant(access_token=env[ENV_FIRST], origin=ENV_FIRST))
+    if stored is not None:
+        found.append(stored)
+    else:
+        found += [Grant(access_token=env[name], origin=name)
+                  for name in ENV_FALLBACK if env.get(name)]
+    return found
+
+
+def exchange_request(api_url: str, github_token: str) -> tuple[str, dict[str, str]]:
+    """The URL and headers of the Copilot token exchange for ``github_token``."""
+    return (f"{api_url}/copilot_internal/v2/token",
+            {"Authorization": f"token {github_token}", **EDITOR_HEADERS})
+
+
+def kind_of(token: str) -> tuple[str, bool | None]:
+    """What a GitHub token is by its prefix, and whether the exchange accepts that kind."""
+    for prefix, kind, accepted in TOKEN_KINDS:
+        if token.startswith(prefix):
+            return kind, accepted
+    return "a token of unknown kind", None
 
 
 def _grant_from(answer: rfc6749.TokenResponse) -> Grant:

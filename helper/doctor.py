@@ -16,7 +16,9 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from .copilot import ENV_FALLBACK, ENV_FIRST, exchange_request, grant_sources, kind_of
 from .errors import HelperError, mask, one_line
+from .records import STORE, Grant
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
 if TYPE_CHECKING:
@@ -27,16 +29,8 @@ Check = namedtuple("Check", ("name", "ok", "detail", "fix"), defaults=("",))
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
               "all_proxy", "NO_PROXY", "no_proxy")
 CA_VARS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE")
-ENV_TOKENS = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
+ENV_TOKENS = (ENV_FIRST, *ENV_FALLBACK)
 CLOCK_SKEW = 60  # seconds
-# What the Copilot token exchange does with each kind of GitHub token.
-TOKEN_KINDS = (
-    ("github_pat_", "a fine-grained personal access token", False),
-    ("ghp_", "a classic personal access token", False),
-    ("ghs_", "a GitHub App installation token", False),
-    ("ghu_", "a GitHub App user token (what Copilot's own login gives)", True),
-    ("gho_", "an OAuth app token", None),  # accepted only from an app Copilot trusts
-)
 
 
 # -- the checks ----------------------------------------------------------------------------
@@ -213,15 +207,6 @@ def check_exchange(request: Callable[[], Any], origin: str, secret: str,
 # -- helpers -------------------------------------------------------------------------------
 
 
-def kind_of(token: str) -> tuple[str, bool | None]:
-    """What a GitHub token is by its prefix, and whether the exchange accepts that kind
-    (None: only from some apps)."""
-    for prefix, kind, accepted in TOKEN_KINDS:
-        if token.startswith(prefix):
-            return kind, accepted
-    return "a token of unknown kind", None
-
-
 def _safe_url(value: str) -> str:
     """A proxy URL without its credentials. requests accepts ``user:pass@host:port`` with no
     scheme too, so whatever comes before the authority's last ``@`` is hidden."""
@@ -342,36 +327,20 @@ def token_checks(profile: Any, raw: dict[str, Any] | None, env: Mapping[str, str
         ok = stored
         return checks + [Check("login", ok, "a login is stored" if ok else "no login stored",
                                "" if ok else _login_fix(profile))]
-    source = _first_source(raw, env)
-    if source is None:
+    login = Grant.from_dict(raw) if raw else None
+    grants = grant_sources(login if login and login.access_token else None, env)
+    if not grants:  # the logins a get would try, best first: doctor checks the first
         return checks + [Check("token exchange", False, "no GitHub login to exchange",
                                _login_fix(profile))]
-    origin, secret, expires_at, refreshable = source
-    if refreshable and expires_at and expires_at < time.time():
+    first = grants[0]
+    origin = "the store" if first.origin == STORE else first.origin
+    if first.refresh_token and first.expires_at and first.expires_at < time.time():
         return checks + [Check("token exchange", True, "the stored GitHub token has expired; "
                                "the next get refreshes it (not done here: doctor changes nothing)")]
-    from .copilot import EDITOR_HEADERS
-
-    url = f"{profile.setting('api_url')}/copilot_internal/v2/token"
-    headers = {"Authorization": f"token {secret}", **EDITOR_HEADERS}
+    url, headers = exchange_request(profile.setting("api_url"), first.access_token)
     return checks + [check_exchange(
         lambda: transport.request("GET", url, headers=headers, retry_statuses=_never),
-        origin, secret, network_fix(env))]
-
-
-def _first_source(raw: dict[str, Any] | None, env: Mapping[str, str]) -> Any:
-    """The login a get would try first: COPILOT_GITHUB_TOKEN, the store, GH_TOKEN, ..."""
-    if env.get("COPILOT_GITHUB_TOKEN"):
-        return "COPILOT_GITHUB_TOKEN", env["COPILOT_GITHUB_TOKEN"], None, False
-    if raw and isinstance(raw.get("access_token"), str) and raw["access_token"]:
-        expires = raw.get("expires_at")
-        return ("the store", raw["access_token"],
-                expires if isinstance(expires, (int, float)) else None,
-                bool(raw.get("refresh_token")))
-    for name in ("GH_TOKEN", "GITHUB_TOKEN"):
-        if env.get(name):
-            return name, env[name], None, False
-    return None
+        origin, first.access_token, network_fix(env))]
 
 
 def _never(response: Any) -> bool:

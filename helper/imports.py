@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import files
 from .errors import CredentialError, UsageError, mask
-from .login import Refused, import_login, kind_hint
+from .login import Refused, import_login
 from .records import Grant
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: it costs milliseconds to import
@@ -160,7 +160,7 @@ def keep(found: Found, lc: Lifecycle) -> Token:
     except Refused as e:
         raise CredentialError(
             f"the token from {found.where} ({mask(found.token)}) was refused: {e}"
-            f"{kind_hint(found.token)}; nothing was stored") from e
+            f"{lc.parts.provider().refusal_hint(found.token)}; nothing was stored") from e
 
 
 def cmd_login_from(source: str, lc: Lifecycle, profile: Profile, streams: Streams) -> int:

@@ -57,9 +57,10 @@ def store_login(lc: Lifecycle, username: str, password: str) -> None:
     try:
         import_login(lc, grant)
     except Refused as e:
+        hint = lc.parts.provider().refusal_hint(password)
         lc.console.notice(
             f"not storing the token git approved ({mask(password)}) as the login of profile "
-            f"{lc.name!r}: the Copilot exchange did not accept it ({e}){kind_hint(password)}")
+            f"{lc.name!r}: the Copilot exchange did not accept it ({e}){hint}")
 
 
 def import_login(lc: Lifecycle, grant: Grant) -> Token:
@@ -76,11 +77,3 @@ def import_login(lc: Lifecycle, grant: Grant) -> Token:
         lc.parts.store().write(lc.name, login.to_dict())
         return lc.cache(lc.read_state().cleared(), stamp(minted.token, login, provider))
 
-
-def kind_hint(token: str) -> str:
-    """Why the exchange may refuse a token of this kind, from its prefix."""
-    if token.startswith(("ghp_", "github_pat_")):
-        return " (a personal access token: the exchange accepts only a Copilot app's login)"
-    if token.startswith("gho_"):
-        return " (an OAuth app's token, e.g. gh's: the exchange may not accept it)"
-    return ""

@@ -64,6 +64,10 @@ class Provider(ABC):
     def sources(self, stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
         """The grants to try, best first (each says where it came from)."""
 
+    def refusal_hint(self, token: str) -> str:
+        """Why the server may refuse a login of this kind, for messages; "" when unknown."""
+        return ""
+
     @abstractmethod
     def mint(self, grant: Grant) -> Minted:
         """A fresh short-lived token from a grant. Raises GrantRevoked when it is dead."""

@@ -16,7 +16,9 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import keyring.backend
 import pytest
+from keyring.errors import PasswordDeleteError
 
 from helper import cli
 
@@ -353,3 +355,24 @@ def expire_access_token(box: Sandbox, profile: str = "corp") -> None:
     state = json.loads(path.read_text())
     state["token"]["expires_at"] = state["token"]["refresh_at"] = 1
     path.write_text(json.dumps(state))
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring backend in memory: the real keyring API, no OS service."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.entries:
+            raise PasswordDeleteError("not found")
+        del self.entries[(service, username)]

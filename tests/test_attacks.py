@@ -22,7 +22,7 @@ from helper.errors import ProtocolError
 from helper.lock import ProfileLock
 from helper.transport import ServerError, Transport
 
-from conftest import DEFAULT_CONFIG, EXE, require_executable, uncached
+from conftest import DEFAULT_CONFIG, EXE, MemoryKeyring, require_executable, uncached
 from fakeserver import Fault
 
 EXCHANGE = "/copilot_internal/v2/token"
@@ -655,26 +655,6 @@ def test_status_with_a_locked_keyring_prints_every_line(logged_in, monkeypatch):
 # -- 3. one login per profile, wherever store = "auto" put it -------------------------------------
 
 
-class _MemoryKeyring:
-    priority = 1
-
-    def __init__(self) -> None:
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, name):
-        return self.data.get((service, name))
-
-    def set_password(self, service, name, value):
-        self.data[(service, name)] = value
-
-    def delete_password(self, service, name):
-        from keyring.errors import PasswordDeleteError
-
-        if (service, name) not in self.data:
-            raise PasswordDeleteError("not found")
-        del self.data[(service, name)]
-
-
 def _auto_logged_in_to_file(box, monkeypatch):
     """A login made while no keyring answered (in the file); now a keyring answers."""
     from helper import store as storemod
@@ -685,7 +665,7 @@ def _auto_logged_in_to_file(box, monkeypatch):
     assert box.call("store", input=box.credential(host=box.login_host, username="octocat",
                                                   password=token)).returncode == 0
     assert box.stored()["access_token"] == token
-    keyring = _MemoryKeyring()
+    keyring = MemoryKeyring()
     monkeypatch.setattr(storemod, "viable_keyring", lambda timeout: (keyring, ""))
     return token, keyring
 
@@ -707,7 +687,7 @@ def test_logout_clears_the_login_wherever_it_is(sandbox, monkeypatch):
     keyring.set_password("git-credential-copilot", "copilot",
                          json.dumps({"access_token": box.server.add_github_token()}))
     assert box.call("logout").returncode == 0
-    assert box.stored() == {} and keyring.data == {}
+    assert box.stored() == {} and keyring.entries == {}
 
 
 def test_a_dead_login_is_dropped_from_every_store(sandbox, monkeypatch):
@@ -717,7 +697,7 @@ def test_a_dead_login_is_dropped_from_every_store(sandbox, monkeypatch):
     box.server.revoke_github(token)
     result = box.call("get", input=box.credential())
     assert result.returncode == 1 and "deleted it" in result.stderr
-    assert box.stored() == {} and keyring.data == {}
+    assert box.stored() == {} and keyring.entries == {}
     assert box.call("get", input=box.credential()).returncode == 1
     assert box.server.exchanges == 2  # the store's check, one refusal: never sent again
 
@@ -729,7 +709,7 @@ def test_a_new_login_moves_to_the_keyring_and_leaves_no_copy(sandbox, monkeypatc
     assert box.call("store", input=box.credential(host=box.login_host, username="octocat",
                                                   password=fresh)).returncode == 0
     assert box.stored() == {}
-    assert json.loads(keyring.data[("git-credential-copilot", "copilot")])["access_token"] \
+    assert json.loads(keyring.entries[("git-credential-copilot", "copilot")])["access_token"] \
         == fresh
 
 

@@ -9,33 +9,13 @@ from __future__ import annotations
 import stat
 import threading
 
-import keyring.backend
 import pytest
-from keyring.errors import KeyringError, PasswordDeleteError
+from keyring.errors import KeyringError
 
 from helper import store
 from helper.errors import StoreError
 
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring backend in memory: the real keyring API, no OS service."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.entries.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if (service, username) not in self.entries:
-            raise PasswordDeleteError("not found")
-        del self.entries[(service, username)]
+from conftest import MemoryKeyring
 
 
 class HungKeyring(MemoryKeyring):
