@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import BinaryIO, TextIO
 
-    from .config import Config
+    from .config import Config, Profile
     from .state import State
 
 FORMAT = "git-credential-copilot cache 1"  # the first line of both files
@@ -527,13 +527,11 @@ def _token_file_for(state_path: Path) -> str:
 
 
 def save_routes(key: str, config: Config, env: Mapping[str, str],
-                notice: Callable[[str], None]) -> None:
+                api_host: Callable[[Profile], str], notice: Callable[[str], None]) -> None:
     """Write the routes for ``key`` (taken before the config was read) after a successful
-    route, unless the config file changed so recently that a change could go unseen."""
+    route, unless the config file changed so recently that a change could go unseen.
+    ``api_host(profile)``: the API host the profile's state remembers (routing's rule)."""
     import time
-    from pathlib import Path
-
-    from . import state as statefile
 
     if _ROUTED:  # the routes this process read were current (it fell through for another
         _ROUTED.clear()  # reason, such as a token due for renewal): no need to rewrite them
@@ -553,9 +551,7 @@ def save_routes(key: str, config: Config, env: Mapping[str, str],
     for profile in order:
         lines.append(" ".join(("profile", profile.name, profile.api_base or "-", *profile.hosts)))
     for profile in order:
-        api_base = statefile.read(Path(state_dir) / f"{profile.name}.json",
-                                  _quiet).api_base
-        host = _host_of(api_base) if api_base else ""
+        host = api_host(profile)
         if host and host.isprintable() and " " not in host:
             lines.append(f"remember {profile.name} {host}")
     text = "\n".join(lines) + "\n"
@@ -569,10 +565,6 @@ def save_routes(key: str, config: Config, env: Mapping[str, str],
     except (FallThrough, UnicodeDecodeError):
         pass
     _write_private(path, text, notice)
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def _write_private(path: str, text: str, notice: Callable[[str], None]) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import sys
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from . import __version__, cached, config, login, protocol, routing, urls, wiring
+from . import __version__, cached, config, login, paths, protocol, routing, urls, wiring
 from .console import Answer, Console
 from .errors import EXIT_OK, HelperError, UsageError, remember_env
 
@@ -201,7 +201,7 @@ def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
         cfg = _config(args, env)
         code = action(cfg, credential, streams, env)
         if key:  # the routes the cached get reads next time
-            cached.save_routes(key, cfg, env, streams.console.notice)
+            cached.save_routes(key, cfg, env, _remembered(env), streams.console.notice)
         return code
     if args.action == "doctor":  # doctor reports a broken config, so it loads it itself
         from .doctor import cmd_doctor
@@ -218,8 +218,14 @@ def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
     lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt)
     code = COMMANDS[args.action](args, lc, profile, streams)
     if key and not args.renew:
-        cached.save_routes(key, cfg, env, streams.console.notice)
+        cached.save_routes(key, cfg, env, _remembered(env), streams.console.notice)
     return code
+
+
+def _remembered(env: Mapping[str, str]) -> Callable[[config.Profile], str]:
+    """The API host a profile's state remembers, as routing reads it (for the routes)."""
+    state_dir = paths.state_dir(env)
+    return lambda profile: routing.api_host(profile, state_dir)
 
 
 def _config(args: Args, env: Mapping[str, str]) -> config.Config:

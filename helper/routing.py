@@ -64,7 +64,7 @@ def choose_profile(
         if host in profile.hosts or (include_login and host == profile.login_host):
             return profile
     for profile in candidates:
-        if _api_host(profile, state_dir) == host:
+        if api_host(profile, state_dir) == host:
             return profile
     return None
 
@@ -74,7 +74,7 @@ def at_login_host(profile: Profile, host: str) -> bool:
     return bool(host) and host.lower() == profile.login_host
 
 
-def _api_host(profile: Profile, state_dir: Path) -> str:
+def api_host(profile: Profile, state_dir: Path) -> str:
     """The host of the API base the provider last named (endpoints.api), kept in the state."""
     api_base = statefile.read(statefile.path_for(state_dir, profile.name), quiet).api_base
     return host_of(api_base) if api_base else ""
