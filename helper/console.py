@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the ca
 if TYPE_CHECKING:  # the cached path uses Console for notices and must stay light
     from typing import TextIO
 
-    from .rfc8628 import DeviceCode
+    from helper.oauth2.rfc8628 import DeviceCode
 
 PREFIX = "git-credential-copilot: "
 
@@ -82,7 +82,7 @@ class Console:
         return f"{left // 60}:{left % 60:02d}"
 
     def _write(self, text: str) -> None:
-        from .errors import scrub
+        from helper.errors import scrub
 
         try:
             self.stream.write(scrub(text))
@@ -110,7 +110,7 @@ class Answer:
             result = action()
         except (OSError, ValueError) as e:
             self._silence()
-            from .errors import OutputError
+            from helper.errors import OutputError
 
             why = getattr(e, "strerror", None) or "it is closed"
             raise OutputError(f"cannot write the answer to stdout ({why}); nothing was "

@@ -20,7 +20,7 @@ import keyring.backend
 import pytest
 from keyring.errors import PasswordDeleteError
 
-from helper import cli
+from helper.commands import main as cli
 
 from fakeserver import FakeGitHub, FakeIdP, FakeServer
 
@@ -261,9 +261,9 @@ def seed_oauth_login(box: Sandbox, profile: str = "corp", cached: bool = False) 
     ``login`` stores it, and with ``cached`` its access token cached through ``store`` as
     ``login`` caches it. For tests of what comes after a login, without a device flow's
     one-second poll; the device flow itself is tested in test_e2e_oauth."""
-    from helper import files
-    from helper.records import Grant
-    from helper.store import FileStore
+    from helper.storage import files
+    from helper.storage.records import Grant
+    from helper.storage.secrets import FileStore
 
     from fakeserver import Family
 

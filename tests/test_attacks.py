@@ -17,10 +17,14 @@ from pathlib import Path
 import pytest
 import responses
 
-from helper import files, jsonsafe, protocol, rfc8628, state
+from helper.storage import files
+from helper.net import jsonsafe
+from helper.commands import protocol
+from helper.oauth2 import rfc8628
+from helper.storage import state
 from helper.errors import ProtocolError
-from helper.lock import ProfileLock
-from helper.transport import ServerError, Transport
+from helper.storage.lock import ProfileLock
+from helper.net.transport import ServerError, Transport
 
 from conftest import DEFAULT_CONFIG, EXE, MemoryKeyring, require_executable, uncached
 from fakeserver import Fault
@@ -179,7 +183,7 @@ def test_planted_store_file_is_treated_as_absent(logged_in):
 
 def test_planted_keyring_value_is_one_line():
     from helper.errors import StoreError
-    from helper.store import KeyringStore
+    from helper.storage.secrets import KeyringStore
 
     class Backend:
         def get_password(self, service, name):
@@ -304,14 +308,14 @@ def test_an_error_description_echoing_the_refresh_token_is_masked(corp):
 
 @responses.activate
 def test_an_error_description_echoing_the_client_secret_is_masked():
-    from helper.rfc6749 import OAuthError
+    from helper.oauth2.rfc6749 import OAuthError
 
     secret = "cs-very-secret-0123456789"
     responses.post("https://idp.example.com/token", status=401, json={
         "error": "invalid_client", "error_description": f"client_secret '{secret}' is wrong"})
     response = Transport().request("POST", "https://idp.example.com/token",
                                    data={"client_id": "c", "client_secret": secret})
-    from helper.rfc6749 import parse_token_response
+    from helper.oauth2.rfc6749 import parse_token_response
 
     with pytest.raises(OAuthError) as e:
         parse_token_response(response)
@@ -322,7 +326,7 @@ def test_a_keyring_exception_holding_the_secret_is_masked():
     from keyring.errors import PasswordSetError
 
     from helper.errors import StoreError
-    from helper.store import KeyringStore
+    from helper.storage.secrets import KeyringStore
 
     class Backend:
         def set_password(self, service, name, value):
@@ -622,7 +626,7 @@ def test_a_clock_hours_off_neither_re_mints_nor_hands_out_dead_tokens(logged_in,
 
 
 def test_without_a_date_header_refresh_in_bounds_the_lifetime():
-    from helper.copilot import local_times
+    from helper.providers.copilot import local_times
 
     now = 1_000_000
     # local clock 3 h behind: expires_at looks 3.5 h away, refresh_in says 25 min
@@ -635,7 +639,7 @@ def test_without_a_date_header_refresh_in_bounds_the_lifetime():
 
 
 def test_status_with_a_locked_keyring_prints_every_line(logged_in, monkeypatch):
-    from helper import store as storemod
+    from helper.storage import secrets as storemod
     from helper.errors import StoreError
 
     box = logged_in
@@ -657,7 +661,7 @@ def test_status_with_a_locked_keyring_prints_every_line(logged_in, monkeypatch):
 
 def _auto_logged_in_to_file(box, monkeypatch):
     """A login made while no keyring answered (in the file); now a keyring answers."""
-    from helper import store as storemod
+    from helper.storage import secrets as storemod
 
     box.write_config(_AUTO_CONFIG)
     token = box.server.add_github_token()
@@ -881,7 +885,7 @@ def test_a_webbrowser_module_planted_in_the_repository_never_runs(tmp_path, monk
     webbrowser.py committed at its top instead of the standard library's."""
     import time
 
-    from helper import browser
+    from helper.oauth2 import browser
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -927,6 +931,6 @@ def test_something_planted_where_the_token_files_go_costs_speed_not_tokens(logge
     ("http://proxy.corp:3128", "http://proxy.corp:3128"),
 ])
 def test_doctor_never_prints_a_proxy_password(value, shown):
-    from helper.doctor import _safe_url
+    from helper.commands.doctor import _safe_url
 
     assert _safe_url(value) == shown and "s3cret" not in _safe_url(value)

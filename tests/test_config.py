@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helper import config, providers, urls
+from helper.core import config
+from helper.providers import base as providers
+from helper.net import urls
 from helper.errors import ConfigError
 
 

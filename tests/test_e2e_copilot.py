@@ -478,7 +478,7 @@ def test_a_cached_get_imports_none_of_the_heavy_modules(logged_in):
     question = b"protocol=https\nhost=api.githubcopilot.com\n\n"
     probe = (
         "import io, sys\n"
-        "from helper.cli import main\n"
+        "from helper.commands.main import main\n"
         "out = io.StringIO()\n"
         f"code = main(['get'], stdin=io.BytesIO({question!r}), stdout=out)\n"
         "assert code == 0 and 'password=' in out.getvalue(), code\n"

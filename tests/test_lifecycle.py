@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from helper import login, records, state
+from helper.core import logins as login
+from helper.storage import records
+from helper.storage import state
 from helper.console import Console
 from helper.errors import CredentialError, LoginRequired
-from helper.lifecycle import RENEW_GRACE, Lifecycle, Parts, Prompt
-from helper.providers import GrantRevoked
-from helper.records import Authorization, Grant, Minted, Token
-from helper.transport import ServerError
+from helper.core.lifecycle import RENEW_GRACE, Lifecycle, Parts, Prompt
+from helper.providers.base import GrantRevoked
+from helper.storage.records import Authorization, Grant, Minted, Token
+from helper.net.transport import ServerError
 
 from conftest import FakeClock
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from helper import protocol
+from helper.commands import protocol
 from helper.errors import ProtocolError
 
 

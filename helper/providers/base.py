@@ -14,22 +14,22 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
-from .errors import CredentialError
+from helper.errors import CredentialError
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:  # config.py reads the registry on every get: stay light
     from pathlib import Path
     from types import ModuleType
 
-    from .config import Config, Profile
-    from .console import Console
-    from .records import Authorization, Grant, Minted
-    from .rfc6749 import TokenResponse
+    from helper.core.config import Config, Profile
+    from helper.console import Console
+    from helper.storage.records import Authorization, Grant, Minted
+    from helper.oauth2.rfc6749 import TokenResponse
 
 # Provider name (the ``provider`` key of a profile) -> the module that implements it. Each
 # module declares KEYS (its config keys and their kinds), DEFAULTS, check(profile) (a
 # problem across keys, or None), login_host(profile) and PROVIDER (its Provider class).
-REGISTRY = {"copilot": "helper.copilot", "oauth": "helper.oauth"}
+REGISTRY = {"copilot": "helper.providers.copilot", "oauth": "helper.providers.oauth"}
 
 
 def plugin(kind: str) -> ModuleType:
@@ -48,7 +48,7 @@ class Provider(ABC):
 
     def __init__(self, profile: Profile, config: Config, cache_dir: Path,
                  env: Mapping[str, str] | None = None):
-        from .transport import Transport
+        from helper.net.transport import Transport
 
         self.profile = profile
         self.cache_dir = cache_dir
@@ -82,7 +82,7 @@ class Provider(ABC):
 
     def _device_flow(self, console: Console, code_url: str, token_url: str) -> TokenResponse:
         """RFC 8628 with this profile's client: show the code on stderr, poll until done."""
-        from . import rfc8628
+        from helper.oauth2 import rfc8628
 
         p = self.profile
         code = rfc8628.request_code(self.transport, code_url, p.client_id, p.scope,

@@ -14,16 +14,24 @@ import sys
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 
-from . import __version__, cached, config, login, paths, protocol, routing, urls, wiring
-from .console import Answer, Console
-from .errors import EXIT_OK, HelperError, UsageError, remember_env
+from helper import __version__
+from helper import fast as cached
+from helper.core import config
+from helper.core import logins as login
+from helper.storage import paths
+from helper.commands import protocol
+from helper.core import routing
+from helper.net import urls
+from helper.core import wiring
+from helper.console import Answer, Console
+from helper.errors import EXIT_OK, HelperError, UsageError, remember_env
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from typing import BinaryIO, TextIO
 
-    from .lifecycle import Lifecycle
-    from .records import Token
+    from helper.core.lifecycle import Lifecycle
+    from helper.storage.records import Token
 
 USAGE = """\
 usage: git-credential-copilot [--profile NAME] ACTION
@@ -204,12 +212,12 @@ def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
             cached.save_routes(key, cfg, env, _remembered(env), streams.console.notice)
         return code
     if args.action == "doctor":  # doctor reports a broken config, so it loads it itself
-        from .doctor import cmd_doctor
+        from helper.commands.doctor import cmd_doctor
 
         return cmd_doctor(args, streams, env)
     cfg = _config(args, env)
     if args.action in ("configure", "unconfigure"):
-        from .gitconfig import cmd_configure, cmd_unconfigure
+        from helper.commands.configure import cmd_configure, cmd_unconfigure
 
         command = cmd_configure if args.action == "configure" else cmd_unconfigure
         return command(args, cfg, streams, env)
@@ -293,7 +301,7 @@ CREDENTIAL_ACTIONS = {"get": cmd_get, "store": cmd_store, "erase": cmd_erase}
 
 def cmd_login(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
     if args.source:  # an existing login: LiteLLM's file, an editor's, or stdin
-        from .imports import cmd_login_from
+        from helper.commands.login_from import cmd_login_from
 
         return cmd_login_from(args.source, lc, profile, streams)
     token = login.login(lc)
@@ -338,7 +346,7 @@ def format_token(fmt: str, token: Token, profile: config.Profile) -> str:
 
 
 def cmd_status(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
-    from .status import status
+    from helper.commands.status import status
 
     lines, ok = status(lc, profile)
     streams.stdout.write("\n".join(lines) + "\n")

@@ -17,8 +17,8 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from . import jsonsafe
-from .errors import StoreError
+from helper.net import jsonsafe
+from helper.errors import StoreError
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:

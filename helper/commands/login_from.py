@@ -20,19 +20,19 @@ from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import files
-from .errors import CredentialError, UsageError, mask
-from .login import Refused, import_login
-from .records import Grant
+from helper.storage import files
+from helper.errors import CredentialError, UsageError, mask
+from helper.core.logins import Refused, import_login
+from helper.storage.records import Grant
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: it costs milliseconds to import
 if TYPE_CHECKING:
     from typing import Any
 
-    from .cli import Streams
-    from .config import Profile
-    from .lifecycle import Lifecycle
-    from .records import Token
+    from helper.commands.main import Streams
+    from helper.core.config import Profile
+    from helper.core.lifecycle import Lifecycle
+    from helper.storage.records import Token
 
 MAX_SOURCE = 1024 * 1024
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .errors import ProtocolError, remember_secret
+from helper.errors import ProtocolError, remember_secret
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Credential(namedtuple(
     __slots__ = ()
 
     def __repr__(self) -> str:  # a repr ends up in logs: never the password
-        from .errors import mask
+        from helper.errors import mask
 
         return (f"Credential(protocol={self.protocol!r}, host={self.host!r}, "
                 f"username={self.username!r}, password={mask(self.password)!r})")

@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import jsonsafe
-from .errors import CredentialError, one_line, remember_fields, remember_secret
+from helper.net import jsonsafe
+from helper.errors import CredentialError, one_line, remember_fields, remember_secret
 
 USER_AGENT = "git-credential-copilot"
 
@@ -137,7 +137,7 @@ class Transport:
     ) -> Response:
         """One attempt, cut off ``timeout`` seconds after it started, whatever the server
         does (requests' own timeouts are per read, so a trickle never trips them)."""
-        from .deadline import call_with_timeout
+        from helper.net.deadline import call_with_timeout
 
         try:
             return call_with_timeout(lambda: self._attempt(method, url, headers, data),

@@ -13,8 +13,8 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 
 from __future__ import annotations
 
-from . import files
-from .records import Token, fingerprint, number, seconds
+from helper.storage import files
+from helper.storage.records import Token, fingerprint, number, seconds
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def read(path: Path, notice: files.Notice) -> State:
 
 
 def write(path: Path, state: State, notice: files.Notice) -> None:
-    from . import cached  # the token file the cached get reads: gone first, then rewritten
+    from helper import fast as cached  # the token file the cached get reads: gone first, then rewritten
 
     cached.forget_token(path)
     files.write_json(path, _encode(state), notice, durable=False)  # a cache: no fsync

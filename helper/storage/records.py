@@ -42,7 +42,7 @@ class Token:
         self.overrides = overrides
 
     def __repr__(self) -> str:  # a repr ends up in logs: never the secret
-        from .errors import mask
+        from helper.errors import mask
 
         return f"Token(token={mask(self.token)!r}, expires_at={self.expires_at})"
 
@@ -87,7 +87,7 @@ class Grant:
         self.origin = origin
 
     def __repr__(self) -> str:
-        from .errors import mask
+        from helper.errors import mask
 
         return (
             f"Grant(access_token={mask(self.access_token)!r}, "

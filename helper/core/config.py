@@ -13,10 +13,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import paths, providers
-from .errors import ConfigError
-from .records import is_number
-from .urls import HOST, url_problem
+from helper.storage import paths
+from helper.providers import base as providers
+from helper.errors import ConfigError
+from helper.storage.records import is_number
+from helper.net.urls import HOST, url_problem
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class Profile:
         self.settings: Mapping[str, str] = settings or {}
 
     def __repr__(self) -> str:  # a repr ends up in logs: never the client secret
-        from .errors import mask
+        from helper.errors import mask
 
         secret = mask(self.client_secret) if self.client_secret else ""
         return (f"Profile(name={self.name!r}, provider={self.provider!r}, hosts={self.hosts!r}, "
@@ -155,7 +156,7 @@ def load(env: Mapping[str, str]) -> Config:
 
 
 def _read_toml(path: Path, explicit: bool) -> dict[str, Any] | None:
-    from . import files
+    from helper.storage import files
 
     try:
         data = files.read_regular(path, follow=True)  # a FIFO there must not block us

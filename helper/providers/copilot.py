@@ -17,17 +17,17 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from .errors import CredentialError, one_line
-from .providers import GrantRevoked, Provider
-from .records import EXPIRY_MARGIN, Authorization, Grant, Minted, Token, seconds
-from .urls import host_of, url_problem
+from helper.errors import CredentialError, one_line
+from helper.providers.base import GrantRevoked, Provider
+from helper.storage.records import EXPIRY_MARGIN, Authorization, Grant, Minted, Token, seconds
+from helper.net.urls import host_of, url_problem
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: config reads KEYS/DEFAULTS on every get
 if TYPE_CHECKING:
-    from . import rfc6749
-    from .config import Profile
-    from .console import Console
-    from .transport import Response
+    from helper.oauth2 import rfc6749
+    from helper.core.config import Profile
+    from helper.console import Console
+    from helper.net.transport import Response
 
 # -- the plug-in: this provider's configuration (read on every get: no heavy imports) ----
 
@@ -83,7 +83,7 @@ GITHUB_TOKEN_MARGIN = 300
 def _github_errors() -> dict[str, type[rfc6749.OAuthError]]:
     """RFC 6749's error codes, and GitHub's name for invalid_grant (``bad_refresh_token``:
     the refresh token is incorrect or expired)."""
-    from . import rfc6749
+    from helper.oauth2 import rfc6749
 
     return {**rfc6749.ERRORS, "bad_refresh_token": rfc6749.InvalidGrant}
 
@@ -135,7 +135,7 @@ class CopilotProvider(Provider):
     # -- the exchange -------------------------------------------------------------------
 
     def _exchange(self, grant: Grant) -> Token:
-        from .transport import ServerError
+        from helper.net.transport import ServerError
 
         url, headers = exchange_request(self.profile.setting("api_url"), grant.access_token)
         response = self.transport.request("GET", url, headers=headers)
@@ -160,7 +160,7 @@ class CopilotProvider(Provider):
                     and time.time() > grant.expires_at - GITHUB_TOKEN_MARGIN)
 
     def _refresh_github_token(self, grant: Grant) -> Grant:
-        from . import rfc6749
+        from helper.oauth2 import rfc6749
 
         try:
             answer = rfc6749.refresh(
@@ -223,7 +223,7 @@ def _grant_from(answer: rfc6749.TokenResponse) -> Grant:
 
 
 def _copilot_token(response: Response, username: str) -> Token:
-    from .transport import ServerError
+    from helper.net.transport import ServerError
 
     where = response.url
     body = response.json_object()
@@ -284,7 +284,7 @@ def local_times(now: int, expires: float, refresh_in: float | None,
 
 
 def _reason(response: Response) -> str:
-    from .transport import ServerError
+    from helper.net.transport import ServerError
 
     try:
         body = response.json_object()

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import files
-from .errors import CredentialError
-from .transport import ServerError, Transport
-from .urls import url_problem
+from helper.storage import files
+from helper.errors import CredentialError
+from helper.net.transport import ServerError, Transport
+from helper.net.urls import url_problem
 
 CACHE_TTL = 24 * 3600
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import paths
-from . import state as statefile
-from .files import quiet
-from .lifecycle import Prompt
-from .urls import host_of, transport_ok
+from helper.storage import paths
+from helper.storage import state as statefile
+from helper.storage.files import quiet
+from helper.core.lifecycle import Prompt
+from helper.net.urls import host_of, transport_ok
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .config import Config, Profile
-    from .console import Console
+    from helper.core.config import Config, Profile
+    from helper.console import Console
 
 __all__ = ["choose_profile", "interactive", "prompt", "transport_ok"]
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from . import state as statefile
-from .errors import CredentialError, LoginRequired, mask
-from .records import STORE, Grant, Token, fingerprint
-from .state import State
+from helper.storage import state as statefile
+from helper.errors import CredentialError, LoginRequired, mask
+from helper.storage.records import STORE, Grant, Token, fingerprint
+from helper.storage.state import State
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Protocol
 
-    from .console import Console
-    from .providers import Provider
+    from helper.console import Console
+    from helper.providers.base import Provider
 
     class Store(Protocol):
         """Where grants live: the keyring or a private file (helper.store)."""
@@ -125,7 +125,7 @@ class Lifecycle:
         return token
 
     def _mint(self, state: State) -> Token:
-        from .providers import GrantRevoked
+        from helper.providers.base import GrantRevoked
 
         provider = self.parts.provider()
         store = self.parts.store()
@@ -174,7 +174,7 @@ class Lifecycle:
 
     def authorize(self, state: State, provider: Provider, store: Store) -> Token:
         """Run the provider's login, store its grant, and cache a first token."""
-        from .providers import GrantRevoked
+        from helper.providers.base import GrantRevoked
 
         authorization = provider.authorize(self.console)
         grant = authorization.grant

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .records import Token, fingerprint
+from helper.storage.records import Token, fingerprint
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import BinaryIO, TextIO
 
-    from .config import Config, Profile
-    from .state import State
+    from helper.core.config import Config, Profile
+    from helper.storage.state import State
 
 FORMAT = "git-credential-copilot cache 1"  # the first line of both files
 APP = "git-credential-copilot"
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None, stdin: BinaryIO | None = None,
     except Exception:  # anything at all: the slow path answers, or says what went wrong
         return None, Replay(b"".join(chunks), source) if chunks and source else None
     except KeyboardInterrupt:  # as helper.cli.main says it
-        from .console import Console
+        from helper.console import Console
 
         Console(sys.stderr).notice("interrupted")
         return 130, None
@@ -200,7 +200,7 @@ def _answer_token(override: str, env: Mapping[str, str]) -> str:
 
 
 def _transport_ok(proto: str, host: str) -> bool:
-    """helper.urls.transport_ok, for certain cases only: https, or http to a loopback host
+    """helper.net.urls.transport_ok, for certain cases only: https, or http to a loopback host
     spelled plainly (anything else falls through to the full check)."""
     if proto in ("", "https"):
         return True
@@ -219,7 +219,7 @@ def _transport_ok(proto: str, host: str) -> bool:
 
 
 def _host_of(url: str) -> str:
-    """helper.urls.host_of."""
+    """helper.net.urls.host_of."""
     rest = url.split("://", 1)[-1]
     return rest.split("/", 1)[0].rsplit("@", 1)[-1].lower()
 
@@ -228,7 +228,7 @@ def _host_of(url: str) -> str:
 
 
 def _base(env: Mapping[str, str], var: str, fallback: str) -> str:
-    """helper.paths._base, as a string."""
+    """helper.storage.paths._base, as a string."""
     value = env.get(var, "")
     if value and os.path.isabs(value):
         return value
@@ -464,8 +464,8 @@ def forget_token(state_path: Path) -> None:
     it is stamped for a state file that the write is about to replace."""
     from pathlib import Path
 
-    from . import files
-    from .errors import StoreError
+    from helper.storage import files
+    from helper.errors import StoreError
 
     try:
         files.remove(Path(_token_file_for(state_path)))
@@ -572,8 +572,8 @@ def _write_private(path: str, text: str, notice: Callable[[str], None]) -> None:
     file is derived and checked on every read). A failure only costs speed."""
     from pathlib import Path
 
-    from . import files
-    from .errors import StoreError
+    from helper.storage import files
+    from helper.errors import StoreError
 
     directory = os.path.dirname(path)
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")

@@ -18,14 +18,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from .providers import GrantRevoked, Provider
-from .records import Authorization, Grant, Minted, Token
+from helper.providers.base import GrantRevoked, Provider
+from helper.storage.records import Authorization, Grant, Minted, Token
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: config reads KEYS/DEFAULTS on every get
 if TYPE_CHECKING:
-    from . import rfc6749, rfc8414
-    from .config import Profile
-    from .console import Console
+    from helper.oauth2 import rfc6749
+    from helper.oauth2 import rfc8414
+    from helper.core.config import Profile
+    from helper.console import Console
 
 # -- the plug-in: this provider's configuration (read on every get: no heavy imports) ----
 
@@ -76,7 +77,7 @@ class OAuthProvider(Provider):
         return {"audience": audience} if audience else {}
 
     def mint(self, grant: Grant) -> Minted:
-        from . import rfc6749
+        from helper.oauth2 import rfc6749
 
         if not grant.refresh_token:
             raise GrantRevoked("the login holds no refresh token (ask for offline_access?)")
@@ -99,7 +100,7 @@ class OAuthProvider(Provider):
         return Minted(token=self._token(answer), grant=rotated)
 
     def authorize(self, console: Console) -> Authorization:
-        from . import browser
+        from helper.oauth2 import browser
 
         endpoints, p = self._endpoints(), self.profile
         client = browser.Client(p.client_id, endpoints.token_endpoint,
@@ -124,7 +125,8 @@ class OAuthProvider(Provider):
                            refresh_at=expires_at, minted_at=now)
 
     def _endpoints(self) -> rfc8414.Endpoints:
-        from . import files, rfc8414
+        from helper.storage import files
+        from helper.oauth2 import rfc8414
 
         p = self.profile
         device, token = p.setting("device_authorization_url"), p.setting("token_url")

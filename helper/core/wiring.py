@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import paths, state
-from .lifecycle import Lifecycle, Parts
-from .routing import interactive, prompt
+from helper.storage import paths
+from helper.storage import state
+from helper.core.lifecycle import Lifecycle, Parts
+from helper.core.routing import interactive, prompt
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
-    from .config import Config, Profile
-    from .console import Console
-    from .lifecycle import Lock, Store
-    from .providers import Provider
+    from helper.core.config import Config, Profile
+    from helper.console import Console
+    from helper.core.lifecycle import Lock, Store
+    from helper.providers.base import Provider
 
 
 def real_parts(config: Config, profile: Profile, env: Mapping[str, str],
@@ -26,17 +27,17 @@ def real_parts(config: Config, profile: Profile, env: Mapping[str, str],
     """The provider the profile names, the configured store, the profile's file lock."""
 
     def provider() -> Provider:
-        from .providers import for_profile
+        from helper.providers.base import for_profile
 
         return for_profile(profile, config, paths.cache_dir(env), env)
 
     def store() -> Store:
-        from . import store
+        from helper.storage import secrets as store
 
         return store.choose(config.store, env, console.notice, config.keyring_timeout)
 
     def lock(action: str) -> Lock:
-        from .lock import ProfileLock
+        from helper.storage.lock import ProfileLock
 
         # A holder with no person to wait for finishes within this: waiters wait no longer.
         wait = config.retry_budget + config.http_timeout + config.keyring_timeout

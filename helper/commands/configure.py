@@ -22,7 +22,7 @@ from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
-from .errors import HelperError
+from helper.errors import HelperError
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def claimed_urls(cfg: Any, env: Mapping[str, str], console: Any) -> list[str]:
 def profile_urls(cfg: Any, profile: Any, env: Mapping[str, str], console: Any) -> list[str]:
     """The URLs one profile claims: its hosts, the API host the exchange last named, and
     for a GHE.com tenant its Copilot API host."""
-    from .urls import host_of
+    from helper.net.urls import host_of
 
     urls = [_url_for(host) for host in profile.hosts]
     api_base = _remembered_api_base(cfg, profile, env, console)
@@ -69,7 +69,7 @@ def profile_urls(cfg: Any, profile: Any, env: Mapping[str, str], console: Any) -
 
 def _url_for(host: str) -> str:
     """Tokens travel over https; plain http only to a loopback test server."""
-    from .urls import is_loopback
+    from helper.net.urls import is_loopback
 
     name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
     return f"{'http' if is_loopback(name) else 'https'}://{host}"
@@ -77,7 +77,9 @@ def _url_for(host: str) -> str:
 
 def _remembered_api_base(cfg: Any, profile: Any, env: Mapping[str, str],
                          console: Any) -> str:
-    from . import files, paths, state
+    from helper.storage import files
+    from helper.storage import paths
+    from helper.storage import state
 
     try:
         return state.read(state.path_for(paths.state_dir(env), profile.name), files.quiet).api_base

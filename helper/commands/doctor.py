@@ -16,9 +16,9 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from .copilot import ENV_FALLBACK, ENV_FIRST, exchange_request, grant_sources, kind_of
-from .errors import HelperError, mask, one_line
-from .records import STORE, Grant
+from helper.providers.copilot import ENV_FALLBACK, ENV_FIRST, exchange_request, grant_sources, kind_of
+from helper.errors import HelperError, mask, one_line
+from helper.storage.records import STORE, Grant
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ CLOCK_SKEW = 60  # seconds
 
 
 def check_config(load: Callable[[], Any]) -> tuple[Check, Any]:
-    from .errors import ConfigError
+    from helper.errors import ConfigError
 
     try:
         cfg = load()
@@ -251,7 +251,7 @@ def _reason(response: Any) -> str:
 
 def run_checks(env: Mapping[str, str], profile_name: str, console: Any,
                now: Callable[[], float] = time.time) -> list[Check]:
-    from . import config
+    from helper.core import config
 
     checks: list[Check] = []
     check, cfg = check_config(lambda: config.load(env))
@@ -268,8 +268,12 @@ def run_checks(env: Mapping[str, str], profile_name: str, console: Any,
 
 def profile_checks(cfg: Any, profile: Any, env: Mapping[str, str], console: Any,
                    now: Callable[[], float]) -> list[Check]:
-    from . import files, gitconfig, paths, state, store
-    from .transport import Transport
+    from helper.storage import files
+    from helper.commands import configure as gitconfig
+    from helper.storage import paths
+    from helper.storage import state
+    from helper.storage import secrets as store
+    from helper.net.transport import Transport
 
     checks: list[Check] = []
     urls = gitconfig.profile_urls(cfg, profile, env, console)
@@ -302,7 +306,7 @@ def profile_checks(cfg: Any, profile: Any, env: Mapping[str, str], console: Any,
 
 
 def git_checks(urls: Sequence[str], env: Mapping[str, str]) -> list[Check]:
-    from . import gitconfig
+    from helper.commands import configure as gitconfig
 
     checks = []
     for url in urls:

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CredentialError, one_line
-from .transport import Response, ServerError, Transport
+from helper.errors import CredentialError, one_line
+from helper.net.transport import Response, ServerError, Transport
 
 
 class OAuthError(CredentialError):

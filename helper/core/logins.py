@@ -7,10 +7,11 @@ no token minted from an older login is served.
 
 from __future__ import annotations
 
-from . import cached, files
-from .errors import CredentialError, mask
-from .lifecycle import Lifecycle, person, stamp
-from .records import Grant, Token
+from helper import fast as cached
+from helper.storage import files
+from helper.errors import CredentialError, mask
+from helper.core.lifecycle import Lifecycle, person, stamp
+from helper.storage.records import Grant, Token
 
 
 def login(lc: Lifecycle) -> Token:

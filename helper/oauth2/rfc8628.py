@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import one_line
-from .rfc6749 import ERRORS, OAuthError, TokenResponse, parse_token_response, raise_for_error
-from .transport import ServerError, Transport
+from helper.errors import one_line
+from helper.oauth2.rfc6749 import ERRORS, OAuthError, TokenResponse, parse_token_response, raise_for_error
+from helper.net.transport import ServerError, Transport
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5  # §3.2: "If no value is provided, clients MUST use 5 as the default."

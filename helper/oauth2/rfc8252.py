@@ -23,7 +23,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .errors import CredentialError, one_line
+from helper.errors import CredentialError, one_line
 
 HOST = "127.0.0.1"
 PATH = "/callback"

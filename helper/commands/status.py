@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
-from .errors import HelperError, mask, one_line
-from .lifecycle import Lifecycle
+from helper.errors import HelperError, mask, one_line
+from helper.core.lifecycle import Lifecycle
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .config import Profile
+    from helper.core.config import Profile
 
 
 def status(lc: Lifecycle, profile: Profile) -> tuple[list[str], bool]:

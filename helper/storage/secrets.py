@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import files, paths
-from .deadline import call_with_timeout
-from .errors import StoreError, one_line, remember_fields, remember_secret
+from helper.storage import files
+from helper.storage import paths
+from helper.net.deadline import call_with_timeout
+from helper.errors import StoreError, one_line, remember_fields, remember_secret
 
 SERVICE = "git-credential-copilot"
 KEYRING_TIMEOUT = 10.0
@@ -73,7 +74,7 @@ class KeyringStore:
         raw = self._call("read", lambda: self.backend.get_password(SERVICE, profile))
         if raw is None:
             return None
-        from . import jsonsafe
+        from helper.net import jsonsafe
 
         try:
             value = jsonsafe.loads(raw)
