@@ -35,9 +35,10 @@ say() { printf '%s\n' "$*" >&2; }
 die() { say "install.sh: $*"; exit 1; }
 
 # $1 as one shell word: as it is when no character is special to a shell, else in '…'.
+# The safe characters are spelled out: ranges and [:classes:] differ between shells.
 quote() {
     case $1 in
-        '' | *[![:alnum:]_./@%+=:,-]*)
+        '' | *[!ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./@%+=:,-]*)
             printf "'%s'" "$(printf %s "$1" | sed "s/'/'\\\\''/g")" ;;
         *) printf %s "$1" ;;
     esac

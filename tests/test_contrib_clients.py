@@ -170,24 +170,29 @@ def _recording(path: Path, record: Path, real: str) -> None:
     path.chmod(0o755)
 
 
-def test_copilot_curl_keeps_the_token_out_of_every_childs_environment(logged_in, tmp_path):
-    """No child (curl, the helper for `token` and `erase`) gets the token in its argv or its
-    environment, even when the caller exported variables of the names the script uses."""
+@pytest.mark.parametrize("shell", ["dash", "posh"])
+def test_copilot_curl_keeps_the_token_out_of_every_childs_environment(logged_in, tmp_path,
+                                                                      shell):
+    """No child (curl, the helper for `token` and `erase`, any tool the shell runs as a
+    program) gets the token in its argv or its environment, even when the caller exported
+    variables of the names the script uses. posh runs printf as a program, not a builtin."""
     import shutil
 
     box = logged_in
-    real_curl = shutil.which("curl")
-    if real_curl is None:
-        pytest.skip("curl is not installed")
+    real_curl, shell_path = shutil.which("curl"), shutil.which(shell)
+    if real_curl is None or shell_path is None:
+        pytest.skip(f"curl or {shell} is not installed")
     shims, record = tmp_path / "shims", tmp_path / "started.log"
     shims.mkdir()
     _recording(shims / "curl", record, real_curl)
     _recording(shims / "helper", record, shutil.which("git-credential-copilot",
                                                       path=box.env["PATH"]))
+    for tool in ("printf", "echo", "cat", "rm", "mktemp"):
+        _recording(shims / tool, record, shutil.which(tool) or f"/usr/bin/{tool}")
     sh(box, [str(CONTRIB / "shell" / "list-models")])
     box.server.invalidate_copilot_tokens()  # so: 401, erase, a new token, 200
     decoys = {name: "decoy" for name in ("OPENAI_API_KEY", "token", "last_token", "value")}
-    result = sh(box, [str(CONTRIB / "shell" / "copilot-curl"), "/models"],
+    result = sh(box, [shell_path, str(CONTRIB / "shell" / "copilot-curl"), "/models"],
                 env={"PATH": f"{shims}:{box.env['PATH']}", **decoys,
                      "GIT_CREDENTIAL_COPILOT": str(shims / "helper")})
     assert result.returncode == 0, result.stderr

@@ -1,7 +1,8 @@
 """The shell scripts, checked without running them: shellcheck for every one, and for the
 POSIX ``sh`` ones (install.sh, contrib/shell) dash's parser and a list of what only bash,
 GNU or BSD tools understand — they run on Debian's dash and on macOS (bash 3.2, BSD tools).
-Then the installer's first checks, run for real under dash: they need no package index.
+Then install.sh's quoting and its first checks, run for real under each POSIX shell at hand
+(dash, posh — the strictest —, busybox sh, bash --posix): they need no package index.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL = ROOT / "install.sh"
 SHELL_SHEBANG = re.compile(rb"#!\s*(/usr/bin/env\s+)?(\S*/)?(ba|da|k|z)?sh(\s|$)")
+
+
+def posix_shells() -> list[list[str]]:
+    """The POSIX shells to run install.sh's pieces under: dash always (Debian's /bin/sh)."""
+    shells = [["dash"], ["posh"], ["busybox", "sh"], ["bash", "--posix"]]
+    return [shell for shell in shells if shutil.which(shell[0]) or shell[0] == "dash"]
+
+
+SHELLS = pytest.mark.parametrize("shell", posix_shells(), ids=" ".join)
 
 
 def shell_scripts() -> list[Path]:
@@ -100,7 +110,36 @@ def test_shellcheck_is_clean():
         assert run.returncode == 0, run.stdout
 
 
-# -- install.sh's checks before it installs anything, under dash ------------------------------
+# -- install.sh's pieces, run for real ---------------------------------------------------------
+
+def functions(*names: str) -> str:
+    """The text of install.sh's shell functions ``names``, to run without the rest."""
+    text = INSTALL.read_text()
+    found = [re.search(rf"^{name}\(\) {{\n.*?^}}\n", text, re.M | re.S) for name in names]
+    assert all(found), names
+    return "".join(m.group() for m in found if m)
+
+
+TRICKY = ["/a b/c", "/x/it's", "/d/$x`y`\\z;*?", "/plain/path", "/n/new\nline", "/~user/é"]
+
+
+@SHELLS
+def test_quoted_paths_read_back_as_they_were(shell: list[str], tmp_path: Path):
+    """Each path install.sh prints for a person, pasted into a shell, is that path again."""
+    if shutil.which(shell[0]) is None:
+        pytest.skip(f"{shell[0]} is not installed")
+    home = "/h/my home"
+    script = functions("quote", "shown") + "for p; do shown \"$p\"; printf '\\0'; done\n"
+    paths = [*TRICKY, f"{home}/.local/share/x", f"{home}/it's data/x"]
+    printed = subprocess.run([*shell, "-c", script, "sh", *paths], capture_output=True,
+                             env={"HOME": home, "PATH": "/usr/bin:/bin"}, timeout=30, check=True)
+    words = printed.stdout.decode().split("\0")[:-1]
+    assert words[-2:] == ["~/.local/share/x", "~/'it'\\''s data/x'"]
+    back = subprocess.run(["sh", "-c", 'for w in ' + " ".join(words) + '; do printf "%s\\0" "$w"; done'],
+                          capture_output=True, env={"HOME": home}, timeout=30, check=True)
+    assert back.stdout.decode().split("\0")[:-1] == paths
+
+
 
 def fake_tools(folder: Path, python_version: str, system: str) -> dict[str, str]:
     """A PATH with only a python3 of the given version, a uname, and what install.sh needs
@@ -110,19 +149,22 @@ def fake_tools(folder: Path, python_version: str, system: str) -> dict[str, str]
     (folder / "uname").write_text(f"#!/bin/sh\necho {system}\n")
     for tool in ("python3", "uname"):
         (folder / tool).chmod(0o755)
-    for tool in ("dirname", "sed"):
+    for tool in ("dirname", "sed", "printf"):  # posh has no printf of its own
         (folder / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
     return {"PATH": str(folder), "HOME": str(folder.parent / "home dir")}
 
 
+@SHELLS
 @pytest.mark.parametrize("system,advice", [("Darwin", "brew install python"),
                                            ("Linux", "your package manager")])
-def test_only_an_old_python_says_what_to_install(tmp_path: Path, system: str, advice: str):
+def test_only_an_old_python_says_what_to_install(tmp_path: Path, system: str, advice: str,
+                                                 shell: list[str]):
     """macOS's /usr/bin/python3 is 3.9: one line saying what to install, and a failure."""
-    dash = shutil.which("dash") or pytest.skip("dash is not installed")
+    if shutil.which(shell[0]) is None:
+        pytest.skip(f"{shell[0]} is not installed")
     env = fake_tools(tmp_path / "bin", "3.9.6", system)
-    run = subprocess.run([dash, str(INSTALL)], env=env, capture_output=True, text=True,
-                         timeout=30, check=False)
+    run = subprocess.run([shutil.which(shell[0]), *shell[1:], str(INSTALL)], env=env,
+                         capture_output=True, text=True, timeout=30, check=False)
     assert run.returncode == 1 and run.stderr.count("\n") == 1, run.stderr
     line = run.stderr.strip()
     assert line.startswith("install.sh: ") and "3.9.6" in line and "3.10" in line, line
