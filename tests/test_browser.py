@@ -21,9 +21,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 import requests
 
-from helper import browser, rfc6749, rfc7636, rfc8252, rfc8628
+from helper.oauth2 import browser
+from helper.oauth2 import rfc6749
+from helper.oauth2 import rfc7636
+from helper.oauth2 import rfc8252
+from helper.oauth2 import rfc8628
 from helper.console import Console
-from helper.transport import Transport
+from helper.net.transport import Transport
 
 from conftest import expire_access_token, require_executable
 from procs import Watched
@@ -558,8 +562,8 @@ def test_discovery_without_a_device_endpoint_signs_in_through_the_browser(blocke
 
 
 def test_discovery_needs_an_endpoint_to_sign_in_at():
-    from helper import rfc8414
-    from helper.transport import ServerError
+    from helper.oauth2 import rfc8414
+    from helper.net.transport import ServerError
 
     doc = {"issuer": "https://idp.example", "token_endpoint": "https://idp.example/token"}
     with pytest.raises(ServerError, match="device_authorization_endpoint"):

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from helper import cached, cli
-from helper import state as statefile
+from helper import fast as cached
+from helper.commands import main as cli
+from helper.storage import state as statefile
 
 from conftest import EXE, Result
 
 HEAVY = ("re", "json", "pathlib", "tomllib", "tomli", "collections", "typing", "dataclasses",
-         "requests", "keyring", "filelock", "urllib3", "hashlib", "ssl", "helper.cli",
-         "helper.config", "helper.files")
+         "requests", "keyring", "filelock", "urllib3", "hashlib", "ssl", "helper.commands.main",
+         "helper.core.config", "helper.storage.files")
 TEN_PROFILES = "".join(
     f'\n[profiles.other{i}]\nprovider = "oauth"\nissuer = "https://idp{i}.example.com"\n'
     f'client_id = "c{i}"\nhosts = ["llm{i}.example.com"]\napi_base = "https://llm{i}.example.com/v1"\n'
@@ -58,7 +59,7 @@ def both(box, *args: str, input: str = "", env: dict | None = None) -> tuple[Res
     fast, modules = traced(EXE, args, input.encode(), run_env)
     slow = box.call(*args, input=input, env=env)
     assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout), (fast, slow)
-    return fast, "helper.cli" not in modules
+    return fast, "helper.commands.main" not in modules
 
 
 @pytest.fixture(autouse=True)
@@ -302,7 +303,7 @@ def test_an_interrupt_while_reading_stdin_is_one_line_and_130(capfd):
 
 
 def test_the_input_limits_are_the_protocol_modules():
-    from helper import protocol
+    from helper.commands import protocol
 
     assert (cached.MAX_LINE, cached.MAX_INPUT) == (protocol.MAX_LINE, protocol.MAX_INPUT)
 

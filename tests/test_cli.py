@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from helper import cli
+from helper.commands import main as cli
 from helper.errors import UsageError
 
 ROWS = [

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helper import config, providers, urls
+from helper.core import config
+from helper.providers import base as providers
+from helper.net import urls
 from helper.errors import ConfigError
 
 
@@ -127,5 +129,5 @@ def test_builtin_defaults_are_consistent():
             if plugin.KEYS[key] == config.URL:
                 assert value.startswith("https://") and not urls.url_problem(value)
             if plugin.KEYS[key] == config.HOSTS:
-                assert all(urls.HOST.match(host) and host == host.lower() for host in value)
+                assert all(urls.is_host(host) and host == host.lower() for host in value)
         assert plugin.PROVIDER.kind == name

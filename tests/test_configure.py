@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from helper import gitconfig
+from helper.commands import configure as gitconfig
 
 from conftest import git, require_executable
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import responses
 
-from helper import config
-from helper.copilot import CopilotProvider, NoCopilotAccess
-from helper.providers import GrantRevoked
-from helper.records import Grant
-from helper.transport import ServerError
+from helper.core import config
+from helper.providers.copilot import CopilotProvider, NoCopilotAccess
+from helper.providers.base import GrantRevoked
+from helper.storage.records import Grant
+from helper.net.transport import ServerError
 
 from conftest import FakeClock
 

@@ -10,7 +10,9 @@ from email.utils import formatdate
 
 import pytest
 
-from helper import doctor, gitconfig, transport
+from helper.commands import doctor
+from helper.commands import configure as gitconfig
+from helper.net import transport
 
 
 def git(box, *args: str) -> None:

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 import responses
 
-from helper import config, rfc8414
+from helper.core import config
+from helper.oauth2 import rfc8414
 from helper.errors import CredentialError
-from helper.oauth import OAuthProvider
-from helper.providers import GrantRevoked
-from helper.records import Grant
-from helper.transport import Transport
+from helper.providers.oauth import OAuthProvider
+from helper.providers.base import GrantRevoked
+from helper.storage.records import Grant
+from helper.net.transport import Transport
 
 from conftest import FakeClock
 

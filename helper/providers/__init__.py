@@ -1,0 +1,1 @@
+"""Where tokens come from: the provider contract and one module per provider."""
