@@ -9,8 +9,10 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
 import socket
+import subprocess
 import sys
 import textwrap
 import threading
@@ -47,20 +49,36 @@ def with_query(url: str, **changes: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def without(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != name]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def plain_session() -> requests.Session:
+    """An HTTP client with no cookies yet and no proxy: another process on this machine."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 class HttpBrowser:
-    """Plays the person's browser: visits URLs in a thread, following redirects."""
+    """Plays the person's browser: visits URLs in a thread, following redirects one hop at a
+    time (``rewrite`` may change each hop, as a tampering extension would) and keeping
+    cookies, as a browser does."""
 
     def __init__(self, rewrite=lambda url: url):
         self.rewrite = rewrite
         self.opened: list[str] = []
         self.pages: list[tuple[int, str]] = []
+        self.hops: list[tuple[int, str]] = []  # (status, URL) of every request, in order
         self._threads: list[threading.Thread] = []
         self._session = requests.Session()
         self._session.trust_env = False  # no proxy between us and 127.0.0.1
 
     def __call__(self, url: str, env=None) -> None:
         self.opened.append(url)
-        self.visit(self.rewrite(url))
+        self.visit(url)
 
     def visit(self, *urls: str) -> None:
         thread = threading.Thread(target=self._visit, args=urls, daemon=True)
@@ -70,15 +88,36 @@ class HttpBrowser:
     def _visit(self, *urls: str) -> None:
         for url in urls:
             try:
-                answer = self._session.get(url, timeout=10)
+                answer = self.follow(url)
                 self.pages.append((answer.status_code, answer.text))
             except requests.RequestException as e:
                 self.pages.append((0, type(e).__name__))
+
+    def follow(self, url: str) -> requests.Response:
+        """GET ``url`` and its redirects (at most 10), each hop rewritten first."""
+        for _ in range(10):
+            url = self.rewrite(url)
+            answer = self._session.get(url, timeout=10, allow_redirects=False)
+            self.hops.append((answer.status_code, url))
+            if answer.status_code not in (301, 302, 303, 307) or "Location" not in answer.headers:
+                return answer
+            url = answer.headers["Location"]
+        raise AssertionError("more than 10 redirects")
 
     def join(self) -> None:
         for thread in self._threads:
             thread.join(timeout=15)
             assert not thread.is_alive()
+
+
+def on_callback(change):
+    """A rewrite for the redirect back to the listener only."""
+    return lambda url: change(url) if urlsplit(url).path == rfc8252.PATH else url
+
+
+def on_authorization(change):
+    """A rewrite for the request to the authorization endpoint only."""
+    return lambda url: change(url) if urlsplit(url).path == "/authorize" else url
 
 
 # -- RFC 7636 ------------------------------------------------------------------------------
@@ -322,15 +361,29 @@ def test_denied_consent_ends_with_one_line_and_no_token(idp, client):
     assert idp.counts["/token"] == 0 and idp.families == []
 
 
-def test_a_forged_state_never_reaches_the_token_endpoint(idp, client):
-    with pytest.raises(rfc8252.StateMismatch):
-        sign_in(idp, client, HttpBrowser(rewrite=lambda url: with_query(url, state="forged")))
-    assert idp.counts["/authorize"] == 1 and idp.counts["/token"] == 0
+def test_a_forged_callback_gets_400_and_the_sign_in_goes_on(idp, client):
+    """Any local process can reach the listener (its port is listed in /proc/net/tcp): a
+    callback with a wrong or no state is refused with a page, and must not end the sign-in,
+    or one request from anyone would."""
+    intruder, answers = plain_session(), []
+
+    def intrude(url: str) -> str:
+        for forged in (with_query(url, state="forged"), without(url, "state")):
+            answers.append(intruder.get(forged, timeout=10).status_code)
+        return url
+
+    person = HttpBrowser(rewrite=on_callback(intrude))
+    answer, _ = sign_in(idp, client, person)
+    assert answers == [400, 400]
+    assert person.pages[-1][0] == 200 and "Signed in" in person.pages[-1][1]
+    assert answer.refresh_token == idp.families[0].current
+    assert idp.counts["/authorize"] == 1 and idp.code_redemptions == 1
 
 
 def test_a_wrong_verifier_is_refused_by_the_server(idp, client):
     """A challenge swapped on the way (as an attacker would) makes our verifier wrong."""
-    swap = HttpBrowser(rewrite=lambda url: with_query(url, code_challenge=s256(RFC_VERIFIER)))
+    swap = HttpBrowser(rewrite=on_authorization(
+        lambda url: with_query(url, code_challenge=s256(RFC_VERIFIER))))
     with pytest.raises(browser.CodeRefused) as info:
         sign_in(idp, client, swap)
     assert "PKCE verification failed" in str(info.value) and "\n" not in str(info.value)
@@ -388,29 +441,56 @@ def test_audience_and_an_existing_query_are_kept(client):
 
 FAKE_BROWSER = """\
 #!{python}
-# A browser for tests: note each start, then "click" through the sign-in page.
-import base64, hashlib, os, sys, time, urllib.parse, urllib.request
+# A browser for tests: note each start, then "click" through the sign-in page, keeping
+# cookies and following redirects as a browser does. FAKE_BROWSER_MODE tampers on the way:
+# "forge" first sends the listener a callback with another state, "swap" changes the PKCE
+# challenge sent to the identity provider. Each answer's status is noted in the log.
+import base64, hashlib, os, sys, time, urllib.error, urllib.parse, urllib.request
 
 url = sys.argv[1]
-with open(os.environ["FAKE_BROWSER_LOG"], "a") as log:
-    log.write(url + "\\n")
+log = open(os.environ["FAKE_BROWSER_LOG"], "a", buffering=1)
+log.write(url + "\\n")
 gate = os.environ.get("FAKE_BROWSER_GATE")  # wait for the test to say "click now"
 for _ in range(600):
     if not gate or os.path.exists(gate):
         break
     time.sleep(0.05)
 mode = os.environ.get("FAKE_BROWSER_MODE", "click")
-parts = urllib.parse.urlsplit(url)
-query = dict(urllib.parse.parse_qsl(parts.query))
-if mode == "forge":
-    query["state"] = "forged"
-if mode == "swap":
-    digest = hashlib.sha256(b"{verifier}").digest()
-    query["code_challenge"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}))
+
+
+def change(url, **params):
+    parts = urllib.parse.urlsplit(url)
+    query = {{**dict(urllib.parse.parse_qsl(parts.query)), **params}}
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def tamper(url):
+    path = urllib.parse.urlsplit(url).path
+    if mode == "forge" and path == "/callback":
+        try:
+            opener.open(change(url, state="forged"), timeout=20).read()
+            log.write("forged: 200\\n")
+        except urllib.error.HTTPError as e:
+            log.write(f"forged: {{e.code}}\\n")
+    if mode == "swap" and path == "/authorize":
+        digest = hashlib.sha256(b"{verifier}").digest()
+        return change(url, code_challenge=base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
+    return url
+
+
+class Tamper(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return super().redirect_request(req, fp, code, msg, headers, tamper(newurl))
+
+
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}), Tamper(),
+                                     urllib.request.HTTPCookieProcessor())
 try:
-    opener.open(url, timeout=20).read()
+    answer = opener.open(tamper(url), timeout=20)
+    answer.read()
+    log.write(f"page: {{answer.status}}\\n")
+except urllib.error.HTTPError as e:
+    log.write(f"page: {{e.code}}\\n")
 except Exception as e:
     print("fake browser:", e, file=sys.stderr)
 """
@@ -424,9 +504,13 @@ def fake_browser(root: Path) -> dict[str, str]:
     return {"BROWSER": str(script), "FAKE_BROWSER_LOG": str(root / "browser.log")}
 
 
-def browser_starts(root: Path) -> list[str]:
+def browser_log(root: Path) -> list[str]:
     log = root / "browser.log"
     return log.read_text().splitlines() if log.exists() else []
+
+
+def browser_starts(root: Path) -> list[str]:
+    return [line for line in browser_log(root) if line.startswith("http")]
 
 
 @pytest.fixture
@@ -487,7 +571,6 @@ def test_ten_concurrent_gets_open_one_tab(blocked):
 
 @pytest.mark.parametrize("mode, consent, words", [
     ("click", "deny", "you declined the sign-in (access_denied"),
-    ("forge", "approve", "a state that does not belong to this sign-in"),
     ("swap", "approve", "PKCE verification failed"),
 ])
 def test_a_failed_sign_in_is_one_line_and_stores_nothing(blocked, mode, consent, words):
@@ -500,6 +583,101 @@ def test_a_failed_sign_in_is_one_line_and_stores_nothing(blocked, mode, consent,
     assert "nothing was stored" in last
     assert box.stored("corp") == {} and "token" not in box.state("corp")
     assert box.server.code_redemptions == 0
+
+
+def test_a_forged_callback_is_refused_and_the_browser_still_signs_in(blocked):
+    box = blocked
+    done = box.run(*CORP, "login", env={"FAKE_BROWSER_MODE": "forge"})
+    assert done.returncode == 0, done.stderr
+    assert browser_log(box.root)[1:] == ["forged: 400", "page: 200"]
+    assert box.stored("corp")["refresh_token"] == box.server.families[0].current
+    assert box.server.code_redemptions == 1
+
+
+ATTACKER = r"""
+# Another account on this machine. It watches the command lines of the helper's children
+# (any account can read /proc/PID/cmdline; the helper's pid only keeps it off other tests'
+# processes) for a link to 127.0.0.1, signs in at the identity provider as itself, and
+# follows the link and its redirects as a browser would, trying to be first back.
+import http.cookiejar, os, sys, time, urllib.error, urllib.request
+
+idp, helper = sys.argv[1], sys.argv[2]
+
+
+def descends(pid):
+    for _ in range(20):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = f.read().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            return False
+        if pid == helper:
+            return True
+        if pid in ("0", "1"):
+            return False
+    return False
+
+
+def link():
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        for arg in args:
+            if arg.startswith("http://127.0.0.1:") and descends(pid):
+                return arg
+    return None
+
+
+deadline, found = time.monotonic() + 30, None
+while found is None and time.monotonic() < deadline:
+    found = link()
+print("read", found, flush=True)
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                     urllib.request.HTTPCookieProcessor())
+opener.open(idp + "/login?user=mallory", timeout=10).read()
+try:
+    answer = opener.open(found, timeout=10)
+    print("answer", answer.status, answer.geturl(), flush=True)
+except urllib.error.HTTPError as e:
+    print("answer", e.code, e.geturl(), flush=True)
+"""
+
+
+def other_account() -> dict:
+    """Popen arguments that run a process as another account (nobody): needs root."""
+    import pwd
+
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("this test plays another account and must run as root in CI")
+        pytest.skip("playing another account (nobody) needs root; CI runs this test")
+    nobody = pwd.getpwnam("nobody")
+    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": [], "cwd": "/"}
+
+
+def test_another_account_reading_the_browsers_command_line_cannot_sign_you_in(blocked):
+    """Issue: the link the browser is started with is in its command line, which every
+    account can read. Another account races the person's browser with it, signed in at the
+    identity provider as itself: nothing of theirs may be redeemed or stored."""
+    box = blocked
+    gate = box.root / "click-now"
+    helper = Watched(box.start(*CORP, "login", env={"FAKE_BROWSER_GATE": str(gate)}))
+    attacker = subprocess.run(
+        ["/usr/bin/python3", "-I", "-c", ATTACKER, box.server.url, str(helper.proc.pid)],
+        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+        **other_account())
+    assert attacker.stdout.startswith("read http://127.0.0.1:"), attacker.stderr
+    gate.touch()  # now the person's browser clicks
+    code, _, err = helper.finish(timeout=60)
+    assert box.server.authorized_by["mallory"] <= 1 and box.server.redemptions_by["mallory"] == 0
+    assert code == 0, err
+    assert box.server.redemptions_by["alice"] == 1
+    family, = box.server.families
+    assert family.user == "alice" and box.stored("corp")["refresh_token"] == family.current
+    assert "another account" in err  # the person is told someone tried
 
 
 def test_a_timed_out_sign_in_stores_nothing(corp, monkeypatch):
