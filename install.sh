@@ -160,10 +160,11 @@ path_advice() {
     esac
 }
 
-# What removes the helper's git config lines by hand (the same pairs `unconfigure` removes),
-# for when git config could not be read while the command still existed.
+# What removes the helper's git config lines by hand (the sections `configure` marks as its
+# own, as `unconfigure` does), for when git config could not be read while the command still
+# existed.
 # shellcheck disable=SC2016 # printed for a person to run
-unset_by_hand='git config --global --name-only --get-regexp '\''^credential\..*\.helper$'\'' '\''^copilot$'\'' | while read -r key; do git config --global --fixed-value --unset-all "$key" copilot; git config --global --fixed-value --unset-all "$key" '\'\''; done'
+unset_by_hand='git config --global --name-only --get-regexp '\''^credential\..*\.copilotconfigured$'\'' | while read -r key; do git config --global --remove-section "${key%.copilotconfigured}"; done'
 
 # Undo `configure` while the command still exists. On failure, sets $left_in_git to the one
 # line that says what stays and how to remove it.
