@@ -129,5 +129,5 @@ def test_builtin_defaults_are_consistent():
             if plugin.KEYS[key] == config.URL:
                 assert value.startswith("https://") and not urls.url_problem(value)
             if plugin.KEYS[key] == config.HOSTS:
-                assert all(urls.HOST.match(host) and host == host.lower() for host in value)
+                assert all(urls.is_host(host) and host == host.lower() for host in value)
         assert plugin.PROVIDER.kind == name

@@ -279,12 +279,12 @@ def profile_checks(cfg: Any, profile: Any, env: Mapping[str, str], console: Any,
     urls = gitconfig.profile_urls(cfg, profile, env, console)
     checks.append(check_hosts(profile, urls))
     store_check, raw, used = check_store(
-        lambda: store.choose(cfg.store, env, console.notice, cfg.keyring_timeout), profile.name)
+        lambda: store.choose(cfg.store, env, console.notice, cfg.keyring_timeout), profile.login_key)
     checks.append(store_check)
     if isinstance(used, store.AutoStore):
         spare = store.FileStore(paths.data_dir(env), files.quiet)
         try:
-            other = spare.read(profile.name) if used.holder(profile.name) != spare.describe() \
+            other = spare.read(profile.login_key) if used.holder(profile.login_key) != spare.describe() \
                 else None
         except HelperError:
             other = None

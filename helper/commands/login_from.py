@@ -29,7 +29,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: it costs milliseconds to impo
 if TYPE_CHECKING:
     from typing import Any
 
-    from helper.commands.main import Streams
+    from helper.console import Streams
     from helper.core.config import Profile
     from helper.core.lifecycle import Lifecycle
     from helper.storage.records import Token

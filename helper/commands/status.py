@@ -24,7 +24,7 @@ def status(lc: Lifecycle, profile: Profile) -> tuple[list[str], bool]:
         stored = lc.stored_grant(store)
         holder = getattr(store, "holder", None)
         if stored is not None and holder is not None:
-            lines.append(f"login kept in: {holder(lc.name)}")
+            lines.append(f"login kept in: {holder(lc.login_key)}")
     except HelperError as e:
         lines.append(f"secrets: unavailable: {one_line(str(e))}")
     try:

@@ -16,8 +16,8 @@ from pathlib import Path
 from helper.storage import paths
 from helper.providers import base as providers
 from helper.errors import ConfigError
-from helper.storage.records import is_number
-from helper.net.urls import HOST, url_problem
+from helper.storage.records import fingerprint, is_number
+from helper.net.urls import is_host, url_problem
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -81,6 +81,31 @@ class Profile:
     def api_base(self) -> str:
         """The API base callers should use when the token does not name one."""
         return self.setting("api_base")
+
+    @property
+    def issuer(self) -> str:
+        """A fingerprint of the server and client that issue this profile's logins and
+        tokens (the provider's IDENTITY keys): a login or token issued under other values
+        is never served or sent anywhere."""
+        keys: tuple[str, ...] = providers.plugin(self.provider).IDENTITY
+        values = [self.provider, *(getattr(self, k) if k in COMMON else self.setting(k)
+                                   for k in keys)]
+        return fingerprint("\x1f".join(values))[:16]
+
+    @property
+    def login_key(self) -> str:
+        """Where the secret store keeps this profile's login: one per server, as git's own
+        stores key by host (switching the config to another server and back finds the first
+        login intact)."""
+        return f"{self.name}@{self.issuer}"
+
+    @property
+    def on_default_server(self) -> bool:
+        """Is every key that names the server at its provider's default (github.com for
+        Copilot)? A provider without defaults for them (oauth) has no default server."""
+        plugin = providers.plugin(self.provider)
+        return (all(key in plugin.DEFAULTS for key in plugin.IDENTITY)
+                and self.issuer == builtin(self.name, self.provider).issuer)
 
     @property
     def login_host(self) -> str:
@@ -150,7 +175,7 @@ class Config:
 def load(env: Mapping[str, str]) -> Config:
     """The configuration in force: file (if any), then environment overrides."""
     path = paths.config_file(env)
-    raw = _read_toml(path, explicit=bool(env.get("GIT_CREDENTIAL_COPILOT_CONFIG")))
+    raw = _read_toml(path, explicit=bool(env.get(paths.CONFIG_VAR)))
     config = _from_toml(path, raw) if raw is not None else Config(path=path)
     return _apply_env(config, env)
 
@@ -165,7 +190,7 @@ def _read_toml(path: Path, explicit: bool) -> dict[str, Any] | None:
     if data is None:
         if explicit:
             raise ConfigError(
-                f"{path}: config file not found (GIT_CREDENTIAL_COPILOT_CONFIG)"
+                f"{path}: config file not found ({paths.CONFIG_VAR})"
             ) from None
         return None
     try:
@@ -240,17 +265,17 @@ def _profile(where: _Where, name: str, table: object, base: Profile | None) -> P
 
 
 def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
-    store = env.get("GIT_CREDENTIAL_COPILOT_STORE") or ""
+    store = env.get(paths.STORE_VAR) or ""
     if store:
-        _env_choice("GIT_CREDENTIAL_COPILOT_STORE", store, STORES)
-    interactive = env.get("GIT_CREDENTIAL_COPILOT_INTERACTIVE") or ""
+        _env_choice(paths.STORE_VAR, store, STORES)
+    interactive = env.get(paths.INTERACTIVE_VAR) or ""
     if interactive:
-        _env_choice("GIT_CREDENTIAL_COPILOT_INTERACTIVE", interactive, INTERACTIVE)
-    profile = env.get("GIT_CREDENTIAL_COPILOT_PROFILE") or ""
+        _env_choice(paths.INTERACTIVE_VAR, interactive, INTERACTIVE)
+    profile = env.get(paths.PROFILE_VAR) or ""
     if profile and profile not in config.profiles:
         known = ", ".join(sorted(config.profiles))
         raise ConfigError(
-            f"GIT_CREDENTIAL_COPILOT_PROFILE={profile!r} names no profile (known: {known})"
+            f"{paths.PROFILE_VAR}={profile!r} names no profile (known: {known})"
         )
     return config.but(store, interactive, profile) if store or interactive or profile else config
 
@@ -307,6 +332,6 @@ class _Where:
         if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
             raise self.error(key, "must be a list of host names")
         for host in value:
-            if not HOST.match(host):
+            if not is_host(host):
                 raise self.error(key, f"{host!r} is not a host name (host or host:port, no scheme)")
         return tuple(h.lower() for h in value)

@@ -7,10 +7,9 @@ no token minted from an older login is served.
 
 from __future__ import annotations
 
-from helper import fast as cached
-from helper.storage import files
+from helper.storage import state
 from helper.errors import CredentialError, mask
-from helper.core.lifecycle import Lifecycle, person, stamp
+from helper.core.lifecycle import Lifecycle, person
 from helper.storage.records import Grant, Token
 
 
@@ -22,9 +21,8 @@ def login(lc: Lifecycle) -> Token:
 
 def logout(lc: Lifecycle) -> None:
     with lc.parts.lock("logout"):
-        lc.parts.store().delete(lc.name)
-        cached.forget_token(lc.state_path)  # the cached get's copy of the token goes too
-        files.remove(lc.state_path)
+        lc.parts.store().delete(lc.login_key)
+        state.remove(lc.state_path)  # and the cached get's copy of the token
 
 
 def erase_login(lc: Lifecycle, password: str) -> None:
@@ -37,7 +35,7 @@ def erase_login(lc: Lifecycle, password: str) -> None:
         ):
             return
         if stored is not None:
-            store.delete(lc.name)
+            store.delete(lc.login_key)
         lc.write_state(lc.read_state().cleared())
 
 
@@ -75,6 +73,6 @@ def import_login(lc: Lifecycle, grant: Grant) -> Token:
         except CredentialError as e:
             raise Refused(str(e)) from e
         login = minted.grant or grant
-        lc.parts.store().write(lc.name, login.to_dict())
-        return lc.cache(lc.read_state().cleared(), stamp(minted.token, login, provider))
+        lc.parts.store().write(lc.login_key, login.to_dict())
+        return lc.cache(lc.read_state().cleared(), lc.stamp(minted.token, login, provider))
 

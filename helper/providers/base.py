@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # config.py reads the registry on every get: stay light
 
     from helper.core.config import Config, Profile
     from helper.console import Console
-    from helper.storage.records import Authorization, Grant, Minted
+    from helper.storage.records import Authorization, Grant, Minted, Token
     from helper.oauth2.rfc6749 import TokenResponse
 
 # Provider name (the ``provider`` key of a profile) -> the module that implements it. Each
@@ -45,6 +45,9 @@ class GrantRevoked(CredentialError):
 
 class Provider(ABC):
     kind = ""
+    # Environment variables that, when set, come before the stored login (copilot:
+    # COPILOT_GITHUB_TOKEN); a token minted from another login is not served while one is.
+    env_overrides: tuple[str, ...] = ()
 
     def __init__(self, profile: Profile, config: Config, cache_dir: Path,
                  env: Mapping[str, str] | None = None):
@@ -71,6 +74,12 @@ class Provider(ABC):
     @abstractmethod
     def mint(self, grant: Grant) -> Minted:
         """A fresh short-lived token from a grant. Raises GrantRevoked when it is dead."""
+
+    def accepts(self, token: Token) -> bool:
+        """Does the API still accept ``token``? One cheap authenticated request, for callers
+        that cannot say whether their token was rejected (``token --renew``). False when
+        the provider has no such request: the caller's word is taken."""
+        return False
 
     @abstractmethod
     def authorize(self, console: Console) -> Authorization:

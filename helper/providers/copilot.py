@@ -38,6 +38,9 @@ HOSTS = (
     "api.enterprise.githubcopilot.com",
 )
 KEYS = {"github_url": "url", "api_url": "url", "client_id": "str", "scope": "str", "hosts": "hosts"}
+# The keys that name the server and client issuing a login: a login and its tokens are bound
+# to their values (another GitHub, another API or another app is another login).
+IDENTITY = ("github_url", "api_url", "client_id")
 DEFAULTS = {
     "github_url": "https://github.com",
     "api_url": "https://api.github.com",
@@ -123,6 +126,17 @@ class CopilotProvider(Provider):
             else:
                 raise
         return Minted(token=token, grant=renewed)
+
+    def accepts(self, token: Token) -> bool:
+        """``GET {api}/models`` with the token: 200 means the API accepts it. 401 and 403
+        (Copilot Enterprise's answer for an expired token) mean it does not; so does
+        anything else, since a renewal is then the safer answer."""
+        url = f"{token.api_base or DEFAULT_API_BASE}/models"
+        headers = {"Authorization": f"Bearer {token.token}", **EDITOR_HEADERS}
+        try:
+            return self.transport.request("GET", url, headers=headers).status == 200
+        except CredentialError:
+            return False
 
     def authorize(self, console: Console) -> Authorization:
         base = self.profile.setting("github_url")

@@ -38,6 +38,8 @@ KEYS = {
     "flow": "flow", "authorization_url": "url", "redirect_port": "port",
 }
 DEFAULTS = {"scope": "openid offline_access", "flow": "auto", "redirect_port": "0"}
+# The keys that name the server and client issuing a login (see copilot.IDENTITY).
+IDENTITY = ("issuer", "token_url", "client_id", "audience")
 
 
 def check(profile: Profile) -> tuple[str, str] | None:
