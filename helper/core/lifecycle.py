@@ -105,7 +105,7 @@ class Lifecycle:
             raw = store.read(self.name)
             if raw is not None:  # adopt it under the key of its server, once
                 store.write(self.login_key, raw)
-                store.delete(self.login_key)
+                store.delete(self.name)
         return Grant.from_dict(raw) if raw else None
 
     # -- get ---------------------------------------------------------------------------
