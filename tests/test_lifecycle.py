@@ -555,3 +555,70 @@ def test_a_min_ttl_learnt_from_another_servers_token_does_not_refuse(tmp_path):
     with pytest.raises(CredentialError, match="valid|allows"):
         lc.token(min_ttl=1500)  # the new token is too short: said after one mint
     assert len(box.provider.minted) == 1
+
+
+class Racer(Locks):
+    """A lock another process held until it had written ``token``: the state read under the
+    lock is not the one read before it."""
+
+    def __init__(self, box: Box, token: Token):
+        super().__init__()
+        self.box, self.token = box, token
+
+    def __enter__(self) -> Locks:
+        state.write(self.box.path, state.State(token=self.token), lambda line: None)
+        return self
+
+
+def racing(box: Box, token: Token) -> Racer:
+    racer = Racer(box, token)
+    box.lc.parts.lock = racer
+    return racer
+
+
+def test_a_token_another_process_minted_while_this_one_waited_is_taken_not_minted_again(
+        tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(3600))
+    theirs = Token("tok_theirs", int(NOW) + 1800, int(NOW) + 1500, int(NOW))
+    racing(box, theirs)
+    assert box.lc.token() == theirs
+    assert box.provider.minted == [] and box.lc.parts.lock.taken == ["get"]
+
+
+def test_a_min_ttl_the_new_token_of_another_process_cannot_meet_fails_without_a_mint(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(5000, lifetime=7200))  # its server allowed 5415
+    racing(box, Token("tok_theirs", int(NOW) + 1800, int(NOW) + 1500, int(NOW)))
+    with pytest.raises(CredentialError, match="allows is 1425 s"):
+        box.lc.token(min_ttl=3000)
+    assert box.provider.minted == []
+
+
+def test_a_min_ttl_that_cannot_be_met_fails_before_taking_the_lock(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(1790))
+    with pytest.raises(CredentialError):
+        box.lc.token(min_ttl=1366)
+    assert box.locks.taken == [] and box.provider.minted == []
+
+
+def test_a_server_with_very_short_lived_tokens_still_serves_get(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(100, lifetime=30))  # allows no --min-ttl at all
+    assert box.lc.token().token == "tok_minted_1"
+
+
+@pytest.mark.parametrize("age, probed", [(RENEW_GRACE - 1, False), (RENEW_GRACE, True)])
+def test_a_renewal_within_the_grace_minute_is_another_callers_and_is_kept(tmp_path, age, probed):
+    assert RENEW_GRACE == 60
+    box = Box(tmp_path, ["ok"], cached=cached(age))
+    box.lc.renew()
+    assert (getattr(box.provider, "probes", 0) == 1) == probed
+    assert len(box.provider.minted) == (1 if probed else 0)
+
+
+def test_a_login_under_the_servers_key_comes_before_one_an_older_version_left(tmp_path):
+    box = Box(tmp_path, ["ok"], grant=STORED)  # the older one, under "p"
+    newer = Grant(access_token="gho_newer")
+    box.store.data["p@srv"] = newer.to_dict()
+    lc = lifecycle(box, issuer="srv", login_key="p@srv", legacy_login=True)
+    lc.token()
+    assert box.provider.minted == [newer]
+    assert Grant.from_dict(box.store.data["p@srv"]) == newer
