@@ -270,3 +270,32 @@ def test_a_command_line_it_does_not_recognise_reads_nothing(ready):
     stdin = io.BytesIO(box.credential().encode())
     code, handoff = fast.main(["get", "--format", "json"], stdin, io.StringIO(), box.env)
     assert code is None and handoff.credential is None and stdin.tell() == 0
+
+
+def test_without_argv_it_reads_the_command_line(ready, monkeypatch):
+    box = ready
+    out = io.StringIO()
+    monkeypatch.setattr("sys.argv", ["git-credential-copilot", "token"])
+    assert fast.main(None, None, out, box.env)[0] == 0
+    assert out.getvalue() == box.state()["token"]["token"] + "\n"
+    monkeypatch.setattr("sys.argv", ["git-credential-copilot", "token", "--format", "json"])
+    assert fast.main(None, None, out, box.env)[0] is None
+
+
+def test_an_answer_that_cannot_be_delivered_is_left_to_the_full_path(ready):
+    """A closed stdout: the full path says so in one line (test_attacks), not the exit."""
+    class Closed(io.StringIO):
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    box = ready
+    assert fast.main(["token"], None, Closed(), box.env)[0] is None
+
+
+def test_an_interrupt_is_never_swallowed():
+    class Interrupted:
+        def readline(self, limit: int = -1) -> bytes:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fast.main(["get"], Interrupted(), io.StringIO(), {})
