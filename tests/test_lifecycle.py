@@ -264,6 +264,7 @@ def test_store_caches_only_tokens_it_can_time(tmp_path, case, password, expiry, 
     box.lc.store("oauth2", password, expiry)
     got = box.state.token
     assert (got is not None) == kept, case
+    assert box.path.exists() == kept  # nothing written for a token it cannot cache
     if kept:
         assert got is not None and got.token == "tok_given"
         assert got is not None and got.username == ""  # oauth2 is a placeholder, not a person
