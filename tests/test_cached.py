@@ -362,8 +362,22 @@ def test_an_interrupt_while_reading_stdin_reaches_the_launcher():
 
     with pytest.raises(KeyboardInterrupt):
         cached.main(["get"], Interrupted(), io.StringIO(), {})
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["git-credential-copilot", "get"])
+        patch.setattr(sys, "stdin", Shell(stdin=Interrupted()))
+        patch.setattr(sys, "stderr", err)
+        assert cached.console_main() == 130
+    assert err.getvalue() == "git-credential-copilot: interrupted\n"
     launcher = (Path(__file__).resolve().parent.parent / "scripts" / "git-credential-copilot")
-    assert "except KeyboardInterrupt:" in launcher.read_text() and "130" in launcher.read_text()
+    assert "raise SystemExit(fast.console_main())" in launcher.read_text()
+
+
+class Shell:
+    """A stand-in for sys.stdin: its ``buffer`` is what the cached path reads."""
+
+    def __init__(self, stdin: object):
+        self.buffer = stdin
 
 
 def test_main_in_process_answers_and_hands_off(ready):

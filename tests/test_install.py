@@ -330,7 +330,7 @@ def test_uninstall_leaves_a_foreign_command_alone(home: Path, clone: Path):
 def test_editable_install_runs_our_launcher():
     """The test venv's command (editable install) is our script, not pip's wrapper."""
     text = EXE.read_text()
-    assert "from helper.commands.main import main" in text and "import re" not in text
+    assert "fast.console_main()" in text and "import re" not in text
     version = subprocess.run([EXE, "--version"], capture_output=True, text=True, timeout=30)
     module = subprocess.run([sys.executable, "-m", "helper", "--version"],
                             capture_output=True, text=True, timeout=30)

@@ -16,6 +16,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from helper import osdeps
 from helper.providers.copilot import ENV_FALLBACK, ENV_FIRST, exchange_request, grant_sources, kind_of
 from helper.errors import HelperError, mask, one_line
 from helper.storage.records import STORE, Grant
@@ -257,6 +258,7 @@ def run_checks(env: Mapping[str, str], profile_name: str, console: Any,
     check, cfg = check_config(lambda: config.load(env))
     checks.append(check)
     checks.append(check_network_env(env))
+    checks += [Check(f.name, f.ok, f.detail, f.fix) for f in osdeps.wsl_findings(env)]  # WSL
     if cfg is None:
         return checks + [check_env_token(n, env[n], True) for n in ENV_TOKENS if env.get(n)]
     try:
