@@ -203,6 +203,10 @@ def newlines_as_written(stream: object, platform: str = PLATFORM) -> None:
 # -- the browser -------------------------------------------------------------------------------
 
 
+NO_BROWSER = ("no browser can be opened here (no DISPLAY, WAYLAND_DISPLAY or BROWSER; under "
+              "WSL, no wslview)")
+
+
 def browser_command(env: Mapping[str, str], platform: str = PLATFORM,
                     osrelease: str = "/proc/sys/kernel/osrelease") -> list[str] | None:
     """The command that opens a link (the link is its last argument), or None when no browser

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -68,7 +67,7 @@ class Client:
         return f"Client(client_id={self.client_id!r}, token_endpoint={self.token_endpoint!r})"
 
 
-def can_open(env: Mapping[str, str], platform: str = sys.platform) -> bool:
+def can_open(env: Mapping[str, str], platform: str = osdeps.PLATFORM) -> bool:
     """Can a browser open here? macOS and Windows always; elsewhere with a display or
     ``$BROWSER`` (without them ``webbrowser`` would start a text browser on the terminal),
     or under WSL with ``wslview`` (``osdeps.browser_command``)."""
@@ -76,7 +75,7 @@ def can_open(env: Mapping[str, str], platform: str = sys.platform) -> bool:
 
 
 def choose(flow: str, authorization_endpoint: str, device_endpoint: str,
-           env: Mapping[str, str], platform: str = sys.platform) -> str:
+           env: Mapping[str, str], platform: str = osdeps.PLATFORM) -> str:
     """``browser`` or ``device`` for a profile's ``flow`` setting."""
     if flow != "auto":
         return flow
@@ -87,7 +86,7 @@ def choose(flow: str, authorization_endpoint: str, device_endpoint: str,
 
 def sign_in(flow: str, client: Client, device_endpoint: str, device: Callable[[], TokenResponse],
             transport: Transport, console: Console, what: str, env: Mapping[str, str], *,
-            port: int = 0, platform: str = sys.platform, opener: Opener | None = None,
+            port: int = 0, platform: str = osdeps.PLATFORM, opener: Opener | None = None,
             timeout: float | None = None) -> TokenResponse:
     """Sign in with the flow ``flow`` picks; ``device()`` runs the device flow.
 
@@ -113,8 +112,7 @@ def sign_in(flow: str, client: Client, device_endpoint: str, device: Callable[[]
     if opener is None and can_open(env, platform):
         opener = open_browser
     elif opener is None:
-        console.notice("no browser can be opened here (no DISPLAY, WAYLAND_DISPLAY or BROWSER; "
-                       "under WSL, no wslview)")
+        console.notice(osdeps.NO_BROWSER)
     return authorization_code(client, transport, console, what, env, port=port, opener=opener,
                               timeout=timeout)
 
