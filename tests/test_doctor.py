@@ -1,4 +1,8 @@
-"""`doctor`: each check in process against the fake server, and the command as a whole."""
+"""`doctor`: each check in process against the fake server, and the command as a whole.
+
+The shared checks are doctor's (helper/commands/doctor.py); the Copilot ones are the
+provider's (helper/providers/copilot/diagnostics.py): both are tested here, through the
+command and one by one."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import pytest
 from helper.commands import doctor
 from helper.commands import configure as gitconfig
 from helper.net import transport
+from helper.providers.copilot import diagnostics as copilot_checks
 
 
 def git(box, *args: str) -> None:
@@ -106,19 +111,28 @@ def test_a_gh_token_gets_404_and_the_kind_is_named(sandbox):
     ("ghs_" + "c" * 36, False), ("ghu_" + "d" * 36, True),
 ])
 def test_env_token_kinds(token, ok):
-    check = doctor.check_env_token("GH_TOKEN", token, used=True)
+    check = copilot_checks.env_token("GH_TOKEN", token, used=True)
     assert check.ok is ok and token not in check.detail
-    assert doctor.check_env_token("GH_TOKEN", token, used=False).ok
+    assert copilot_checks.env_token("GH_TOKEN", token, used=False).ok
+
+
+def test_a_token_copilot_may_refuse_is_a_warning_not_a_failure():
+    check = copilot_checks.env_token("GH_TOKEN", "gho_" + "e" * 36, used=True)
+    assert check.ok and check.status == "warn" and "404" in check.detail
 
 
 def test_clock_skew():
     now = float(int(time.time()))  # Date has whole seconds
-    assert doctor.check_clock(formatdate(now - 5, usegmt=True), now).ok
-    ahead = doctor.check_clock(formatdate(now - 3600, usegmt=True), now)
+
+    def date(at: float) -> dict[str, str]:
+        return {"Date": formatdate(at, usegmt=True)}
+
+    assert doctor.check_clock(date(now - 5), now).ok
+    ahead = doctor.check_clock(date(now - 3600), now)
     assert not ahead.ok and "3600 s ahead" in ahead.detail and ahead.fix
-    behind = doctor.check_clock(formatdate(now + 120, usegmt=True), now)
+    behind = doctor.check_clock(date(now + 120), now)
     assert not behind.ok and "behind" in behind.detail
-    assert doctor.check_clock(None, now).ok and doctor.check_clock("garbage", now).ok
+    assert doctor.check_clock(None, now).ok and doctor.check_clock({"Date": "garbage"}, now).ok
 
 
 def test_the_clock_is_read_from_the_servers_date(logged_in, monkeypatch):

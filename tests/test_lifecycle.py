@@ -70,6 +70,8 @@ class Locks:
 class FakeProvider:
     """Answers each mint with the next scripted answer: "ok", "rotate", "revoked", "down"."""
 
+    env_overrides: tuple[str, ...] = ()
+
     def __init__(self, clock: FakeClock, answers: list[str], env_grants: list[Grant] | None = None,
                  login_token: bool = True):
         self.clock = clock

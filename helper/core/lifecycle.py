@@ -275,16 +275,117 @@ class Lifecycle:
         token = Token(token=password, expires_at=expires_at, refresh_at=expires_at,
                       minted_at=int(self.now()), api_base=state.api_base,
                       username=person(username),
-                      overrides=getattr(self.parts.provider(), "env_overrides", ()))
+                      overrides=self.parts.provider().env_overrides)
         with self.parts.lock("store"):
             self.cache(self.read_state(), token)
 
+    # -- logins: run one, forget one, import one (the commands ask for these) ------------
 
-def stamp(token: Token, grant: Grant, provider: object) -> Token:
+    def provider(self) -> Provider:
+        """The profile's provider, for what it knows (labels, import sources, hints). Tokens
+        and logins go through the operations here, which take the lock."""
+        return self.parts.provider()
+
+    def stored_login(self) -> Grant | None:
+        return self.stored_grant(self.parts.store())
+
+    def login(self) -> Token:
+        """A fresh login that replaces whatever the profile had."""
+        with self.parts.lock("login"):
+            return self.authorize(self.read_state().cleared(), self.parts.provider(),
+                                  self.parts.store())
+
+    def logout(self) -> None:
+        """Forget the login and every copy of its token (the cached get's too)."""
+        from helper import fast
+        from helper.storage import files
+
+        with self.parts.lock("logout"):
+            self.parts.store().delete(self.name)
+            fast.forget_token(self.state_path)
+            files.remove(self.state_path)
+
+    def erase_login(self, password: str) -> None:
+        """Forget the login (only if it is ``password``, when given) and its cached token."""
+        with self.parts.lock("erase"):
+            store = self.parts.store()
+            stored = self.stored_grant(store)
+            if stored is not None and password and password not in (
+                stored.access_token, stored.refresh_token
+            ):
+                return
+            if stored is not None:
+                store.delete(self.name)
+            self.write_state(self.read_state().cleared())
+
+    def import_login(self, grant: Grant) -> Token:
+        """Make ``grant`` the profile's login only after one mint accepts it, and cache the
+        token that mint made (the next get needs none). Refused, and nothing changed, when
+        the provider refuses it or cannot be reached."""
+        with self.parts.lock("store"):
+            provider = self.parts.provider()
+            try:
+                minted = provider.mint(grant)
+            except CredentialError as e:
+                raise Refused(str(e), provider.refusal_hint(grant.secret),
+                              provider.mint_label) from e
+            login = minted.grant or grant
+            self.parts.store().write(self.name, login.to_dict())
+            return self.cache(self.read_state().cleared(), stamp(minted.token, login, provider))
+
+    def describe(self) -> Description:
+        """Where the login is kept and which one a get would try first, for ``status``.
+        Each part that fails (a locked or hung keyring) leaves its error; the rest answers."""
+        from helper.errors import HelperError, one_line
+
+        found = Description()
+        stored = None
+        try:
+            store = self.parts.store()
+            found.secrets = store.describe()
+            stored = self.stored_grant(store)
+            holder = getattr(store, "holder", None)  # the auto store: which of its two has it
+            if stored is not None and holder is not None:
+                found.holder = holder(self.name)
+        except HelperError as e:
+            found.secrets_error = one_line(str(e))
+        try:
+            grants = self.parts.provider().sources(stored, self.env)
+        except HelperError as e:
+            grants, found.provider_error = [], one_line(str(e))
+        found.login = grants[0] if grants else None
+        return found
+
+
+class Refused(CredentialError):
+    """The provider did not accept a login offered to it; nothing changed. ``hint`` says why
+    a login of that kind may be refused ("" when unknown), ``checker`` what refused it."""
+
+    def __init__(self, message: str, hint: str = "", checker: str = ""):
+        super().__init__(message)
+        self.hint = hint
+        self.checker = checker
+
+
+class Description:
+    """What ``status`` shows of a login: the store (``secrets``; ``holder``, which store
+    holds it) and ``login``, the one a get tries first; or the error of each part."""
+
+    __slots__ = ("secrets", "holder", "login", "secrets_error", "provider_error")
+
+    def __init__(self) -> None:
+        self.secrets = ""
+        self.holder = ""
+        self.login: Grant | None = None
+        self.secrets_error = ""
+        self.provider_error = ""
+
+
+def stamp(token: Token, grant: Grant, provider: Provider) -> Token:
     """Mark ``token`` with the login that minted it (the cache serves it to that login only)."""
     token.origin = grant.origin
     token.origin_fp = fingerprint(grant.secret) if grant.from_env else ""
-    token.overrides = tuple(getattr(provider, "env_overrides", ()))
+    token.overrides = provider.env_overrides
     return token
 
 

@@ -27,9 +27,11 @@ def real_parts(config: Config, profile: Profile, env: Mapping[str, str],
     """The provider the profile names, the configured store, the profile's file lock."""
 
     def provider() -> Provider:
-        from helper.providers.base import for_profile
+        from helper.net.transport import Transport
+        from helper.providers import registry
 
-        return for_profile(profile, config, paths.cache_dir(env), env)
+        transport = Transport(timeout=config.http_timeout, budget=config.retry_budget)
+        return registry.build(profile, transport, paths.cache_dir(env), env)
 
     def store() -> Store:
         from helper.storage import secrets as store
