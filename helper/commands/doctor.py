@@ -173,9 +173,10 @@ def check_cached(state: Any, now: float) -> Diagnostic:
 
 # -- showing what others configured, without their secrets ----------------------------------
 
-_SECRET_VALUE = re.compile(  # password=…, token: …, --token …
-    r"(?i)(\b(?:password|passwd|pass|token|oauth_token|access_token|secret|api[_-]?key)"
-    r"\s*[=:]\s*|--(?:password|token|secret)[\s=]+)(\"[^\"]*\"|'[^']*'|[^\s;&|'\"]+)")
+# password=…, GH_TOKEN=…, --token …: the value runs to its closing quote or the statement's end
+_SECRET_VALUE = re.compile(
+    r"(?i)((?<![a-z])(?:password|passwd|pass|token|oauth_token|access_token|secret|api[_-]?key)"
+    r"\s*[=:]\s*|--(?:password|token|secret)[\s=]+)(\"[^\"]*\"|'[^']*'|[^;&|'\"}\n]+)")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
 
 
