@@ -377,3 +377,23 @@ def test_the_hook_adds_its_lines_to_the_report(sandbox, monkeypatch):
                         lambda: [lambda env: [Diagnostic("tool aider", WARN, "not set up")]])
     result = sandbox.call("doctor")
     assert lines(result)["tool aider"] == "! tool aider: not set up"
+
+
+def test_a_server_error_at_the_exchange_is_reported_once_not_retried(logged_in):
+    from fakeserver import Fault
+
+    before = logged_in.server.exchanges
+    logged_in.server.inject("/copilot_internal/v2/token", Fault(status=502))
+    line = lines(logged_in.call("doctor"))["token exchange"]
+    assert line.startswith("✗") and "answered HTTP 502" in line and "githubstatus" in line
+    assert logged_in.server.exchanges == before + 1
+
+
+def test_an_answer_without_a_usable_token_is_not_a_pass(logged_in):
+    """doctor reads the exchange's 200 as the provider does: no token, no pass."""
+    from fakeserver import Fault
+
+    logged_in.server.inject("/copilot_internal/v2/token",
+                            Fault(status=200, body=b'{"expires_at": 1, "chat_enabled": true}'))
+    line = lines(logged_in.call("doctor"))["token exchange"]
+    assert line.startswith("✗") and "without a usable token" in line

@@ -121,7 +121,7 @@ def check_git(url: str, helpers: Sequence[Any], is_ours: Callable[[str], bool],
     ours = any(is_ours(h.value) for h in helpers)
     kind = "a storing helper" if storing(first.value) else "another helper"
     what = f"git asks {kind}, {safe_helper(first.value)!r} ({first.origin}), " + (
-        "before this one: it can answer with a stale Copilot token" if ours
+        "before this one: it can answer with a stale token" if ours
         else "and never this one")
     return failed(name, what, fix)
 
@@ -220,9 +220,8 @@ def run_checks(env: Mapping[str, str], profile_name: str, console: Any,
     """Every check for one profile, then what other parts of the helper report."""
     from helper.core import config
 
-    checks, cfg = [], None
     check, cfg = check_config(lambda: config.load(env))
-    checks += [check, check_network_env(env)]
+    checks = [check, check_network_env(env)]
     if cfg is None:
         checks += environment_checks(env)
     else:

@@ -37,7 +37,7 @@ def cmd_login_from(source: str, lc: Lifecycle, profile: Profile, streams: Stream
     offered = provider.import_sources()
     if source not in offered:
         raise UsageError(_not_offered(source, offered, profile))
-    imported = provider.import_login(source, lc.env, streams.stdin)
+    imported = provider.import_login(source, streams.stdin)
     token = keep(imported, lc, provider)
     streams.console.notice(_logged_in(imported, token, profile, provider))
     return 0

@@ -237,9 +237,9 @@ class Provider(ABC):
         """The places ``login --from`` can take a login from (WITH_TOKEN: stdin)."""
         return ()
 
-    def import_login(self, source: str, env: Mapping[str, str], stdin: BinaryIO) -> Imported:
-        """The login kept at ``source`` (one of import_sources), read only. Raises
-        SourceError when there is none to take."""
+    def import_login(self, source: str, stdin: BinaryIO) -> Imported:
+        """The login kept at ``source`` (one of import_sources; files are found through
+        ``self.env``), read only. Raises SourceError when there is none to take."""
         raise UsageError(f"profile {self.profile.name!r} cannot import a login")
 
     # -- doctor ---------------------------------------------------------------------------

@@ -126,10 +126,10 @@ class CopilotProvider(Provider):
 
         return imports.SOURCES
 
-    def import_login(self, source: str, env: Mapping[str, str], stdin: BinaryIO) -> Imported:
+    def import_login(self, source: str, stdin: BinaryIO) -> Imported:
         from helper.providers.copilot import imports
 
-        return imports.find(source, self.profile, env, stdin)
+        return imports.find(source, self.profile, self.env, stdin)
 
     def servers(self) -> list[str]:
         return [self.profile.setting("github_url"), self.profile.setting("api_url")]
