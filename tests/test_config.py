@@ -129,4 +129,4 @@ def test_builtin_defaults_are_consistent():
             if spec.keys[key] == base.URL:
                 assert value.startswith("https://") and not urls.url_problem(value)
             if spec.keys[key] == base.HOSTS:
-                assert all(urls.HOST.match(host) and host == host.lower() for host in value)
+                assert all(urls.is_host(host) and host == host.lower() for host in value)

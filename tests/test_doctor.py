@@ -327,7 +327,7 @@ def test_a_github_token_about_to_expire_is_not_exchanged(sandbox):
     token = sandbox.server.add_github_token()
     grant = Grant(access_token=token, refresh_token="ghr_" + "r" * 36,
                   expires_at=int(time.time()) + 100, username="octocat")
-    FileStore(sandbox.data_dir, files.quiet).write("copilot", grant.to_dict())
+    FileStore(sandbox.data_dir, files.quiet).write(sandbox.login_key(), grant.to_dict())
     line = lines(sandbox.call("doctor"))["token exchange"]
     assert line.startswith("✓") and "due for renewal" in line
     assert sandbox.server.exchanges == 0

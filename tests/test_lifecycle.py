@@ -68,9 +68,15 @@ class Locks:
 
 
 class FakeProvider:
-    """Answers each mint with the next scripted answer: "ok", "rotate", "revoked", "down"."""
+    """Answers each mint with the next scripted answer: "ok", "rotate", "revoked", "down";
+    ``accepted``: what the API says of a cached token when ``renew`` asks."""
 
-    env_overrides: tuple[str, ...] = ()
+    env_overrides = ("COPILOT_GITHUB_TOKEN",)
+    accepted = False
+
+    def accepts(self, token: Token) -> bool:
+        self.probes = getattr(self, "probes", 0) + 1
+        return self.accepted
 
     def __init__(self, clock: FakeClock, answers: list[str], env_grants: list[Grant] | None = None,
                  login_token: bool = True):
@@ -310,14 +316,24 @@ FP = records.fingerprint
 def test_a_token_serves_only_its_login(origin, secret, env, serves):
     token = Token("tok", 2, 2, 1, origin=origin, origin_fp=FP(secret) if secret else "",
                   overrides=("COPILOT_GITHUB_TOKEN",))
-    assert token.serves(env, FP) is serves
+    assert token.serves(env, "srv") is False  # another server issued it
+    token.issuer = "srv"
+    assert token.serves(env, "srv") is serves
 
 
-def test_a_token_from_the_store_never_hashes_anything():
+def test_a_rejected_override_no_longer_overrides():
+    token = Token("tok", 2, 2, 1, overrides=("COPILOT_GITHUB_TOKEN",))
+    env = {"COPILOT_GITHUB_TOKEN": "ghu_dead"}
+    assert token.serves(env, "") is False
+    assert token.serves(env, "", dead=(FP("ghu_dead"),)) is True
+
+
+def test_a_token_from_the_store_never_hashes_anything(monkeypatch):
     def boom(secret: str) -> str:
         raise AssertionError("hashed on the cached path")
 
-    assert Token("tok", 2, 2, 1, overrides=("COPILOT_GITHUB_TOKEN",)).serves({}, boom)
+    monkeypatch.setattr(records, "fingerprint", boom)
+    assert Token("tok", 2, 2, 1, overrides=("COPILOT_GITHUB_TOKEN",)).serves({}, "")
 
 
 def test_a_minted_token_names_its_login(tmp_path):
@@ -340,8 +356,17 @@ def test_min_ttl_mints_when_the_cached_token_has_less_left(tmp_path):
     box = Box(tmp_path, ["ok"], cached=cached(1000))  # 800 s left
     assert box.lc.token(min_ttl=600).token == "tok_cached"
     assert box.lc.token(min_ttl=900).token == "tok_minted_1"
-    with pytest.raises(CredentialError, match="less than --min-ttl"):
-        Box(tmp_path / "x", ["ok"], cached=cached(1000)).lc.token(min_ttl=3600)
+
+
+
+def test_a_min_ttl_the_server_cannot_meet_mints_once_then_fails_at_once(tmp_path):
+    box = Box(tmp_path, ["ok", "ok", "ok"], grant=Grant(access_token="gho_stored"))
+    for _ in range(3):  # tokens live 1800 s: 3600 can never be met
+        with pytest.raises(CredentialError, match="longest --min-ttl it allows is 1425 s"):
+            box.lc.token(min_ttl=3600)
+    assert len(box.provider.minted) == 1  # one token to learn the lifetime, then none
+    assert box.lc.token(min_ttl=1425).token == "tok_minted_1"  # the longest allowed works
+    assert len(box.provider.minted) == 1
 
 
 def test_renew_of_a_just_minted_token_takes_no_lock(tmp_path):

@@ -71,7 +71,7 @@ def check_hosts(profile: Profile, urls: Sequence[str]) -> Diagnostic:
     return passed(name, f"answers git for {', '.join(urlsplit(u).netloc for u in urls)}")
 
 
-def check_store(choose: Callable[[], Any], profile_name: str,
+def check_store(choose: Callable[[], Any], key: str,
                 describe: Callable[[Grant], str] = lambda grant: "a login",
                 clock: Callable[[], float] = time.monotonic
                 ) -> tuple[Diagnostic, Grant | None, Any]:
@@ -80,7 +80,7 @@ def check_store(choose: Callable[[], Any], profile_name: str,
     started = clock()
     try:
         store = choose()
-        raw = store.read(profile_name)
+        raw = store.read(key)
     except HelperError as e:
         return failed("store", one_line(str(e)),
                       'unlock your keyring, or set store = "file" in the config'), None, None
@@ -89,10 +89,10 @@ def check_store(choose: Callable[[], Any], profile_name: str,
     grant = Grant.from_dict(raw) if raw else None
     if grant is None:
         return passed("store", f"{where} answered in {took:.1f} s; no login stored for "
-                      f"{profile_name!r}"), None, store
+                      f"{key!r}"), None, store
     user = grant.username or "unknown user"
     return passed("store", f"{where} answered in {took:.1f} s; login of {user} "
-                  f"({describe(grant)}, {mask(grant.secret)}) stored for {profile_name!r}"), \
+                  f"({describe(grant)}, {mask(grant.secret)}) stored for {key!r}"), \
         grant, store
 
 
@@ -258,10 +258,10 @@ def profile_checks(cfg: Config, profile: Profile, env: Mapping[str, str], consol
     checks = [check_hosts(profile, urls)]
     store_check, stored, used = check_store(
         lambda: secrets.choose(cfg.store, env, console.notice, cfg.keyring_timeout),
-        profile.name, provider.describe_grant)
+        profile.login_key, provider.describe_grant)
     checks.append(store_check)
     if isinstance(used, secrets.AutoStore):
-        checks.append(_one_place(used, profile.name, env))
+        checks.append(_one_place(used, profile.login_key, env))
     checks += git_checks(urls, env)
     checks += reach_checks(provider, transport, env, now())
     current = state.read(state.path_for(paths.state_dir(env), profile.name), files.quiet)
@@ -271,14 +271,13 @@ def profile_checks(cfg: Config, profile: Profile, env: Mapping[str, str], consol
                                               network_fix(env)))
 
 
-def _one_place(used: Any, profile_name: str, env: Mapping[str, str]) -> Diagnostic:
+def _one_place(used: Any, login_key: str, env: Mapping[str, str]) -> Diagnostic:
     """The auto store: is a login also left in the file while the keyring is in use?"""
     from helper.storage import files, paths, secrets
 
     spare = secrets.FileStore(paths.data_dir(env), files.quiet)
     try:
-        other = spare.read(profile_name) if used.holder(profile_name) != spare.describe() \
-            else None
+        other = spare.read(login_key) if used.holder(login_key) != spare.describe() else None
     except HelperError:
         other = None
     return check_one_place(used.keyring.describe(), spare.describe(), other)

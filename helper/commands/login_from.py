@@ -14,21 +14,11 @@ from helper.providers.base import WITH_TOKEN
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: it costs milliseconds to import
 if TYPE_CHECKING:
-    from typing import BinaryIO, Protocol
-
-    from helper.console import Console
+    from helper.console import Streams
     from helper.core.lifecycle import Lifecycle
     from helper.providers.base import Imported, Provider
     from helper.providers.profile import Profile
     from helper.storage.records import Token
-
-    class Streams(Protocol):
-        """What this command uses of the command line's streams."""
-
-        @property
-        def stdin(self) -> BinaryIO: ...
-        @property
-        def console(self) -> Console: ...
 
 
 def cmd_login_from(source: str, lc: Lifecycle, profile: Profile, streams: Streams) -> int:

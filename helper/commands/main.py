@@ -1,156 +1,142 @@
-"""The command line: ``git-credential-copilot [--profile NAME] ACTION``.
+"""The command line: ``git-credential-copilot [--profile NAME] ACTION [OPTIONS]``.
 
 Every command takes its streams and environment as arguments, so tests call ``main`` in
 process; only locks, signals and installation need a real subprocess. stdout carries the
 credential protocol (or the token) and nothing else; everything for a person goes to stderr.
-The argument parser is hand-written because argparse would cost the cached ``get`` a few
-milliseconds on every LLM request.
+Exit codes are chosen here, from the type of error (``EXIT_CODES``): 0 ok, 1 no credential
+could be produced, 2 usage or configuration error, 130 interrupted.
+
+A cached ``get`` never gets here (``helper.fast`` answers it); what it read comes in as a
+``Handoff``.
 """
 
 from __future__ import annotations
 
+import argparse
+import io
 import os
 import sys
-from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from helper import __version__
-from helper import fast as cached
-from helper.core import config
-from helper.core import logins as login
-from helper.storage import paths
 from helper.commands import protocol
-from helper.core import routing
+from helper.console import Answer, Console, Streams
+from helper.core import config, routing, wiring
+from helper.core import logins as login
+from helper.errors import ConfigError, HelperError, UsageError, remember_env, scrub
 from helper.net import urls
-from helper.core import wiring
-from helper.console import Answer, Console
-from helper.errors import EXIT_OK, HelperError, UsageError, remember_env
+from helper.storage import cachefiles
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
-    from typing import BinaryIO, TextIO
-
+    from helper.commands.protocol import Writer
     from helper.core.lifecycle import Lifecycle
+    from helper.fast import Handoff
     from helper.storage.records import Token
 
-USAGE = """\
-usage: git-credential-copilot [--profile NAME] ACTION
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (UsageError, EXIT_USAGE), (ConfigError, EXIT_USAGE), (HelperError, EXIT_FAILED))
 
-Hands out fresh GitHub Copilot (or OAuth) tokens and never gets stuck on a stale one.
-
-git credential-helper actions (key=value lines on stdin):
-  get                 print a fresh token for the host on stdin
-  store               import a GitHub token (host github.com) or cache a token
-  erase               forget a rejected token (only if it is the current one)
-
-commands:
-  login               run a fresh device-flow login, replacing what the profile had
-  logout              forget everything stored for the profile
-  token [--format raw|json|env] [--renew] [--min-ttl SECONDS]
-                      print the profile's token (raw: the token alone); --renew when
-                      the caller's last token was rejected (a new one unless the
-                      cached one is under a minute old); --min-ttl: never one with
-                      less time left (a new one is minted if needed)
-  status              show the login, the store and the token's expiry (no secrets)
-  login --from litellm|editor, login --with-token
-                      take the GitHub login LiteLLM or an editor plugin already has, or
-                      one on stdin (checked with one exchange; the source is not changed)
-  configure [--system], unconfigure [--system]
-                      make git ask only this helper for the hosts the profiles claim
-                      (an empty helper entry, then ours); unconfigure removes just that
-  doctor [--format text|json]
-                      check each moving part and say what to fix (read-only, no secrets)
-
-options:
-  --profile NAME      use this profile (else $GIT_CREDENTIAL_COPILOT_PROFILE, the profile
-                      claiming the host, or default_profile)
-  --version, --help
-
-exit codes: 0 ok, 1 no credential could be produced, 2 usage or configuration error
-"""
-
-ACTIONS = ("get", "store", "erase", "login", "logout", "token", "status",
-           "configure", "unconfigure", "doctor")
+DESCRIPTION = "Hands out fresh GitHub Copilot (or OAuth) tokens and never gets stuck on a stale one."
+EPILOG = "exit codes: 0 ok, 1 no credential could be produced, 2 usage or configuration error"
 FORMATS = ("raw", "json", "env")
 
 
-# namedtuples, not dataclasses: importing dataclasses costs the cached get ~9 ms.
-Args = namedtuple("Args", ("action", "profile", "format", "renew", "system", "source",
-                           "min_ttl"),
-                  defaults=("", "raw", False, False, "", 0))
-Streams = namedtuple("Streams", ("stdin", "stdout", "console"))
+class _Parser(argparse.ArgumentParser):
+    """argparse that writes to our stdout and raises instead of exiting: one line, exit 2,
+    and never a value from the command line in the message (it may be a token)."""
+
+    out: Writer
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{scrub(message)}; see --help")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise _Done(status)
+
+    def print_help(self, file: object = None) -> None:
+        self.out.write(self.format_help())
 
 
-def parse_args(argv: Sequence[str]) -> Args | str:
-    """The parsed command line, or the text to print for --help/--version."""
-    action, profile, fmt, renew = "", "", "", False
-    system, source = False, ""
-    min_ttl = ""
-    items = list(argv)
-    while items:
-        item = items.pop(0)
-        if item in ("-h", "--help", "help"):
-            return USAGE
-        if item == "--version":
-            return f"git-credential-copilot {__version__}\n"
-        name, eq, value = item.partition("=")
-        if name in ("--profile", "--format", "--from", "--min-ttl"):
-            if not eq:
-                if not items:
-                    raise UsageError(f"{name} needs a value")
-                value = items.pop(0)
-            if name == "--profile":
-                profile = value
-            elif name == "--from":
-                source = value
-            elif name == "--min-ttl":
-                min_ttl = value
-            else:
-                fmt = value
-        elif item == "--renew":
-            renew = True
-        elif item == "--system":
-            system = True
-        elif item == "--with-token":
-            source = "stdin"
-        elif item.startswith("-"):
-            raise UsageError(f"unknown option {item!r}; see --help")
-        elif not action:
-            action = item
-        else:
-            raise UsageError(f"unexpected argument {item!r}; see --help")
-    if action not in ACTIONS:
-        raise UsageError(f"unknown action {action!r}; see --help" if action
-                         else "no action given; see --help")
-    if action == "doctor":
-        return _doctor_args(profile, fmt, renew or system or source or min_ttl)
-    if (fmt or renew or min_ttl) and action != "token":
-        raise UsageError("--format, --renew and --min-ttl go with the token command")
-    if fmt and fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    if system and action not in ("configure", "unconfigure"):
-        raise UsageError("--system goes with configure and unconfigure")
-    if source and action != "login":
-        raise UsageError("--from and --with-token go with the login command")
-    if source not in ("", "stdin", "litellm", "editor"):
-        raise UsageError("--from must be litellm or editor")
-    return Args(action=action, profile=profile, format=fmt or "raw", renew=renew,
-                system=system, source=source, min_ttl=_seconds("--min-ttl", min_ttl))
+class _Done(Exception):
+    """--help was printed."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
 
 
-def _seconds(flag: str, value: str) -> int:
-    """A whole number of seconds, 0 to a day (no token lives longer)."""
-    if not value:
-        return 0
-    if not value.isdigit() or int(value) > 86400:
-        raise UsageError(f"{flag} takes whole seconds from 0 to 86400, not {value[:20]!r}")
+def _seconds(value: str) -> int:
+    """A whole number of seconds in ASCII digits, 0 to a day (no token lives longer)."""
+    if not (value.isascii() and value.isdigit()) or int(value) > 86400:
+        raise argparse.ArgumentTypeError("takes whole seconds from 0 to 86400")
     return int(value)
 
 
-def _doctor_args(profile: str, fmt: str, other: object) -> Args:
-    if other or fmt not in ("", "text", "json"):
-        raise UsageError("doctor takes --profile NAME and --format text|json")
-    return Args(action="doctor", profile=profile, format=fmt or "text")
+def parser(out: Writer) -> _Parser:
+    """The command line, one subcommand per action, each with its own --help."""
+    top = _Parser(prog="git-credential-copilot", description=DESCRIPTION, epilog=EPILOG)
+    top.out = out
+    top.add_argument("--profile", default="", metavar="NAME",
+                     help="use this profile (else $GIT_CREDENTIAL_COPILOT_PROFILE, the profile "
+                          "claiming the host, or default_profile)")
+    top.add_argument("--version", action="store_true", help="print the version")
+    sub = top.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+
+    def command(name: str, text: str) -> _Parser:
+        each: _Parser = sub.add_parser(name, help=text, description=text)
+        each.out = out
+        each.add_argument("--profile", default=argparse.SUPPRESS, metavar="NAME",
+                          help="use this profile")
+        return each
+
+    command("get", "git: print a fresh token for the host on stdin")
+    command("store", "git: import a GitHub token (host github.com) or cache a token")
+    command("erase", "git: forget a rejected token (only if it is the current one)")
+    login = command("login", "sign in afresh, replacing what the profile had")
+    source = login.add_mutually_exclusive_group()
+    source.add_argument("--from", dest="source", choices=("litellm", "editor"), default="",
+                        help="take the GitHub login LiteLLM or an editor plugin already has")
+    source.add_argument("--with-token", dest="source", action="store_const", const="stdin",
+                        help="read the login token from stdin (checked with one exchange)")
+    command("logout", "forget everything stored for the profile")
+    token = command("token", "print the profile's token (raw: the token alone)")
+    token.add_argument("--format", choices=FORMATS, default="raw")
+    token.add_argument("--renew", action="store_true",
+                       help="the caller's last token may have been rejected: keep the cached "
+                            "one if the API still accepts it, else mint one new token")
+    token.add_argument("--min-ttl", type=_seconds, default=0, metavar="SECONDS",
+                       help="never hand out a token with less time left")
+    command("status", "show the login, the store and the token's expiry (no secrets)")
+    for name, text in (("configure", "make git ask only this helper for the hosts the "
+                                     "profiles claim"),
+                       ("unconfigure", "remove exactly what configure added")):
+        command(name, text).add_argument("--system", action="store_true",
+                                          help="the system git config, not the user's")
+    doctor = command("doctor", "check each moving part and say what to fix (read-only)")
+    doctor.add_argument("--format", choices=("text", "json"), default="text")
+    return top
+
+
+def parse_args(argv: Sequence[str], out: Writer) -> argparse.Namespace | None:
+    """The parsed command line; None when --help or --version was printed."""
+    if any(arg.startswith("--with-token=") for arg in argv):
+        raise UsageError("--with-token takes no value: the token is read from stdin")
+    try:
+        args = parser(out).parse_args(list(argv))
+    except _Done:
+        return None
+    if args.version:
+        out.write(f"git-credential-copilot {__version__}\n")
+        return None
+    if not args.action:
+        raise UsageError("no action given; see --help")
+    for name, default in (("format", "raw"), ("renew", False), ("min_ttl", 0), ("system", False),
+                          ("source", "")):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
 
 
 def main(
@@ -159,31 +145,31 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     env: Mapping[str, str] | None = None,
+    handoff: Handoff | None = None,
 ) -> int:
     # A daemon may start us with fd 0/1/2 closed: Python then sets sys.stdin etc. to None.
-    source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or _Empty()
+    source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None) or io.BytesIO()
     answer = Answer(  # a closed or full stdout: one line, exit 1
         stdout if stdout is not None else sys.stdout or open(os.devnull, "w"))  # noqa: SIM115
     env = env if env is not None else os.environ
     remember_env(env)  # env tokens are masked in every line on stderr
     console = Console(stderr if stderr is not None else sys.stderr or open(os.devnull, "w"))  # noqa: SIM115
     try:
-        parsed = parse_args(sys.argv[1:] if argv is None else argv)
-        if isinstance(parsed, str):
-            answer.write(parsed)
+        args = parse_args(sys.argv[1:] if argv is None else argv, answer)
+        if args is None:
             answer.flush()
             return EXIT_OK
-        code = run(parsed, Streams(source, answer, console), env)
+        code = run(args, Streams(source, answer, console), env, handoff)
         answer.flush()  # now, so a closed or full stdout is an OutputError, not a shutdown mess
         return code
     except HelperError as e:
         console.notice(str(e))
-        return e.exit_code
+        return next(code for kind, code in EXIT_CODES if isinstance(e, kind))
     except KeyboardInterrupt:
         console.notice("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
-        return 1
+        return EXIT_FAILED
     except Exception as e:  # never a traceback for a user; the type says where to look
         if env.get("GIT_CREDENTIAL_COPILOT_DEBUG"):
             raise
@@ -191,52 +177,53 @@ def main(
             f"internal error ({type(e).__name__}); please report it, and rerun with "
             "GIT_CREDENTIAL_COPILOT_DEBUG=1 for a traceback"
         )
-        return 1
+        return EXIT_FAILED
 
 
-class _Empty:
-    """stdin when there is none: reads as EOF."""
-
-    def readline(self, limit: int = -1) -> bytes:
-        return b""
-
-
-def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
+def run(args: argparse.Namespace, streams: Streams, env: Mapping[str, str],
+        handoff: Handoff | None = None) -> int:
+    key = cachefiles.route_key(env) if args.action in ("get", "token") else None
+    if handoff is not None and handoff.routes_current:
+        key = None  # the routes the cached path read are current: nothing to save
     action = CREDENTIAL_ACTIONS.get(args.action)
-    key = cached.route_key(env) if args.action in ("get", "token") else ""
     if action:
-        credential = protocol.read(streams.stdin)  # git's input comes first
+        credential = _credential(streams, handoff)  # git's input comes first
         cfg = _config(args, env)
         code = action(cfg, credential, streams, env)
-        if key:  # the routes the cached get reads next time
-            cached.save_routes(key, cfg, env, _remembered(env), streams.console.notice)
+        routing.save_routes(key, cfg, env, streams.console.notice)
         return code
     if args.action == "doctor":  # doctor reports a broken config, so it loads it itself
         from helper.commands.doctor import cmd_doctor
 
         return cmd_doctor(args, streams, env)
-    cfg = _config(args, env)
-    if args.action in ("configure", "unconfigure"):
-        from helper.commands.configure import cmd_configure, cmd_unconfigure
+    if args.action == "unconfigure":  # needs no config: it works with a broken one
+        from helper.commands.configure import cmd_unconfigure
 
-        command = cmd_configure if args.action == "configure" else cmd_unconfigure
-        return command(args, cfg, streams, env)
+        return cmd_unconfigure(args, None, streams, env)
+    cfg = _config(args, env)
+    if args.action == "configure":
+        from helper.commands.configure import cmd_configure
+
+        return cmd_configure(args, cfg, streams, env)
     profile = cfg.profile(cfg.profile_override or cfg.default_profile)
     prompt = False if args.action == "status" else None  # status answers, it never asks
     lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt)
     code = COMMANDS[args.action](args, lc, profile, streams)
-    if key and not args.renew:
-        cached.save_routes(key, cfg, env, _remembered(env), streams.console.notice)
+    if not args.renew:
+        routing.save_routes(key, cfg, env, streams.console.notice)
     return code
 
 
-def _remembered(env: Mapping[str, str]) -> Callable[[config.Profile], str]:
-    """The API host a profile's state remembers, as routing reads it (for the routes)."""
-    state_dir = paths.state_dir(env)
-    return lambda profile: routing.api_host(profile, state_dir)
+def _credential(streams: Streams, handoff: Handoff | None) -> protocol.Credential:
+    """git's input: as the cached path read it (or failed to), else from stdin."""
+    if handoff is not None and handoff.error is not None:
+        raise handoff.error
+    if handoff is not None and handoff.credential is not None:
+        return handoff.credential
+    return protocol.read(streams.stdin)
 
 
-def _config(args: Args, env: Mapping[str, str]) -> config.Config:
+def _config(args: argparse.Namespace, env: Mapping[str, str]) -> config.Config:
     cfg = config.load(env)
     if args.profile:
         cfg.profile(args.profile)  # raises for an unknown profile
@@ -255,13 +242,7 @@ def cmd_get(cfg: config.Config, cred: protocol.Credential, streams: Streams,
     token = wiring.lifecycle(cfg, profile, env, streams.console).token()
     api_base = token.api_base or profile.api_base
     api_host = urls.host_of(api_base) if api_base else ""
-    protocol.write(streams.stdout, [
-        ("protocol", cred.protocol or "https"),
-        ("host", cred.host or api_host),
-        ("username", token.username or "oauth2"),
-        ("password", token.token),
-        ("password_expiry_utc", str(token.expires_at)),
-    ])
+    protocol.write(streams.stdout, protocol.answer(cred, token, api_host))
     return EXIT_OK
 
 
@@ -299,7 +280,7 @@ CREDENTIAL_ACTIONS = {"get": cmd_get, "store": cmd_store, "erase": cmd_erase}
 # -- commands for people and scripts ----------------------------------------------------
 
 
-def cmd_login(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_login(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
     if args.source:  # an existing login: LiteLLM's file, an editor's, or stdin
         from helper.commands.login_from import cmd_login_from
 
@@ -313,13 +294,13 @@ def cmd_login(args: Args, lc: Lifecycle, profile: config.Profile, streams: Strea
     return EXIT_OK
 
 
-def cmd_logout(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_logout(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
     login.logout(lc)
     streams.console.notice(f"logged out of profile {profile.name!r}; nothing of it is stored")
     return EXIT_OK
 
 
-def cmd_token(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_token(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
     token = lc.renew(args.min_ttl) if args.renew else lc.token(args.min_ttl)
     streams.stdout.write(format_token(args.format, token, profile))
     streams.stdout.flush()
@@ -345,7 +326,7 @@ def format_token(fmt: str, token: Token, profile: config.Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_status(args: Args, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_status(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
     from helper.commands.status import status
 
     lines, ok = status(lc, profile)

@@ -12,13 +12,19 @@ refused before it can cost memory.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from helper.errors import ProtocolError, remember_secret
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
-    from typing import BinaryIO, TextIO
+    from typing import BinaryIO, Protocol
+
+    from helper.storage.records import Token
+
+    class Writer(Protocol):
+        """stdout, or what stands for it (``console.Answer``)."""
+
+        def write(self, text: str, /) -> int: ...
+        def flush(self) -> None: ...
 
 MAX_LINE = 64 * 1024
 MAX_INPUT = 1024 * 1024
@@ -26,15 +32,23 @@ MAX_INPUT = 1024 * 1024
 
 _SCALARS = ("protocol", "host", "path", "username", "password", "password_expiry_utc")
 
-# A namedtuple, not a dataclass: importing dataclasses costs the cached get ~9 ms.
-class Credential(namedtuple(
-    "Credential",
-    ("protocol", "host", "path", "username", "password", "password_expiry_utc", "arrays"),
-    defaults=("", "", "", "", "", "", {}),
-)):
-    """One credential description. Absent attributes are empty strings."""
 
-    __slots__ = ()
+class Credential:
+    """One credential description. Absent attributes are empty strings; ``arrays`` holds the
+    ``key[]`` lists. A plain class: the cached ``get`` reads its input with this module."""
+
+    __slots__ = (*_SCALARS, "arrays")
+
+    def __init__(self, protocol: str = "", host: str = "", path: str = "", username: str = "",
+                 password: str = "", password_expiry_utc: str = "",
+                 arrays: dict[str, tuple[str, ...]] | None = None):
+        self.protocol = protocol
+        self.host = host
+        self.path = path
+        self.username = username
+        self.password = password
+        self.password_expiry_utc = password_expiry_utc
+        self.arrays = arrays if arrays is not None else {}
 
     def __repr__(self) -> str:  # a repr ends up in logs: never the password
         from helper.errors import mask
@@ -169,12 +183,28 @@ def _percent_decode(value: str) -> str:
         raise ProtocolError("credential input url= has a %-escape that is not UTF-8") from e
 
 
-def write(stream: TextIO, pairs: list[tuple[str, str]]) -> None:
-    """Write ``key=value`` lines; refuse values that would break the protocol."""
+def answer(asked: Credential, token: Token, api_host: str) -> list[tuple[str, str]]:
+    """The answer to ``get``: the token as the password, for the host asked about (or the
+    token's API host when none was), and its expiry, which git 2.40+ honours."""
+    return [
+        ("protocol", asked.protocol or "https"),
+        ("host", asked.host or api_host),
+        ("username", token.username or "oauth2"),
+        ("password", token.token),
+        ("password_expiry_utc", str(token.expires_at)),
+    ]
+
+
+def encode(pairs: list[tuple[str, str]]) -> str:
+    """``key=value`` lines; refuse values that would break the protocol."""
     out = []
     for key, value in pairs:
         if any(ch in value for ch in "\r\n\0"):
             raise ProtocolError(f"refusing to write {key}: value contains a control character")
         out.append(f"{key}={value}\n")
-    stream.write("".join(out))
+    return "".join(out)
+
+
+def write(stream: Writer, pairs: list[tuple[str, str]]) -> None:
+    stream.write(encode(pairs))
     stream.flush()

@@ -19,8 +19,8 @@ from helper.providers.base import FLOW, FLOWS, HOSTS, PORT, URL, ProviderSpec
 from helper.providers.profile import BUILTIN_NAME
 from helper.providers.profile import Profile as Profile  # re-exported: config.Profile
 from helper.errors import ConfigError
-from helper.storage.records import is_number
-from helper.net.urls import HOST, url_problem
+from helper.storage.records import fingerprint, is_number
+from helper.net.urls import is_host, url_problem
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -43,8 +43,22 @@ def builtin(name: str, provider: str) -> Profile:
 
 
 def _finished(profile: Profile, spec: ProviderSpec) -> Profile:
-    """The profile with what its provider derives from its keys (the login host)."""
-    return profile.with_login_host(spec.login_host(profile))
+    """The profile with what its provider derives from its keys: the login host, the
+    issuer, and whether the keys naming its server are the provider's defaults (a provider
+    without defaults for them, oauth, has no default server)."""
+    issuer = _issuer(profile, spec.identity)
+    default = Profile(profile.name, profile.provider).with_values(spec.defaults)
+    on_default = (all(key in spec.defaults for key in spec.identity)
+                  and issuer == _issuer(default, spec.identity))
+    return profile.derived(spec.login_host(profile), issuer, on_default)
+
+
+def _issuer(profile: Profile, keys: tuple[str, ...]) -> str:
+    """A fingerprint of the server and client that issue the profile's logins and tokens
+    (the values of its provider's identity keys): a login or token issued under other
+    values is never served or sent anywhere."""
+    values = [profile.provider, *(profile.value(key) for key in keys)]
+    return fingerprint("\x1f".join(values))[:16]
 
 
 class Config:
@@ -91,7 +105,7 @@ class Config:
 def load(env: Mapping[str, str]) -> Config:
     """The configuration in force: file (if any), then environment overrides."""
     path = paths.config_file(env)
-    raw = _read_toml(path, explicit=bool(env.get("GIT_CREDENTIAL_COPILOT_CONFIG")))
+    raw = _read_toml(path, explicit=bool(env.get(paths.CONFIG_VAR)))
     config = _from_toml(path, raw) if raw is not None else Config(path=path)
     return _apply_env(config, env)
 
@@ -106,7 +120,7 @@ def _read_toml(path: Path, explicit: bool) -> dict[str, Any] | None:
     if data is None:
         if explicit:
             raise ConfigError(
-                f"{path}: config file not found (GIT_CREDENTIAL_COPILOT_CONFIG)"
+                f"{path}: config file not found ({paths.CONFIG_VAR})"
             ) from None
         return None
     try:
@@ -181,17 +195,17 @@ def _profile(where: _Where, name: str, table: object, base: Profile | None) -> P
 
 
 def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
-    store = env.get("GIT_CREDENTIAL_COPILOT_STORE") or ""
+    store = env.get(paths.STORE_VAR) or ""
     if store:
-        _env_choice("GIT_CREDENTIAL_COPILOT_STORE", store, STORES)
-    interactive = env.get("GIT_CREDENTIAL_COPILOT_INTERACTIVE") or ""
+        _env_choice(paths.STORE_VAR, store, STORES)
+    interactive = env.get(paths.INTERACTIVE_VAR) or ""
     if interactive:
-        _env_choice("GIT_CREDENTIAL_COPILOT_INTERACTIVE", interactive, INTERACTIVE)
-    profile = env.get("GIT_CREDENTIAL_COPILOT_PROFILE") or ""
+        _env_choice(paths.INTERACTIVE_VAR, interactive, INTERACTIVE)
+    profile = env.get(paths.PROFILE_VAR) or ""
     if profile and profile not in config.profiles:
         known = ", ".join(sorted(config.profiles))
         raise ConfigError(
-            f"GIT_CREDENTIAL_COPILOT_PROFILE={profile!r} names no profile (known: {known})"
+            f"{paths.PROFILE_VAR}={profile!r} names no profile (known: {known})"
         )
     return config.but(store, interactive, profile) if store or interactive or profile else config
 
@@ -248,6 +262,6 @@ class _Where:
         if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
             raise self.error(key, "must be a list of host names")
         for host in value:
-            if not HOST.match(host):
+            if not is_host(host):
                 raise self.error(key, f"{host!r} is not a host name (host or host:port, no scheme)")
         return tuple(h.lower() for h in value)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 from helper.storage import state as statefile
 from helper.errors import CredentialError, LoginRequired, mask
-from helper.storage.records import STORE, Grant, Token, fingerprint
+from helper.storage.records import EXPIRY_MARGIN, STORE, Grant, Token, fingerprint
 from helper.storage.state import State
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
@@ -76,13 +76,19 @@ class Lifecycle:
     """One profile's tokens, for one command."""
 
     def __init__(self, name: str, state_path: Path, parts: Parts, console: Console,
-                 env: Mapping[str, str], prompt: Prompt):
+                 env: Mapping[str, str], prompt: Prompt, issuer: str = "",
+                 login_key: str = "", legacy_login: bool = False):
         self.name = name
         self.state_path = state_path
         self.parts = parts
         self.console = console
         self.env = env
         self.prompt = prompt
+        self.issuer = issuer  # the profile's server and client (config.Profile.issuer)
+        self.login_key = login_key or name  # its key in the secret store (Profile.login_key)
+        # A login stored under the bare profile name by an older version is adopted only by
+        # a profile on its provider's default server, where it can only have come from.
+        self.legacy_login = legacy_login
 
     def now(self) -> float:
         return self.parts.now()
@@ -94,7 +100,12 @@ class Lifecycle:
         statefile.write(self.state_path, state, self.console.notice)
 
     def stored_grant(self, store: Store) -> Grant | None:
-        raw = store.read(self.name)
+        raw = store.read(self.login_key)
+        if raw is None and self.legacy_login and self.login_key != self.name:
+            raw = store.read(self.name)
+            if raw is not None:  # adopt it under the key of its server, once
+                store.write(self.login_key, raw)
+                store.delete(self.login_key)
         return Grant.from_dict(raw) if raw else None
 
     # -- get ---------------------------------------------------------------------------
@@ -103,26 +114,35 @@ class Lifecycle:
         """A fresh token with at least ``min_ttl`` seconds left: the cached one if still
         good and minted by this caller's login, else a new one under the lock."""
         state = self.read_state()
-        if self._usable(state.token, min_ttl):
+        if self._usable(state, min_ttl):
             return state.token  # type: ignore[return-value]  # _usable: not None
+        self._check_min_ttl(state.token, min_ttl)
         with self.parts.lock("get"):
             state = self.read_state()
-            if self._usable(state.token, min_ttl):
+            if self._usable(state, min_ttl):
                 return state.token  # type: ignore[return-value]
-            return self._enough(self._mint(state), min_ttl)
+            self._check_min_ttl(state.token, min_ttl)
+            token = self._mint(state)
+            self._check_min_ttl(token, min_ttl)
+            return token
 
-    def _usable(self, token: Token | None, min_ttl: float = 0) -> bool:
+    def _usable(self, state: State, min_ttl: float = 0) -> bool:
+        token = state.token
         return (token is not None and token.fresh(self.now(), min_ttl)
-                and token.serves(self.env, fingerprint))
+                and token.serves(self.env, self.issuer, state.dead))
 
-    def _enough(self, token: Token, min_ttl: float) -> Token:
-        """A just-minted token must still meet ``min_ttl``: the server decides lifetimes."""
-        left = token.expires_at - self.now()
-        if min_ttl and left < min_ttl:
+    def _check_min_ttl(self, token: Token | None, min_ttl: float) -> None:
+        """Fail at once, without minting, when ``min_ttl`` is more than this server's tokens
+        allow (as the last one it issued shows): each call would mint a token that is too
+        short again - a storm of exchanges, which GitHub treats as abuse."""
+        if not min_ttl or token is None or token.issuer != self.issuer:
+            return
+        longest = longest_min_ttl(token)
+        if min_ttl > longest:
             raise CredentialError(
-                f"the server hands out tokens valid {left:.0f} s, less than --min-ttl "
-                f"{min_ttl:g}; ask for less")
-        return token
+                f"--min-ttl {min_ttl:g} cannot be met: this server's tokens live "
+                f"{token.expires_at - token.minted_at} s, so the longest --min-ttl it "
+                f"allows is {longest} s; ask for at most that")
 
     def _mint(self, state: State) -> Token:
         from helper.providers.base import GrantRevoked
@@ -131,7 +151,8 @@ class Lifecycle:
         store = self.parts.store()
         rejected = []
         for grant in provider.sources(self.stored_grant(store), self.env):
-            if grant.from_env and state.is_dead(grant.access_token):
+            if grant.from_env and state.is_dead(grant.access_token):  # reported once, then
+                # skipped: the token minted from the next login serves while it stays dead
                 rejected.append(grant.origin)
                 continue
             try:
@@ -141,8 +162,8 @@ class Lifecycle:
                 rejected.append(grant.origin)
                 continue
             if minted.grant is not None and not grant.from_env:
-                store.write(self.name, minted.grant.to_dict())
-            return self.cache(state, stamp(minted.token, minted.grant or grant, provider))
+                store.write(self.login_key, minted.grant.to_dict())
+            return self.cache(state, self.stamp(minted.token, minted.grant or grant, provider))
         if not self.prompt.allowed:
             raise LoginRequired(self._why_no_login(rejected))
         return self.authorize(state, provider, store)
@@ -159,7 +180,7 @@ class Lifecycle:
         self.console.notice(
             f"the stored login for profile {self.name!r} is dead ({why}); deleted it"
         )
-        store.delete(self.name)
+        store.delete(self.login_key)
         return state
 
     def _why_no_login(self, rejected: list[str]) -> str:
@@ -178,7 +199,7 @@ class Lifecycle:
 
         authorization = provider.authorize(self.console)
         grant = authorization.grant
-        store.write(self.name, grant.to_dict())
+        store.write(self.login_key, grant.to_dict())
         token = authorization.token
         if token is None:
             try:
@@ -186,36 +207,52 @@ class Lifecycle:
             except GrantRevoked as e:
                 raise CredentialError(f"the login just made was rejected at once: {e}") from e
             if minted.grant is not None:
-                store.write(self.name, minted.grant.to_dict())
+                store.write(self.login_key, minted.grant.to_dict())
                 grant = minted.grant
             token = minted.token
-        return self.cache(state, stamp(token, grant, provider))
+        return self.cache(state, self.stamp(token, grant, provider))
+
+    def stamp(self, token: Token, grant: Grant, provider: Provider) -> Token:
+        """Mark ``token`` with the login and the server that minted it (the cache serves it
+        to that login, while the profile names that server, only)."""
+        token.origin = grant.origin
+        token.origin_fp = fingerprint(grant.secret) if grant.from_env else ""
+        token.overrides = tuple(provider.env_overrides)
+        token.issuer = self.issuer
+        return token
 
     def cache(self, state: State, token: Token) -> Token:
         self.write_state(state.with_token(token))
         return token
 
     def renew(self, min_ttl: float = 0) -> Token:
-        """For callers that ask again only after a 401 and cannot say which token failed
-        (Codex with refresh_interval_ms = 0, Claude Code's apiKeyHelper): drop the cached
-        token unless it was minted in the last minute - then another caller has just
-        renewed it - and get. At most one exchange a minute, however many callers ask;
-        the cache is checked before the lock, so renewers of a just-minted token never
-        queue behind each other."""
-        cached = self.read_state().token
-        if cached is not None and self._just_minted(cached, min_ttl):
-            return cached
+        """For callers that ask again at start and after a 401 and cannot say which token
+        failed (Codex with refresh_interval_ms = 0, Claude Code's apiKeyHelper). A start is
+        not a rejection: the cached token is kept while the API still accepts it (one cheap
+        authenticated request, where the provider has one). A rejected one is replaced
+        once: a token minted in the last minute is another caller's renewal, and is handed
+        out as it is. The cache is checked before the lock, so renewers of a just-minted
+        token never queue behind each other."""
+        state = self.read_state()
+        if self._just_minted(state, min_ttl):
+            return state.token  # type: ignore[return-value]
+        if (state.token is not None and self._usable(state, min_ttl)
+                and self.parts.provider().accepts(state.token)):
+            return state.token
+        self._check_min_ttl(state.token, min_ttl)
         with self.parts.lock("renew"):
-            state = self.read_state()
-            if self._just_minted(state.token, min_ttl):
-                return state.token  # type: ignore[return-value]
-            if state.token is not None:
-                state = self._drop_token(state, counted=False)
-            return self._enough(self._mint(state), min_ttl)
+            fresh = self.read_state()
+            if self._just_minted(fresh, min_ttl):
+                return fresh.token  # type: ignore[return-value]
+            if fresh.token is not None:
+                fresh = self._drop_token(fresh, counted=False)
+            token = self._mint(fresh)
+            self._check_min_ttl(token, min_ttl)
+            return token
 
-    def _just_minted(self, token: Token | None, min_ttl: float) -> bool:
-        return (token is not None and self.now() - token.minted_at < RENEW_GRACE
-                and self._usable(token, min_ttl))
+    def _just_minted(self, state: State, min_ttl: float) -> bool:
+        return (state.token is not None and self.now() - state.token.minted_at < RENEW_GRACE
+                and self._usable(state, min_ttl))
 
     # -- erase / store of a token ---------------------------------------------------------
 
@@ -275,7 +312,7 @@ class Lifecycle:
         token = Token(token=password, expires_at=expires_at, refresh_at=expires_at,
                       minted_at=int(self.now()), api_base=state.api_base,
                       username=person(username),
-                      overrides=self.parts.provider().env_overrides)
+                      overrides=tuple(self.parts.provider().env_overrides), issuer=self.issuer)
         with self.parts.lock("store"):
             self.cache(self.read_state(), token)
 
@@ -297,13 +334,9 @@ class Lifecycle:
 
     def logout(self) -> None:
         """Forget the login and every copy of its token (the cached get's too)."""
-        from helper import fast
-        from helper.storage import files
-
         with self.parts.lock("logout"):
-            self.parts.store().delete(self.name)
-            fast.forget_token(self.state_path)
-            files.remove(self.state_path)
+            self.parts.store().delete(self.login_key)
+            statefile.remove(self.state_path)
 
     def erase_login(self, password: str) -> None:
         """Forget the login (only if it is ``password``, when given) and its cached token."""
@@ -315,7 +348,7 @@ class Lifecycle:
             ):
                 return
             if stored is not None:
-                store.delete(self.name)
+                store.delete(self.login_key)
             self.write_state(self.read_state().cleared())
 
     def import_login(self, grant: Grant) -> Token:
@@ -330,8 +363,9 @@ class Lifecycle:
                 raise Refused(str(e), provider.refusal_hint(grant.secret),
                               provider.mint_label) from e
             login = minted.grant or grant
-            self.parts.store().write(self.name, login.to_dict())
-            return self.cache(self.read_state().cleared(), stamp(minted.token, login, provider))
+            self.parts.store().write(self.login_key, login.to_dict())
+            return self.cache(self.read_state().cleared(),
+                              self.stamp(minted.token, login, provider))
 
     def describe(self) -> Description:
         """Where the login is kept and which one a get would try first, for ``status``.
@@ -346,7 +380,7 @@ class Lifecycle:
             stored = self.stored_grant(store)
             holder = getattr(store, "holder", None)  # the auto store: which of its two has it
             if stored is not None and holder is not None:
-                found.holder = holder(self.name)
+                found.holder = holder(self.login_key)
         except HelperError as e:
             found.secrets_error = one_line(str(e))
         try:
@@ -381,12 +415,11 @@ class Description:
         self.provider_error = ""
 
 
-def stamp(token: Token, grant: Grant, provider: Provider) -> Token:
-    """Mark ``token`` with the login that minted it (the cache serves it to that login only)."""
-    token.origin = grant.origin
-    token.origin_fp = fingerprint(grant.secret) if grant.from_env else ""
-    token.overrides = provider.env_overrides
-    return token
+def longest_min_ttl(token: Token) -> int:
+    """The longest ``--min-ttl`` a server that issued ``token`` can meet without a new token
+    more often than every quarter of a token's useful life (at least a minute)."""
+    useful = min(token.refresh_at, token.expires_at - EXPIRY_MARGIN) - token.minted_at
+    return max(0, token.expires_at - token.minted_at - max(60, useful // 4))
 
 
 def _holds(state: State, password: str) -> bool:

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from helper.storage import paths
-from helper.storage import state as statefile
-from helper.storage.files import quiet
+from collections.abc import Callable
+
+from helper.core import routes
 from helper.core.lifecycle import Prompt
+from helper.errors import StoreError
 from helper.net.urls import host_of, transport_ok
+from helper.storage import cachefiles, paths, private
+from helper.storage import state as statefile
+from helper.storage.cachefiles import RouteKey
+from helper.storage.files import quiet
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -41,32 +46,50 @@ def prompt(config: Config, profile: Profile, env: Mapping[str, str], allowed: bo
     return Prompt(allowed, why_not, f"git-credential-copilot {flag}login")
 
 
+def table(config: Config) -> routes.RouteTable:
+    """The configuration as routing sees it: the default profile first, then file order."""
+    first = config.profile(config.default_profile)
+    order = [first, *(p for p in config.profiles.values() if p is not first)]
+    return routes.RouteTable(
+        [routes.Route(p.name, p.issuer, p.api_base, p.hosts, p.login_host) for p in order],
+        config.profile_override)
+
+
 def choose_profile(
     config: Config, host: str, env: Mapping[str, str], include_login: bool = False
 ) -> Profile | None:
-    """The profile that answers for ``host``, or None when no profile may hand it a token.
-
-    Whatever is chosen must claim the host (unless no host was given at all). ``store`` and
-    ``erase`` also address a profile at its login host (github.com) to import or drop a login.
-    """
-    host = host.lower()
+    """The profile that answers for ``host``, or None when no profile may hand it a token
+    (the rule: ``core.routes.choose``). ``store`` and ``erase`` also address a profile at its
+    login host (github.com) to import or drop a login."""
     state_dir = paths.state_dir(env)
-    if config.profile_override:
-        chosen = config.profile(config.profile_override)
-        candidates = [chosen] if host else []
-    else:
-        chosen = config.profile(config.default_profile)
-        candidates = [chosen, *(p for p in config.profiles.values() if p is not chosen)]
-    if not host:
-        return chosen
-    # Configured hosts first (no file to read), then the API host each profile last used.
-    for profile in candidates:
-        if host in profile.hosts or (include_login and host == profile.login_host):
-            return profile
-    for profile in candidates:
-        if api_host(profile, state_dir) == host:
-            return profile
-    return None
+    choice = routes.choose(table(config), host.lower(),
+                           lambda name: api_host(config.profile(name), state_dir),
+                           include_login=include_login)
+    return None if choice is None else config.profile(choice.route.name)
+
+
+def save_routes(key: RouteKey | None, config: Config, env: Mapping[str, str],
+                notice: Callable[[str], None]) -> None:
+    """Save the routes for the cached ``get`` after a successful route, under ``key`` (taken
+    before the config was read), unless the config had changed too recently for a change to
+    be seen (``cachefiles.RACY``). A failure costs speed only."""
+    if key is None or not key.settled:
+        return
+    state_dir = paths.state_dir(env)
+    remembered = {p.name: api_host(p, state_dir) for p in config.profiles.values()}
+    text = cachefiles.encode_routes(key, table(config), remembered)
+    if text is None:
+        return
+    path = cachefiles.routes_file(str(state_dir), key)
+    try:
+        if private.read_private(path) == text.encode("utf-8"):
+            return
+    except StoreError:
+        pass
+    try:
+        private.write_private(path, text.encode("utf-8"), notice, durable=False)
+    except StoreError:
+        pass
 
 
 def at_login_host(profile: Profile, host: str) -> bool:

@@ -56,4 +56,6 @@ def lifecycle(config: Config, profile: Profile, env: Mapping[str, str], console:
     allowed = interactive(config, env, console) if prompt_allowed is None else prompt_allowed
     return Lifecycle(profile.name, state.path_for(paths.state_dir(env), profile.name),
                      real_parts(config, profile, env, console, allowed), console, env,
-                     prompt(config, profile, env, allowed))
+                     prompt(config, profile, env, allowed), issuer=profile.issuer,
+                     login_key=profile.login_key,
+                     legacy_login=profile.on_default_server)

@@ -3,14 +3,26 @@
 Secrets travel only over ``https://``, or plain ``http://`` to a loopback host (that is how
 tests point the helper at a local fake server). The credential protocol names a server as
 ``host[:port]``; these helpers turn URLs into that form and back. Standard library only, and
-nothing imported until used: the cached ``get`` calls ``host_of``.
+nothing imported until used: the cached ``get`` calls ``host_of`` and ``transport_ok``.
 """
 
 from __future__ import annotations
 
-import re
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
+if TYPE_CHECKING:
+    import re
 
-HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$")
+_HOST = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$"
+_host_pattern: list[re.Pattern[str]] = []
+
+
+def is_host(text: str) -> bool:
+    """``host`` or ``host:port`` as a profile's ``hosts`` lists it (no scheme, no path)."""
+    if not _host_pattern:
+        import re
+
+        _host_pattern.append(re.compile(_HOST))
+    return bool(_host_pattern[0].match(text))
 
 
 def url_problem(url: str) -> str:
@@ -42,9 +54,15 @@ def printable(text: str) -> bool:
 
 
 def is_loopback(host: str) -> bool:
+    """``localhost``, ``::1`` or an address in 127.0.0.0/8, in any spelling ``ipaddress``
+    accepts; the plain spellings are answered without importing it."""
     host = host.lower().strip("[]")
-    if host == "localhost":
+    if host in ("localhost", "::1"):
         return True
+    parts = host.split(".")
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and str(int(p)) == p
+                               and int(p) < 256 for p in parts):
+        return parts[0] == "127"
     import ipaddress
 
     try:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from helper.net.transport import Response, Transport
     from helper.oauth2.rfc6749 import TokenResponse
     from helper.providers.profile import Profile
-    from helper.storage.records import Authorization, Grant, Minted
+    from helper.storage.records import Authorization, Grant, Minted, Token
 
 # -- what a provider declares -------------------------------------------------------------
 
@@ -56,20 +56,23 @@ class Problem:
 
 class ProviderSpec:
     """What the configuration and the registry know of a provider without building one:
-    ``keys`` (name -> kind, one of KINDS), ``defaults``, ``check(profile)`` (a Problem, or
-    None), ``login_host(profile)`` (the host git names to store or erase the login itself;
-    empty when none) and ``provider``, the class that makes its tokens."""
+    ``keys`` (name -> kind, one of KINDS), ``defaults``, ``identity`` (the keys that name
+    the server and client issuing a login: a login and its tokens are bound to their
+    values), ``check(profile)`` (a Problem, or None), ``login_host(profile)`` (the host git
+    names to store or erase the login itself; empty when none) and ``provider``, the class
+    that makes its tokens."""
 
-    __slots__ = ("name", "keys", "defaults", "check", "login_host", "provider")
+    __slots__ = ("name", "keys", "defaults", "identity", "check", "login_host", "provider")
 
     def __init__(self, name: str, keys: Mapping[str, str],
-                 defaults: Mapping[str, str | tuple[str, ...]],
+                 defaults: Mapping[str, str | tuple[str, ...]], identity: tuple[str, ...],
                  check: Callable[[Profile], Problem | None],
                  login_host: Callable[[Profile], str],
                  provider: type[Provider]):
         self.name = name
         self.keys = keys
         self.defaults = defaults
+        self.identity = identity
         self.check = check
         self.login_host = login_host
         self.provider = provider
@@ -226,6 +229,12 @@ class Provider(ABC):
     @abstractmethod
     def mint(self, grant: Grant) -> Minted:
         """A fresh short-lived token from a grant. Raises GrantRevoked when it is dead."""
+
+    def accepts(self, token: Token) -> bool:
+        """Does the API still accept ``token``? One cheap authenticated request, for callers
+        that cannot say whether their token was rejected (``token --renew``). False when
+        the provider has no such request: the caller's word is taken."""
+        return False
 
     @abstractmethod
     def authorize(self, console: Console) -> Authorization:

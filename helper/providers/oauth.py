@@ -41,6 +41,8 @@ KEYS = {
     "flow": FLOW, "authorization_url": URL, "redirect_port": PORT,
 }
 DEFAULTS = {"scope": "openid offline_access", "flow": "auto", "redirect_port": "0"}
+# The keys that name the server and client issuing a login (see copilot.IDENTITY).
+IDENTITY = ("issuer", "token_url", "client_id", "audience")
 
 
 def check(profile: Profile) -> Problem | None:
@@ -158,5 +160,5 @@ class OAuthProvider(Provider):
                                  authorization or found.authorization_endpoint)
 
 
-SPEC = ProviderSpec(name="oauth", keys=KEYS, defaults=DEFAULTS, check=check,
-                    login_host=login_host, provider=OAuthProvider)
+SPEC = ProviderSpec(name="oauth", keys=KEYS, defaults=DEFAULTS, identity=IDENTITY,
+                    check=check, login_host=login_host, provider=OAuthProvider)

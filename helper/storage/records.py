@@ -13,7 +13,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
 STORE = "store"  # the origin of a grant kept in the secret store (else: an env var's name)
 EXPIRY_MARGIN = 60  # a token this close to expiry is treated as expired
@@ -22,15 +22,17 @@ EXPIRY_MARGIN = 60  # a token this close to expiry is treated as expired
 class Token:
     """A short-lived token with its timing (Unix seconds, on the local clock) and the API
     base it is for, and which login minted it: ``origin`` (``STORE`` or an environment
-    variable's name), ``origin_fp`` (a one-way fingerprint of that login's secret) and
-    ``overrides`` (environment variables that, when set, come before that login)."""
+    variable's name), ``origin_fp`` (a one-way fingerprint of that login's secret),
+    ``overrides`` (environment variables that, when set, come before that login) and
+    ``issuer`` (the fingerprint of the server and client that issued it: a token is never
+    served once the profile names another)."""
 
     __slots__ = ("token", "expires_at", "refresh_at", "minted_at", "api_base", "username",
-                 "origin", "origin_fp", "overrides")
+                 "origin", "origin_fp", "overrides", "issuer")
 
     def __init__(self, token: str, expires_at: int, refresh_at: int, minted_at: int,
                  api_base: str = "", username: str = "", origin: str = STORE,
-                 origin_fp: str = "", overrides: tuple[str, ...] = ()):
+                 origin_fp: str = "", overrides: tuple[str, ...] = (), issuer: str = ""):
         self.token = token
         self.expires_at = expires_at
         self.refresh_at = refresh_at
@@ -40,6 +42,7 @@ class Token:
         self.origin = origin
         self.origin_fp = origin_fp
         self.overrides = overrides
+        self.issuer = issuer
 
     def __repr__(self) -> str:  # a repr ends up in logs: never the secret
         from helper.errors import mask
@@ -56,18 +59,60 @@ class Token:
         return (now < self.expires_at - EXPIRY_MARGIN and now < self.refresh_at
                 and self.expires_at - now >= min_ttl)
 
-    def serves(self, env: Mapping[str, str], fingerprint: Callable[[str], str]) -> bool:
-        """May a caller with environment ``env`` have this token? Only when its login is
-        the one that minted it: no overriding variable set (unless it minted the token),
-        and a token from an environment variable only to a caller holding the same value.
-        ``fingerprint`` is called only when such a variable is present."""
+    def serves(self, env: Mapping[str, str], issuer: str, dead: tuple[str, ...] = ()) -> bool:
+        """May a caller with environment ``env``, whose profile now names ``issuer``, have
+        this token? Only when the same server issued it and the caller's login is the one
+        that minted it: no overriding variable set (unless it minted the token, or it was
+        rejected: its fingerprint is in ``dead``), and a token from an environment variable
+        only to a caller holding the same value."""
+        if self.issuer != issuer:
+            return False
         for name in self.overrides:
-            if name != self.origin and env.get(name):
+            value = env.get(name)
+            if name != self.origin and value and fingerprint(value) not in dead:
                 return False
         if self.origin == STORE:
             return True
         value = env.get(self.origin)
         return value is not None and value != "" and fingerprint(value) == self.origin_fp
+
+    def to_dict(self) -> dict[str, object]:
+        """The fields by name: the one encoding every file that keeps a token starts from."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, object]) -> Token:
+        """The token in ``raw`` (as ``to_dict`` made it); ValueError when a field is missing
+        or of the wrong kind."""
+        token = object.__new__(cls)
+        for name, kind in _TOKEN_KINDS.items():
+            value = raw.get(name, _TOKEN_DEFAULTS.get(name, _MISSING))
+            if kind is tuple and isinstance(value, list):
+                value = tuple(value)
+            if not _is_kind(value, kind):
+                raise ValueError(f"token field {name} is missing or not a {kind.__name__}")
+            if kind is str and any(ch in value for ch in "\r\n\0"):  # type: ignore[operator]
+                raise ValueError(f"token field {name} has a control character")
+            setattr(token, name, int(value) if kind is int else value)  # type: ignore[call-overload]
+        if not token.token:
+            raise ValueError("empty token")
+        return token
+
+
+_MISSING = object()
+_TOKEN_KINDS: dict[str, type] = {
+    "token": str, "expires_at": int, "refresh_at": int, "minted_at": int, "api_base": str,
+    "username": str, "origin": str, "origin_fp": str, "overrides": tuple, "issuer": str}
+_TOKEN_DEFAULTS: dict[str, object] = {"api_base": "", "username": "", "origin_fp": "",
+                                      "overrides": ()}
+
+
+def _is_kind(value: object, kind: type) -> bool:
+    if kind is int:
+        return is_number(value)
+    if kind is tuple:
+        return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+    return isinstance(value, kind)
 
 
 class Grant:

@@ -1,7 +1,7 @@
 """The state file: one small JSON file per profile in the state directory.
 
 A cached ``get`` does not read it: it reads the token file ``write`` leaves beside it in
-``<state_dir>/tokens/`` (helper.cached), stamped with this file's stat. Every other command
+``<state_dir>/tokens/`` (``helper.storage.cachefiles``), stamped with this file's stat. Every other command
 reads this file first, so this module imports only the standard library's json and the
 helper's file primitives.
 
@@ -13,8 +13,12 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 
 from __future__ import annotations
 
-from helper.storage import files
-from helper.storage.records import Token, fingerprint, number, seconds
+import os
+
+from helper.errors import StoreError
+from helper.net.urls import host_of
+from helper.storage import cachefiles, files, private
+from helper.storage.records import Token, fingerprint, seconds
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
@@ -93,11 +97,37 @@ def read(path: Path, notice: files.Notice) -> State:
 
 
 def write(path: Path, state: State, notice: files.Notice) -> None:
-    from helper import fast as cached  # the token file the cached get reads: gone first, then rewritten
-
-    cached.forget_token(path)
+    """Write the state file, and the token file the cached ``get`` reads beside it: removed
+    first, then written stamped with the new state file (a crash leaves none, or one whose
+    stamp no longer matches: the cached ``get`` then takes the full path)."""
+    token_file = cachefiles.token_file(str(path.parent), path.stem)
+    _remove_quietly(token_file)
     files.write_json(path, _encode(state), notice, durable=False)  # a cache: no fsync
-    cached.keep_token(path, state, notice)
+    cachefiles.drop_routes_remembering(str(path.parent), path.stem,
+                                       host_of(state.api_base) if state.api_base else "")
+    if state.token is None:
+        return
+    try:
+        text = cachefiles.encode_token(cachefiles.stamp(os.lstat(path)), state.api_base,
+                                       state.dead, state.token)
+        private.write_private(token_file, text.encode("utf-8"), notice, durable=False)
+    except (OSError, ValueError, StoreError):
+        pass  # not fsynced, not needed: a token that cannot be cached here is served slowly
+
+
+def remove(path: Path) -> None:
+    """Remove the state file and its token file (logout)."""
+    _remove_quietly(cachefiles.token_file(str(path.parent), path.stem))
+    files.remove(path)
+
+
+def _remove_quietly(path: str) -> None:
+    """A token file that cannot be removed (something planted in its place) is harmless:
+    it is stamped for a state file that the write is about to replace."""
+    try:
+        private.remove(path)
+    except StoreError:
+        pass
 
 
 def _decode(raw: dict[str, object]) -> State:
@@ -106,21 +136,10 @@ def _decode(raw: dict[str, object]) -> State:
     if token is not None:
         if not isinstance(token, dict):
             raise TypeError("token is not an object")
-        cached = Token(
-            token=_str(token["token"]),
-            expires_at=_int(token["expires_at"]),
-            refresh_at=_int(token["refresh_at"]),
-            minted_at=_int(token["minted_at"]),
-            api_base=_str(token.get("api_base", "")),
-            username=_str(token.get("username", "")),
-            origin=_str(token.get("origin", "")),
-            origin_fp=_str(token.get("origin_fp", "")),
-            overrides=tuple(_str(n) for n in _list(token.get("overrides", ()))),
-        )
-        if not cached.token:
-            raise ValueError("empty token")
-        if not cached.origin:
-            cached = None  # cached before tokens named their login: mint one that does
+        try:
+            cached = Token.from_dict(token)
+        except ValueError:
+            cached = None  # cached by an older version, or damaged: mint one
     erased = tuple(_float(t) for t in _list(raw.get("erased", ())))
     dead = tuple(_str(d) for d in _list(raw.get("dead", ())))
     api_base = _str(raw.get("api_base", ""))
@@ -131,12 +150,8 @@ def _encode(state: State) -> dict[str, object]:
     out: dict[str, object] = {"version": 1, "api_base": state.api_base,
                               "erased": list(state.erased), "dead": list(state.dead)}
     if state.token is not None:
-        t = state.token
-        out["token"] = {
-            "token": t.token, "expires_at": t.expires_at, "refresh_at": t.refresh_at,
-            "minted_at": t.minted_at, "api_base": t.api_base, "username": t.username,
-            "origin": t.origin, "origin_fp": t.origin_fp, "overrides": list(t.overrides),
-        }
+        out["token"] = {name: list(value) if isinstance(value, tuple) else value
+                        for name, value in state.token.to_dict().items()}
     return out
 
 
@@ -144,13 +159,6 @@ def _str(value: object) -> str:
     if not isinstance(value, str) or any(ch in value for ch in "\r\n\0"):
         raise TypeError("expected a single-line string")
     return value
-
-
-def _int(value: object) -> int:
-    seconds = number(value)
-    if seconds is None:
-        raise TypeError("expected a number")
-    return seconds
 
 
 def _float(value: object) -> float:

@@ -39,6 +39,9 @@ COPILOT_HOSTS = (
     "api.business.githubcopilot.com",
     "api.enterprise.githubcopilot.com",
 )
+# The keys that name the server and client issuing a login: a login and its tokens are bound
+# to their values (another GitHub, another API or another app is another login).
+IDENTITY = ("github_url", "api_url", "client_id")
 KEYS = {"github_url": URL, "api_url": URL, "client_id": STR, "scope": STR, "hosts": HOSTS}
 DEFAULTS: dict[str, str | tuple[str, ...]] = {
     "github_url": "https://github.com",
@@ -90,6 +93,17 @@ class CopilotProvider(Provider):
             else:
                 raise
         return Minted(token=token, grant=renewed)
+
+    def accepts(self, token: Token) -> bool:
+        """``GET {api}/models`` with the token: 200 means the API accepts it. 401 and 403
+        (Copilot Enterprise's answer for an expired token) mean it does not; so does
+        anything else, since a renewal is then the safer answer."""
+        url = f"{token.api_base or exchange.DEFAULT_API_BASE}/models"
+        headers = {"Authorization": f"Bearer {token.token}", **exchange.EDITOR_HEADERS}
+        try:
+            return self.transport.request("GET", url, headers=headers).status == 200
+        except CredentialError:
+            return False
 
     def authorize(self, console: Console) -> Authorization:
         base = self.profile.setting("github_url")
@@ -151,5 +165,5 @@ class CopilotProvider(Provider):
         return github.kind_of(grant.secret)[0]
 
 
-SPEC = ProviderSpec(name="copilot", keys=KEYS, defaults=DEFAULTS, check=check,
-                    login_host=login_host, provider=CopilotProvider)
+SPEC = ProviderSpec(name="copilot", keys=KEYS, defaults=DEFAULTS, identity=IDENTITY,
+                    check=check, login_host=login_host, provider=CopilotProvider)
