@@ -102,7 +102,12 @@ class Sandbox:
         return self.data_dir / f"{self.login_key(profile)}.json"
 
     def stored(self, profile: str = "copilot") -> dict:
-        path = self.stored_path(profile)
+        from helper.errors import ConfigError
+
+        try:
+            path = self.stored_path(profile)
+        except ConfigError:  # a profile the config does not name has no login
+            return {}
         return json.loads(path.read_text()) if path.exists() else {}
 
     def credential(self, host: str | None = None, protocol: str = "http", **extra: str) -> str:
