@@ -13,8 +13,6 @@ from helper.errors import mask
 from helper.core.lifecycle import Lifecycle, Refused, person
 from helper.storage.records import Grant, Token
 
-__all__ = ["Refused", "erase_login", "import_login", "login", "logout", "store_login"]
-
 
 def login(lc: Lifecycle) -> Token:
     """A fresh login that replaces whatever the profile had."""
@@ -28,11 +26,6 @@ def logout(lc: Lifecycle) -> None:
 def erase_login(lc: Lifecycle, password: str) -> None:
     """Forget the login (only if it is ``password``, when given) and its cached token."""
     lc.erase_login(password)
-
-
-def import_login(lc: Lifecycle, grant: Grant) -> Token:
-    """Make ``grant`` the login once one mint accepts it; Refused, and nothing changed, if not."""
-    return lc.import_login(grant)
 
 
 def store_login(lc: Lifecycle, username: str, password: str) -> None:
