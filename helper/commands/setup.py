@@ -22,7 +22,7 @@ from .. import config, wiring
 from ..errors import EXIT_OK, HelperError, UsageError
 from ..tools import module, names, plan, record
 from ..tools.change import Change, apply, remove_dirs
-from ..tools.target import COPILOT, COPILOT_HEADERS, TERMS_LINE, Target
+from ..tools.target import COPILOT, COPILOT_HEADERS, TERMS_LINE, Target, round_lifetime
 
 COMMAND = "git-credential-copilot"
 
@@ -85,9 +85,20 @@ def cmd_setup(args: Any, streams: Any, env: Mapping[str, str]) -> int:
         return EXIT_OK
     if options.dry_run:
         return _show(changes, streams, ours, say)
+    before = record.load(env, options.tool, target.profile)
     record.save(env, rec)  # first: a teardown after a failed write still finds what we did
-    for change in changes:
-        _make(change, options.tool, say)
+    made = False
+    try:
+        for change in changes:
+            _make(change, options.tool, say)
+            made = made or change.changed
+    except HelperError:
+        if not made:  # nothing was changed: neither is the record
+            if before:
+                record.save(env, before)
+            else:
+                record.remove(env, rec)
+        raise
     for line in notes + tool_notes:
         say(f"{options.tool}: {line}")
     if target.provider == COPILOT:
@@ -107,11 +118,10 @@ def measure(profile_name: str, env: Mapping[str, str], console: Any) -> tuple[Ta
     if not api_base:
         raise UsageError(f"profile {profile.name!r} names no API: add api_base = \"https://…\" "
                          f"to [profiles.{profile.name}] in {cfg.path or 'the config file'}")
-    lifetime = int(token.expires_at - (token.minted_at or lc.now()))
+    lifetime = round_lifetime(token.expires_at - (token.minted_at or lc.now()))
     copilot = profile.provider == COPILOT
     headers = _copilot_headers() if copilot else {}
-    notes = [f"token lifetime {lifetime // 60} min {lifetime % 60} s (measured from a token of "
-             f"profile {profile.name})"]
+    notes = [f"tokens of profile {profile.name} live about {_duration(lifetime)} (measured)"]
     models = None
     if copilot:
         models, why = _models(api_base, token.token, cfg)
@@ -122,6 +132,10 @@ def measure(profile_name: str, env: Mapping[str, str], console: Any) -> tuple[Ta
     timeout = math.ceil(2 * (cfg.retry_budget + cfg.http_timeout + cfg.keyring_timeout))
     return Target(profile.name, profile.provider, api_base, lifetime, command, timeout,
                   models, headers), notes
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
 def our_command(env: Mapping[str, str]) -> str:
@@ -152,7 +166,7 @@ def _models(api_base: str, token: str, cfg: Any) -> tuple[list[dict[str, Any]] |
     headers = {**EDITOR_HEADERS, "Authorization": f"Bearer {token}"}
     try:
         response = Transport(timeout=cfg.http_timeout, budget=0).request(
-            "GET", f"{api_base}/models", headers=headers)
+            "GET", f"{api_base}/models", headers=headers, retry_statuses=lambda r: False)
         if response.status != 200:
             return None, f"HTTP {response.status}"
         data = response.json_object().get("data")

@@ -63,12 +63,13 @@ def wanted(target: Target, env: Mapping[str, str], default: bool) -> tuple[list[
         "# Written by `git-credential-copilot setup aider`; `git-credential-copilot teardown "
         "aider` removes it.",
         "# aider reads its key once, at start: this asks for a token with at least "
-        f"{seconds // 60} min left.",
+        f"{seconds // 60} min left." if seconds else
+        "# aider reads its key once, at start: this asks for a fresh token.",
         "# When aider reports 401 or \"token expired\", quit and start it again.",
     ]
     files = []
-    notes = [f"sessions get a token with at least {seconds // 60} min left; restart the "
-             "launcher when aider reports an expired token"]
+    notes = [f"sessions start with a token at least {seconds // 60} min from expiry; restart "
+             "the launcher when aider reports an expired token"]
     run = ['exec "${AIDER:-aider}"']
     if target.is_copilot:
         model, listed = choose(target.models, "/chat/completions", PREFER, DEFAULT_MODEL)

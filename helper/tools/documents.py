@@ -65,9 +65,12 @@ class TomlDocument:
         self.where = where
         self.crlf = "\r\n" in text
         self.final_newline = text.endswith("\n") or not text
+        tomllib = _tomllib()
         try:
             self.doc = tomlkit.parse(text)
-        except TOMLKitError as e:
+            # What the file means, kept up to date with every edit: check() compares.
+            self.meaning: dict[str, Any] = tomllib.loads(text)
+        except (TOMLKitError, tomllib.TOMLDecodeError) as e:
             raise ToolConfigError(f"{where} is not valid TOML ({e}); fix it, then run this "
                                   "again (nothing was changed)") from e
         self.created: list[Path_] = []  # tables this edit made, outermost first
@@ -101,10 +104,12 @@ class TomlDocument:
         for path, value in leaves:
             table = self._table(path[:-1], parents)
             table[path[-1]] = _toml_value(value)
+            _put(self.meaning, path, value)
         self._space_out()
 
     def _table(self, path: Path_, parents: set[Path_]) -> Any:
         import tomlkit
+        from tomlkit.container import OutOfOrderTableProxy
         from tomlkit.items import InlineTable, Table
 
         node: Any = self.doc
@@ -112,11 +117,12 @@ class TomlDocument:
             here = path[:depth]
             if name not in node:
                 new = tomlkit.table(is_super_table=here not in parents)
-                node.add(name, new)
+                node[name] = new
                 new.trivia.indent = ""  # blank lines are placed by _space_out
                 self.created.append(here)
             child = node[name]
-            if isinstance(child, InlineTable) or not isinstance(child, Table):
+            if isinstance(child, InlineTable) or not isinstance(
+                    child, (Table, OutOfOrderTableProxy)):
                 what = "an inline table" if isinstance(child, InlineTable) else "not a table"
                 raise ToolConfigError(
                     f"{self.where}: {dotted(here)} is {what}; make it a [{dotted(here)}] table "
@@ -152,8 +158,10 @@ class TomlDocument:
         if before is MISSING:
             if hasattr(parent, "keys") and path[-1] in parent:
                 del parent[path[-1]]
+            _put(self.meaning, path, MISSING)
             return
         parent[path[-1]] = tomlkit.parse(f"x = {before}")["x"]
+        _put(self.meaning, path, _tomllib().loads(f"x = {before}")["x"])
 
     def drop_empty_tables(self, tables: Sequence[Path_]) -> list[Path_]:
         """Remove each of ``tables`` (ours) that holds nothing now; the ones kept."""
@@ -167,6 +175,7 @@ class TomlDocument:
             if all(key is None and isinstance(item, (Whitespace, Null))  # Null: a deleted key
                    for key, item in node.value.body):
                 del self._node(path[:-1])[path[-1]]
+                _put(self.meaning, path, MISSING)
             else:
                 kept.append(path)
         return kept
@@ -178,18 +187,19 @@ class TomlDocument:
         return text
 
     def check(self) -> None:
-        """The text must read back as TOML with the same values (tomllib is the judge:
-        it is what the config loaders of Python tools use, and it is strict)."""
+        """The text must mean what the file meant with our edits and nothing else: read
+        back by tomllib (strict, and independent of tomlkit), it must equal the file's
+        values with the keys set or put back. (tomlkit cannot add a table next to dotted
+        keys, ``a.b.c = 1``, without moving lines under it.)"""
+        tomllib = _tomllib()
         try:
-            import tomllib
-        except ImportError:  # Python < 3.11
-            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
-        try:
-            tomllib.loads(self.text())
+            meaning = tomllib.loads(self.text())
         except tomllib.TOMLDecodeError as e:
+            meaning = {"not valid TOML": str(e)}
+        if meaning != self.meaning:
             raise ToolConfigError(
-                f"{self.where}: the change would not be valid TOML ({e}); add the settings by "
-                "hand (nothing was changed)") from e
+                f"{self.where}: the settings cannot be added without changing what the rest "
+                "of the file means (dotted keys?); add them by hand (nothing was changed)")
 
     @staticmethod
     def unpad(text: str, headers: Sequence[str], final_newline: bool) -> str:
@@ -216,6 +226,24 @@ def header(path: Path_) -> str:
     import tomlkit
 
     return "[" + ".".join(tomlkit.key(name).as_string() for name in path) + "]"
+
+
+def _tomllib() -> Any:
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+    return tomllib
+
+
+def _put(values: dict[str, Any], path: Path_, value: Any) -> None:
+    """Set (or with MISSING, delete) ``path`` in plain nested dicts."""
+    for name in path[:-1]:
+        values = values.setdefault(name, {})
+    if value is MISSING:
+        values.pop(path[-1], None)
+    else:
+        values[path[-1]] = value
 
 
 def _toml_value(value: Any) -> Any:

@@ -52,10 +52,18 @@ class Target:
         return " ".join(shlex.quote(part) for part in (self.command, *self.argv(*args)))
 
 
+def round_lifetime(seconds: float) -> int:
+    """A measured lifetime to the nearest minute (nearest 10 s under 10 minutes): the
+    server's clock has whole seconds, so two tokens of one server measure 1799 or 1800 s,
+    and a second setup must write what the first did."""
+    step = 60 if seconds >= 600 else 10
+    return max(0, round(seconds / step) * step)
+
+
 def min_ttl(lifetime: int, share: float) -> int:
     """``share`` of the token lifetime, in whole tens of seconds; 0 (no --min-ttl) when
     that would leave less than a minute, or more than a fresh token can meet."""
-    seconds = int(lifetime * share) // 10 * 10
+    seconds = round(lifetime * share / 10) * 10
     if seconds < 60 or seconds > lifetime - EXPIRY_MARGIN:
         return 0
     return seconds
