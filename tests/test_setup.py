@@ -15,10 +15,13 @@ import shlex
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 try:
     import tomllib
@@ -333,6 +336,21 @@ def test_a_value_the_user_changed_is_left_alone_with_a_line(logged_in):
     assert state_of(box, "claude-code") == [tools.NOT_SET_UP]
 
 
+def test_setup_again_after_an_edit_puts_ours_back_and_teardown_the_original(logged_in):
+    box = logged_in
+    original = '{"env": {"ANTHROPIC_MODEL": "mine"}}\n'
+    write(claude_settings(box), original)
+    ok(box.call("setup", "claude-code"))
+    settings = json.loads(claude_settings(box).read_text())
+    settings["env"]["ANTHROPIC_MODEL"] = "edited"
+    claude_settings(box).write_text(json.dumps(settings))
+    ok(box.call("setup", "claude-code"))
+    assert json.loads(claude_settings(box).read_text())["env"]["ANTHROPIC_MODEL"] == \
+        "claude-sonnet-4.6"
+    ok(box.call("teardown", "claude-code"))
+    assert json.loads(claude_settings(box).read_text()) == json.loads(original)
+
+
 def test_teardown_with_nothing_set_up_says_so(logged_in):
     result = logged_in.call("teardown", "codex")
     ok(result)
@@ -590,3 +608,69 @@ def test_aider_happy_path_with_the_installed_command(logged_in, tmp_path):
     assert box.server.exchanges == 1
     ok(box.run("teardown", "aider"))
     assert not launcher(box).exists() and not settings_file.exists()
+
+
+# -- fuzzing the round trip --------------------------------------------------------------
+
+TOP_KEYS = ['model = "o3"', "approval_policy = 'never'  # mine", "x = 1", 'profile_note = """a\nb"""',
+            "arr = [1,\n  2]"]
+TABLES = ["model_providers.ollama", "model_providers.copilot", "mcp_servers.docs", "tui",
+          "model_providers.copilot.auth", '"quoted.table"']
+BODIES = ['name = "n"', "base_url = 'http://x'  # comment", "n = 1", "a.b = 2", "t = {k = 1}"]
+FILLER = ["", "# a comment", "   ", "\t# indented comment"]
+
+
+@st.composite
+def codex_files(draw):
+    lines = [draw(st.sampled_from(FILLER)) for _ in range(draw(st.integers(0, 2)))]
+    for key in draw(st.lists(st.sampled_from(TOP_KEYS), unique=True, max_size=3)):
+        lines.append(key)
+        lines += draw(st.lists(st.sampled_from(FILLER), max_size=2))
+    for table in draw(st.lists(st.sampled_from(TABLES), unique=True, max_size=4)):
+        lines.append(draw(st.sampled_from([f"[{table}]", f"[ {table} ]"])))
+        lines += draw(st.lists(st.sampled_from(BODIES), unique=True, max_size=2))
+        lines += draw(st.lists(st.sampled_from(FILLER), max_size=2))
+    if draw(st.booleans()):
+        lines.append("[[hooks]]\nrun = 'a'")
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    return newline.join(lines) + draw(st.sampled_from(["", newline, newline * 2]))
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "200")) // 4, deadline=None)
+@given(text=codex_files(), default=st.booleans())
+def test_fuzz_codex_setup_then_teardown_gives_back_the_same_bytes(text, default):
+    """Any config.toml: setup then teardown gives back the same bytes, or setup refuses
+    with one line and changes nothing."""
+    from helper.tools import codex, plan
+    from helper.tools.change import apply
+    from helper.tools.documents import ToolConfigError
+    from helper.tools.record import Record
+    from helper.tools.target import Target
+
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return  # not a config Codex could have read
+    with tempfile.TemporaryDirectory() as root:
+        env = {"HOME": root, "PATH": ""}
+        path = codex.config_path(env)
+        write(path, text)
+        target = Target("copilot", "copilot", "https://api.githubcopilot.com", 1800, "/x/gcc",
+                        40, None, {"Copilot-Integration-Id": "vscode-chat"})
+        wanted, _ = codex.wanted(target, env, default)
+        record = Record("codex", "copilot")
+        try:
+            changes = plan.setup(wanted, record)
+        except ToolConfigError:
+            assert path.read_bytes() == text.encode()
+            return
+        for change in changes:
+            apply(change)
+        provider = tomllib.loads(path.read_text())["model_providers"]["copilot"]
+        assert provider["auth"]["command"] == "/x/gcc"
+        changes, notes = plan.teardown(record)
+        assert notes == []
+        for change in changes:
+            apply(change)
+        assert path.read_bytes() == text.encode()

@@ -61,6 +61,9 @@ def parse(action: str, argv: Sequence[str], profile: str = "") -> Options:
     if tool not in names():
         raise UsageError(f"{action} takes one of {', '.join(names())}"
                          + (f", not {tool!r}" if tool else ""))
+    if default and tool != "codex":
+        raise UsageError("--default goes with setup codex (the other tools have no default "
+                         "provider to switch)")
     return Options(tool, profile, dry_run, default)
 
 

@@ -63,8 +63,10 @@ class TomlDocument:
         from tomlkit.exceptions import TOMLKitError
 
         self.where = where
-        self.crlf = "\r\n" in text
+        self.crlf = "\r\n" in text and "\n" not in text.replace("\r\n", "")  # CRLF only
         self.final_newline = text.endswith("\n") or not text
+        if not self.final_newline:  # else tomlkit may run our first line into the last one
+            text += "\r\n" if self.crlf else "\n"
         tomllib = _tomllib()
         try:
             self.doc = tomlkit.parse(text)
@@ -74,6 +76,7 @@ class TomlDocument:
             raise ToolConfigError(f"{where} is not valid TOML ({e}); fix it, then run this "
                                   "again (nothing was changed)") from e
         self.created: list[Path_] = []  # tables this edit made, outermost first
+        self.implicit: list[Path_] = []  # tables that had no header ([a] of [a.b]) until now
         self.padded: list[str] = []  # headers of ours we put a blank line before
 
     # reading
@@ -101,10 +104,16 @@ class TomlDocument:
     def set_all(self, leaves: Sequence[tuple[Path_, Any]]) -> None:
         """Set every leaf, making the tables on their paths that are missing."""
         parents = {path[:-1] for path, _ in leaves}
-        for path, value in leaves:
+        # Top-level keys first, and the person's tables keep their own spacing: tomlkit
+        # gives a table after a key it adds a blank line of its own, which would stay
+        # after teardown.
+        indents = [(t, t.trivia.indent) for t in _tables(self.doc.body)]
+        for path, value in sorted(leaves, key=lambda leaf: len(leaf[0]) > 1):
             table = self._table(path[:-1], parents)
             table[path[-1]] = _toml_value(value)
             _put(self.meaning, path, value)
+        for table, indent in indents:
+            table.trivia.indent = indent
         self._space_out()
 
     def _table(self, path: Path_, parents: set[Path_]) -> Any:
@@ -121,6 +130,9 @@ class TomlDocument:
                 new.trivia.indent = ""  # blank lines are placed by _space_out
                 self.created.append(here)
             child = node[name]
+            if here in parents and here not in self.created and getattr(
+                    child, "is_super_table", lambda: False)():
+                self.implicit.append(here)
             if isinstance(child, InlineTable) or not isinstance(
                     child, (Table, OutOfOrderTableProxy)):
                 what = "an inline table" if isinstance(child, InlineTable) else "not a table"
@@ -180,6 +192,20 @@ class TomlDocument:
                 kept.append(path)
         return kept
 
+    def make_implicit(self, tables: Sequence[Path_]) -> None:
+        """Give back their missing header to ``tables`` that hold only tables again."""
+        from tomlkit.items import AoT, Null, Table, Whitespace
+
+        for path in tables:
+            node = self._node(path)
+            body = getattr(getattr(node, "value", None), "body", None)
+            if body is None or not all(isinstance(item, (Table, AoT)) or key is None and
+                                       isinstance(item, (Whitespace, Null))
+                                       for key, item in body):
+                continue
+            body[:] = [(k, v) for k, v in body if isinstance(v, (Table, AoT))]
+            node._is_super_table = True
+
     def text(self) -> str:
         text = self.doc.as_string()
         if self.crlf:
@@ -226,6 +252,20 @@ def header(path: Path_) -> str:
     import tomlkit
 
     return "[" + ".".join(tomlkit.key(name).as_string() for name in path) + "]"
+
+
+def _tables(body: list[tuple[Any, Any]]) -> list[Any]:
+    """Every table in a tomlkit body, nested ones and those of arrays of tables too."""
+    from tomlkit.items import AoT, Table
+
+    found = []
+    for _, item in body:
+        if isinstance(item, Table):
+            found += [item, *_tables(item.value.body)]
+        elif isinstance(item, AoT):
+            for table in item.body:
+                found += [table, *_tables(table.value.body)]
+    return found
 
 
 def _tomllib() -> Any:
@@ -281,6 +321,7 @@ class JsonDocument:
             raise ToolConfigError(f"{where} does not hold a JSON object; it is left as it is")
         self.doc: dict[str, Any] = value
         self.created: list[Path_] = []
+        self.implicit: list[Path_] = []
         self.padded: list[str] = []
 
     def _parent(self, path: Path_, make: bool) -> Any:
@@ -316,6 +357,9 @@ class JsonDocument:
             parent.pop(path[-1], None)
         else:
             parent[path[-1]] = before
+
+    def make_implicit(self, tables: Sequence[Path_]) -> None:
+        """JSON has no implicit objects."""
 
     def drop_empty_tables(self, tables: Sequence[Path_]) -> list[Path_]:
         kept = []

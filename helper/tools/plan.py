@@ -77,14 +77,15 @@ def _setup_file(wanted: Wanted, record: Record) -> Change:
     old, mode = read_text(wanted.path)
     name = str(wanted.path)
     seen = record.files.get(name)
-    if seen is None or seen.format != wanted.format:
+    first = seen is None or seen.format != wanted.format
+    if seen is None or first:
         seen = FileRecord(wanted.format, created=old is None,
                           final_newline=old is None or old.endswith("\n") or not old,
                           dirs=[str(d) for d in missing_dirs(wanted.path.parent)])
     if wanted.format == FILE:
         new = _whole_file(wanted, old, seen)
     else:
-        new = _set_keys(wanted, old or "", seen)
+        new = _set_keys(wanted, old or "", seen, first)
     record.files[name] = seen
     return Change(wanted.path, old, new, mode if old is not None else wanted.mode)
 
@@ -99,7 +100,7 @@ def _whole_file(wanted: Wanted, old: str | None, seen: FileRecord) -> str:
     return wanted.content
 
 
-def _set_keys(wanted: Wanted, old: str, seen: FileRecord) -> str:
+def _set_keys(wanted: Wanted, old: str, seen: FileRecord, first: bool) -> str:
     doc = document(wanted.format, old, str(wanted.path))
     for path, value in wanted.leaves:
         known = seen.key(path)
@@ -110,8 +111,15 @@ def _set_keys(wanted: Wanted, old: str, seen: FileRecord) -> str:
     doc.set_all(wanted.leaves)
     doc.check()
     seen.tables += [t for t in doc.created if t not in seen.tables]
+    seen.implicit += [t for t in doc.implicit if t not in seen.implicit]
     seen.padded += [h for h in doc.padded if h not in seen.padded]
-    return doc.text()
+    new = doc.text()
+    # Prove the undo before the first write: teardown must give back the file as it is.
+    if first and _unset_keys(wanted.path, new, seen)[0] != (None if seen.created else old):
+        raise ToolConfigError(
+            f"{wanted.path}: its layout is too unusual for teardown to undo this change "
+            "exactly; add the settings by hand (nothing was changed)")
+    return new
 
 
 # -- teardown ----------------------------------------------------------------------------
@@ -167,6 +175,7 @@ def _undo(path: Path, text: str, seen: FileRecord
         else:
             notes.append(f"{path}: {dotted(key.path)} was changed since setup; left as it is")
     kept = doc.drop_empty_tables(seen.tables)
+    doc.make_implicit(seen.implicit)
     return doc, notes, kept
 
 
