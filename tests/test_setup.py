@@ -20,7 +20,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 try:
@@ -90,7 +90,8 @@ CODEX_FILES = {
     "tables without blank lines": (
         '[model_providers.ollama]\nname = "Ollama"\n[mcp_servers.x]\ncommand = "x"\n'),
     "crlf": 'model = "o3"\r\n\r\n[model_providers.ollama]\r\nname = "x"\r\n',
-    "out of order tables": '[model_providers.a]\nx = 1\n\n[mcp.x]\ny = 2\n\n[model_providers.b]\nz = 3\n',
+    "out of order tables": (
+        '[model_providers.a]\nx = 1\n\n[mcp.x]\ny = 2\n\n[model_providers.b]\nz = 3\n'),
     "odd formatting": (
         "\n\n# leading blank lines\nmodel   =    'o3'\n[ model_providers.ollama ]\n"
         "\tname = \"Ollama\"   # tab-indented\n\n\n[[hooks]]\nrun = 'a'\n\n[[hooks]]\n"
@@ -172,7 +173,7 @@ def test_codex_default_switches_the_provider_and_teardown_puts_the_old_one_back(
 @pytest.mark.parametrize("original, why", [
     ('model_providers = { ollama = { name = "x" } }\n', "inline table"),
     ('model_providers.ollama.name = "x"\nmodel_providers.ollama.base_url = "y"\n',
-     "without changing what the rest of the file means"),
+     "would alter what the rest of the file means"),
 ])
 def test_codex_providers_we_cannot_add_to_are_refused_and_left_alone(logged_in, original, why):
     box = logged_in
@@ -612,8 +613,8 @@ def test_aider_happy_path_with_the_installed_command(logged_in, tmp_path):
 
 # -- fuzzing the round trip --------------------------------------------------------------
 
-TOP_KEYS = ['model = "o3"', "approval_policy = 'never'  # mine", "x = 1", 'profile_note = """a\nb"""',
-            "arr = [1,\n  2]"]
+TOP_KEYS = ['model = "o3"', "approval_policy = 'never'  # mine", "x = 1",
+            'profile_note = """a\nb"""', "arr = [1,\n  2]"]
 TABLES = ["model_providers.ollama", "model_providers.copilot", "mcp_servers.docs", "tui",
           "model_providers.copilot.auth", '"quoted.table"']
 BODIES = ['name = "n"', "base_url = 'http://x'  # comment", "n = 1", "a.b = 2", "t = {k = 1}"]
@@ -663,6 +664,7 @@ def test_fuzz_codex_setup_then_teardown_gives_back_the_same_bytes(text, default)
         try:
             changes = plan.setup(wanted, record)
         except ToolConfigError:
+            event("refused")  # --hypothesis-show-statistics: how many
             assert path.read_bytes() == text.encode()
             return
         for change in changes:

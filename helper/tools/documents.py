@@ -9,10 +9,12 @@ there before is kept in a form that puts it back exactly: for TOML the value's o
 (``"o3"   # favourite`` keeps its comment, which lives beside the value), for JSON the
 value.
 
-Blank lines around a table we add: tomlkit gives a table's leading blank line to the
-table before it when the file is read again, so removing ours would leave it behind.
-Ours get their blank lines inside (at the end of their bodies), and the one blank line a
-table may need before it is recorded (``padded``) and taken out again by text.
+Blank lines: read again, a blank line before a table header belongs to what comes before
+it, so removing our table would leave it behind. So the blank line before each header of
+ours is recorded (``padded``) and taken out again by text at teardown; the one after our
+last table lives inside it; and the person's tables keep exactly their own spacing
+(tomlkit would add some when a key goes in before them). After every edit the text is read
+back with tomllib and must mean exactly the file's values plus ours (``check``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ from ..errors import HelperError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-    import tomlkit.container
-    import tomlkit.items
 
 Path_ = tuple[str, ...]
 
@@ -76,7 +75,6 @@ class TomlDocument:
             raise ToolConfigError(f"{where} is not valid TOML ({e}); fix it, then run this "
                                   "again (nothing was changed)") from e
         self.created: list[Path_] = []  # tables this edit made, outermost first
-        self.implicit: list[Path_] = []  # tables that had no header ([a] of [a.b]) until now
         self.padded: list[str] = []  # headers of ours we put a blank line before
 
     # reading
@@ -130,9 +128,6 @@ class TomlDocument:
                 new.trivia.indent = ""  # blank lines are placed by _space_out
                 self.created.append(here)
             child = node[name]
-            if here in parents and here not in self.created and getattr(
-                    child, "is_super_table", lambda: False)():
-                self.implicit.append(here)
             if isinstance(child, InlineTable) or not isinstance(
                     child, (Table, OutOfOrderTableProxy)):
                 what = "an inline table" if isinstance(child, InlineTable) else "not a table"
@@ -192,20 +187,6 @@ class TomlDocument:
                 kept.append(path)
         return kept
 
-    def make_implicit(self, tables: Sequence[Path_]) -> None:
-        """Give back their missing header to ``tables`` that hold only tables again."""
-        from tomlkit.items import AoT, Null, Table, Whitespace
-
-        for path in tables:
-            node = self._node(path)
-            body = getattr(getattr(node, "value", None), "body", None)
-            if body is None or not all(isinstance(item, (Table, AoT)) or key is None and
-                                       isinstance(item, (Whitespace, Null))
-                                       for key, item in body):
-                continue
-            body[:] = [(k, v) for k, v in body if isinstance(v, (Table, AoT))]
-            node._is_super_table = True
-
     def text(self) -> str:
         text = self.doc.as_string()
         if self.crlf:
@@ -224,8 +205,8 @@ class TomlDocument:
             meaning = {"not valid TOML": str(e)}
         if meaning != self.meaning:
             raise ToolConfigError(
-                f"{self.where}: the settings cannot be added without changing what the rest "
-                "of the file means (dotted keys?); add them by hand (nothing was changed)")
+                f"{self.where}: the change would alter what the rest of the file means "
+                "(dotted keys?); make it by hand (nothing was changed)")
 
     @staticmethod
     def unpad(text: str, headers: Sequence[str], final_newline: bool) -> str:
@@ -321,7 +302,6 @@ class JsonDocument:
             raise ToolConfigError(f"{where} does not hold a JSON object; it is left as it is")
         self.doc: dict[str, Any] = value
         self.created: list[Path_] = []
-        self.implicit: list[Path_] = []
         self.padded: list[str] = []
 
     def _parent(self, path: Path_, make: bool) -> Any:
@@ -357,9 +337,6 @@ class JsonDocument:
             parent.pop(path[-1], None)
         else:
             parent[path[-1]] = before
-
-    def make_implicit(self, tables: Sequence[Path_]) -> None:
-        """JSON has no implicit objects."""
 
     def drop_empty_tables(self, tables: Sequence[Path_]) -> list[Path_]:
         kept = []

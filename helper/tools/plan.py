@@ -111,7 +111,6 @@ def _set_keys(wanted: Wanted, old: str, seen: FileRecord, first: bool) -> str:
     doc.set_all(wanted.leaves)
     doc.check()
     seen.tables += [t for t in doc.created if t not in seen.tables]
-    seen.implicit += [t for t in doc.implicit if t not in seen.implicit]
     seen.padded += [h for h in doc.padded if h not in seen.padded]
     new = doc.text()
     # Prove the undo before the first write: teardown must give back the file as it is.
@@ -175,7 +174,6 @@ def _undo(path: Path, text: str, seen: FileRecord
         else:
             notes.append(f"{path}: {dotted(key.path)} was changed since setup; left as it is")
     kept = doc.drop_empty_tables(seen.tables)
-    doc.make_implicit(seen.implicit)
     return doc, notes, kept
 
 

@@ -48,7 +48,6 @@ class FileRecord:
     dirs: list[str] = field(default_factory=list)
     padded: list[str] = field(default_factory=list)
     tables: list[tuple[str, ...]] = field(default_factory=list)
-    implicit: list[tuple[str, ...]] = field(default_factory=list)  # [a] of [a.b], no header
     keys: list[KeyRecord] = field(default_factory=list)
     sha256: str = ""
 
@@ -59,7 +58,6 @@ class FileRecord:
         return {"format": self.format, "created": self.created,
                 "final_newline": self.final_newline, "dirs": self.dirs,
                 "padded": self.padded, "tables": [list(t) for t in self.tables],
-                "implicit": [list(t) for t in self.implicit],
                 "keys": [k.to_dict() for k in self.keys], "sha256": self.sha256}
 
     @classmethod
@@ -67,7 +65,6 @@ class FileRecord:
         return cls(str(raw["format"]), bool(raw.get("created")),
                    bool(raw.get("final_newline", True)), list(raw.get("dirs", [])),
                    list(raw.get("padded", [])), [tuple(t) for t in raw.get("tables", [])],
-                   [tuple(t) for t in raw.get("implicit", [])],
                    [KeyRecord.from_dict(k) for k in raw.get("keys", [])],
                    str(raw.get("sha256", "")))
 
