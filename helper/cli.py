@@ -113,7 +113,8 @@ def parse_args(argv: Sequence[str]) -> Args | str:
         elif not action:
             action = item
             if action in ("setup", "teardown"):  # the rest is theirs (commands/setup.py)
-                return Args(action=action, profile=profile, extra=tuple(items))
+                help_asked = {"-h", "--help"} & set(items)
+                return USAGE if help_asked else Args(action, profile, extra=tuple(items))
         else:
             raise UsageError(f"unexpected argument {item!r}; see --help")
     if action not in ACTIONS:

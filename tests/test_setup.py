@@ -443,6 +443,15 @@ def test_report_follows_setup_edits_and_teardown(logged_in):
     codex = next(r for r in tools.report(box.env) if r.name == "codex")
     assert codex.state == tools.ELSEWHERE
     assert "model_providers.copilot.auth.command" in codex.detail
+    ok(box.call("setup", "aider"))
+    aider = next(r for r in tools.report(box.env) if r.name == "aider")
+    assert (aider.state, aider.config_path) == (tools.SET_UP, launcher(box))
+
+
+def test_help_names_setup_and_teardown(logged_in):
+    result = logged_in.call("setup", "--help")
+    ok(result)
+    assert "setup codex|claude-code|aider" in result.stdout
 
 
 def test_report_says_when_our_command_is_gone(logged_in, tmp_path):

@@ -1,10 +1,11 @@
 """Setting up other tools to take their tokens from us: ``setup`` / ``teardown`` and the
 report ``doctor`` gives of them.
 
-Each tool is one module with the same small interface: ``NAME``, ``config_path(env)``
-(the file a person looks in) and ``wanted(target, env, default)`` (the files and keys it
-needs, from a ``target.Target``; it never reads or writes a file itself). ``plan`` turns
-that into changes and a record, ``change`` makes them, ``record`` remembers them.
+Each tool is one module with the same small interface: ``NAME``,
+``config_path(env, profile)`` (the file a person looks in) and
+``wanted(target, env, default)`` (the files and keys it needs, from a ``target.Target``;
+it never reads or writes a file itself). ``plan`` turns that into changes and a record,
+``change`` makes them, ``record`` remembers them, ``documents`` edits TOML and JSON.
 
 - ``codex``: ``$CODEX_HOME/config.toml`` and a profile file beside it;
 - ``claude_code``: ``$CLAUDE_CONFIG_DIR/settings.json``;
@@ -66,19 +67,18 @@ def report(env: Mapping[str, str] | None = None) -> list[ToolReport]:
         found = record.all_for(env, name)
         if not found:
             reports.append(ToolReport(name, module(name).config_path(env), NOT_SET_UP))
-        reports += [_check(name, r) for r in found]
+        reports += [_check(name, r, module(name).config_path(env, r.profile)) for r in found]
     return reports
 
 
-def _check(name: str, rec: Record) -> ToolReport:
+def _check(name: str, rec: Record, main: Path) -> ToolReport:
     """Does every file still hold what setup wrote there?"""
     from .change import read_text
     from .documents import MISSING, ToolConfigError, document, dotted
     from .plan import FILE, digest
 
-    first = Path(next(iter(rec.files), ""))
     if rec.command and not os.access(rec.command, os.X_OK):
-        return ToolReport(name, first, ELSEWHERE, rec.profile,
+        return ToolReport(name, main, ELSEWHERE, rec.profile,
                           f"it runs {rec.command}, which is no longer there")
     for path_name, seen in rec.files.items():
         path = Path(path_name)
@@ -100,4 +100,4 @@ def _check(name: str, rec: Record) -> ToolReport:
                 now = "is gone" if value is MISSING else "was changed since setup"
                 return ToolReport(name, path, ELSEWHERE, rec.profile,
                                   f"{dotted(key.path)} {now} in {path}")
-    return ToolReport(name, first, SET_UP, rec.profile, f"profile {rec.profile}")
+    return ToolReport(name, main, SET_UP, rec.profile, f"profile {rec.profile}")

@@ -42,9 +42,9 @@ def launcher_path(env: Mapping[str, str], profile: str) -> Path:
     return bin_dir(env) / f"aider-{profile}"
 
 
-def config_path(env: Mapping[str, str]) -> Path:
-    """What doctor names for aider: the built-in profile's launcher."""
-    return launcher_path(env, "copilot")
+def config_path(env: Mapping[str, str], profile: str = "copilot") -> Path:
+    """The file a person looks in: the profile's launcher."""
+    return launcher_path(env, profile)
 
 
 def settings_path(env: Mapping[str, str], profile: str) -> Path:

@@ -44,7 +44,8 @@ def config_dir(env: Mapping[str, str]) -> Path:
     return Path(value) if value else Path(env.get("HOME") or Path.home()) / ".claude"
 
 
-def config_path(env: Mapping[str, str]) -> Path:
+def config_path(env: Mapping[str, str], profile: str = "") -> Path:
+    """The file a person looks in (the same for every profile)."""
     return config_dir(env) / "settings.json"
 
 

@@ -50,7 +50,8 @@ def home(env: Mapping[str, str]) -> Path:
     return Path(value) if value else Path(env.get("HOME") or Path.home()) / ".codex"
 
 
-def config_path(env: Mapping[str, str]) -> Path:
+def config_path(env: Mapping[str, str], profile: str = "") -> Path:
+    """The file a person looks in (the same for every profile)."""
     return home(env) / "config.toml"
 
 
