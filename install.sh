@@ -29,7 +29,7 @@ link=$bin/$app
 # The launcher's second line: how uninstall and upgrade know the command is theirs.
 marker="# $app launcher, written by install.sh; \`install.sh --uninstall\` removes it"
 # How the launcher starts Python: isolated from PYTHONPATH and the user's site-packages.
-py_flags=-I
+py_flags="-I -S"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "install.sh: $*"; exit 1; }
