@@ -28,8 +28,10 @@ bin=$HOME/.local/bin
 link=$bin/$app
 # The launcher's second line: how uninstall and upgrade know the command is theirs.
 marker="# $app launcher, written by install.sh; \`install.sh --uninstall\` removes it"
-# How the launcher starts Python: isolated from PYTHONPATH and the user's site-packages.
-py_flags=-I
+# How the launcher starts Python: -I (no PYTHON* variables, no user site) and -S (no site,
+# no .pth files): faster, and nothing in the environment injects code into the helper. The
+# script then adds its venv's site-packages itself (scripts/git-credential-copilot).
+py_flags="-I -S"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "install.sh: $*"; exit 1; }
