@@ -189,8 +189,9 @@ def sandbox_env(root: Path) -> dict[str, str]:
         "GIT_CREDENTIAL_COPILOT_INTERACTIVE": "never",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-        # Subprocess coverage (coverage's own .pth starts it when this is set).
-        **{k: v for k, v in os.environ.items() if k == "COVERAGE_PROCESS_START"},
+        # Subprocess coverage (coverage's own .pth starts it when this is set), and the code
+        # under test when it is not the installed checkout (scripts/mutation sets PYTHONPATH).
+        **{k: v for k, v in os.environ.items() if k in ("COVERAGE_PROCESS_START", "PYTHONPATH")},
     }
 
 

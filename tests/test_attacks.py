@@ -2,7 +2,7 @@
 hostile server (trickling bytes, hostile JSON, echoed secrets, a zero polling interval), a
 hostile local file (FIFOs, planted JSON), a hostile environment (umask 000, a full stdout).
 
-Each test names the promise it keeps (the README's security section lists them).
+Each test names the promise it keeps (docs/security.md lists them).
 """
 
 from __future__ import annotations

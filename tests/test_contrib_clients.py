@@ -268,7 +268,7 @@ def test_configure_then_real_git_fills(logged_in):
     assert sh(box, ["git-credential-copilot", "configure"]).returncode == 0
     sh(box, ["git-credential-copilot", "configure"])  # idempotent
     helpers = sh(box, ["git", "config", "--global", "--get-all",
-                       f"credential.{box.server.url}.helper"]).stdout.decode().split("\n")
+                       f"credential.{box.server.url}/.helper"]).stdout.decode().split("\n")
     assert helpers[:3] == ["", "copilot", ""]
     filled = sh(box, ["bash", "-c", f"printf 'url={box.server.url}\\n\\n' | git credential fill"],
                 env={"GIT_TERMINAL_PROMPT": "0"})

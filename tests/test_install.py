@@ -377,7 +377,7 @@ def test_sdist_and_wheel_carry_everything(tmp_path: Path, clone: Path):
     with tarfile.open(sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     for wanted in ("README.md", "LICENSE", "install.sh", "contrib/git", "tests/test_install.py",
-                   "benchmarks/bench.py", f"scripts/{APP}"):
+                   "benchmarks/bench.py", f"scripts/{APP}", "docs/security.md"):
         assert any(n == wanted or n.startswith(wanted + "/") for n in names), wanted
     (wheel,) = out.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -196,12 +196,15 @@ def run(args: argparse.Namespace, streams: Streams, env: Mapping[str, str],
         from helper.commands.doctor import cmd_doctor
 
         return cmd_doctor(args, streams, env)
-    cfg = _config(args, env)
-    if args.action in ("configure", "unconfigure"):
-        from helper.commands.configure import cmd_configure, cmd_unconfigure
+    if args.action == "unconfigure":  # needs no config: it works with a broken one
+        from helper.commands.configure import cmd_unconfigure
 
-        command = cmd_configure if args.action == "configure" else cmd_unconfigure
-        return command(args, cfg, streams, env)
+        return cmd_unconfigure(args, None, streams, env)
+    cfg = _config(args, env)
+    if args.action == "configure":
+        from helper.commands.configure import cmd_configure
+
+        return cmd_configure(args, cfg, streams, env)
     profile = cfg.profile(cfg.profile_override or cfg.default_profile)
     prompt = False if args.action == "status" else None  # status answers, it never asks
     lc = wiring.lifecycle(cfg, profile, env, streams.console, prompt)

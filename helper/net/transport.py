@@ -10,6 +10,11 @@ no route, the proxy) gets one quick retry, then one line saying the network, DNS
 is the problem: offline, waiting out the budget helps nobody. Redirects
 are not followed: a token endpoint that redirects is misconfigured, and following it could
 carry a secret to another host. requests' exceptions never leave this module.
+
+A header value must be printable ASCII (``header_safe``): http.client encodes header values
+as latin-1 and raises UnicodeEncodeError on anything else, and RFC 9110 §5.5 asks senders for
+US-ASCII. A token holding anything else (from the environment, a file, git, a server) is
+refused before any request, in one line that masks it: ``UnsendableError``.
 """
 
 from __future__ import annotations
@@ -21,13 +26,38 @@ from dataclasses import dataclass
 from typing import Any
 
 from helper.net import jsonsafe
-from helper.errors import CredentialError, one_line, remember_fields, remember_secret
+from helper.errors import CredentialError, mask, one_line, remember_fields, remember_secret
 
 USER_AGENT = "git-credential-copilot"
 
 
 class ServerError(CredentialError):
     """The server kept failing, or answered with something that is not what it should."""
+
+
+class UnsendableError(CredentialError):
+    """A value we were asked to send cannot travel in HTTP as it is (no request was made)."""
+
+
+def header_safe(value: str) -> bool:
+    """Can ``value`` go into an HTTP header as it is? Printable ASCII only: where a token
+    enters (environment, file, git, stdin), refuse one that is not, naming its source."""
+    return value.isascii() and value.isprintable()
+
+
+def unsendable_line(value: str, where: str) -> str:
+    """One line for a token that is not ``header_safe``: where it came from, masked, and the
+    first character that is wrong (its code point only: it may not even print)."""
+    position, char = next(((i, c) for i, c in enumerate(value)
+                           if not header_safe(c)), (0, ""))
+    what = f"U+{ord(char):04X} at position {position + 1}" if char else "nothing"
+    return (f"{where} holds a token with a character no HTTP header can carry ({what}; the "
+            f"token is {_masked(value)}): set it to the token alone, in printable ASCII")
+
+
+def _masked(value: str) -> str:
+    """``mask`` with any character that is not printable ASCII shown as ``?``."""
+    return "".join(c if header_safe(c) or c == "…" else "?" for c in mask(value))
 
 
 @dataclass(frozen=True)
@@ -93,6 +123,7 @@ class Transport:
         429, 5xx, and any 2xx whose body is not JSON are.
         """
         transient = retry_statuses or default_transient
+        _check_headers(url, headers or {})
         started = self.clock()
         attempt = 0
         while True:
@@ -171,6 +202,11 @@ class Transport:
                 response = Response(r.status_code, dict(r.headers), body, url)
                 _remember_received(response)
                 return response
+        except UnicodeError as e:  # a value _check_headers did not see (the URL, the body)
+            raise UnsendableError(
+                f"cannot send the request to {_where(url)}: {type(e).__name__} in a value "
+                "that must be ASCII; check the URL and the token in the configuration"
+            ) from None
         except requests.Timeout as e:
             raise _Transient(f"no answer within {self.timeout:g} s") from e
         except requests.ConnectionError as e:
@@ -183,6 +219,20 @@ class Transport:
 
 class _Transient(Exception):
     pass
+
+
+def _check_headers(url: str, headers: Mapping[str, str]) -> None:
+    """Refuse, before any attempt, a header http.client could not encode: one line naming
+    the header, the value masked when it is a credential."""
+    for name, value in headers.items():
+        if header_safe(value):
+            continue
+        if name.lower() == "authorization":
+            scheme, _, secret = value.partition(" ")
+            raise UnsendableError(unsendable_line(secret or scheme,
+                                                  f"the {name} header for {_where(url)}"))
+        raise UnsendableError(f"cannot send the {name} header to {_where(url)}: it holds a "
+                              "character that is not printable ASCII; check the configuration")
 
 
 class _Unreachable(Exception):

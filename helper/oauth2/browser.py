@@ -9,7 +9,10 @@ some identity providers do not offer it at all: those users sign in here.
 The browser is started through the standard library's ``webbrowser`` (which honours
 ``$BROWSER``) in a child process whose stdin and stdout are not ours: stdout is git's
 credential protocol, and a browser that inherited it would write into it, or keep git waiting
-for it to close. The URL is also printed on stderr for copy-paste.
+for it to close. It is started on the listener's one-time start link, never on the
+authorization URL: any account can read a command line, and the ``state`` and PKCE challenge
+must not be in one (``rfc8252`` binds them to the browser). The link is also printed on
+stderr for copy-paste.
 """
 
 from __future__ import annotations
@@ -117,18 +120,19 @@ def sign_in(flow: str, client: Client, device_endpoint: str, device: Callable[[]
 def authorization_code(client: Client, transport: Transport, console: Console, what: str,
                        env: Mapping[str, str], *, port: int = 0, opener: Opener | None = None,
                        timeout: float | None = None) -> TokenResponse:
-    """RFC 6749 §4.1 with PKCE: send the browser to the authorization endpoint, take the
-    code at the loopback listener, redeem it with the verifier."""
+    """RFC 6749 §4.1 with PKCE: send the browser to the authorization endpoint through the
+    listener's start link, take the code at the listener, redeem it with the verifier."""
     pkce = rfc7636.new()
     state = secrets.token_urlsafe(32)
     with rfc8252.Listener(port) as listener:
-        url = authorization_url(client, listener.redirect_uri, state, pkce)
-        _show(console, what, url, opened=opener is not None)
+        link = listener.start_link(authorization_url(client, listener.redirect_uri, state, pkce))
+        _show(console, what, link, opened=opener is not None)
         if opener is not None:
-            opener(url, env)
+            opener(link, env)
         try:
             code = listener.wait(state, TIMEOUT if timeout is None else timeout,
-                                 tick=lambda left: _tick(console, left))
+                                 tick=lambda left: _tick(console, left),
+                                 notice=lambda line: _notice(console, line))
         finally:
             _done(console)
     return redeem(transport, client, code, listener.redirect_uri, pkce.verifier)
@@ -196,6 +200,12 @@ def _tick(console: Console, left: float) -> None:
 def _done(console: Console) -> None:
     if console.is_terminal:
         _write(console, "\r\x1b[K")
+
+
+def _notice(console: Console, line: str) -> None:
+    """A notice on a line of its own, not after the countdown; the countdown comes back."""
+    _done(console)
+    console.notice(line)
 
 
 def _write(console: Console, text: str) -> None:

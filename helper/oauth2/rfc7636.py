@@ -3,8 +3,10 @@
 Spec: https://www.rfc-editor.org/rfc/rfc7636 - §4.1 (the code verifier: 43-128 characters of
 ``[A-Za-z0-9-._~]``), §4.2 (S256: ``BASE64URL(SHA256(ASCII(verifier)))`` without padding).
 
-The verifier stays in this process; only its hash travels in the browser's address bar. A
-code stolen on the way back to the loopback listener is useless without it.
+The verifier stays in this process; only its hash travels, in the redirect the browser
+follows to the authorization endpoint - never in a command line, which any account can read
+(the browser is opened on the listener's start link, ``rfc8252``). A code stolen on the way
+back to the loopback listener is useless without the verifier.
 """
 
 from __future__ import annotations
