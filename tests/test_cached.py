@@ -414,7 +414,16 @@ def test_a_cached_get_imports_nothing_heavy_in_a_regular_install(ready, regular_
     box = ready
     floor = traced(regular_install, ("-c", "pass"), b"", box.env, script=False)[1]
     assert not floor & set(HEAVY), "this venv's own start imports them: nothing to measure"
-    no_config = {**box.env, "GIT_CREDENTIAL_COPILOT_CONFIG": ""}
+    # Without a config file the built-in profile names github.com: its own state directory,
+    # holding the cached token as if github.com's Copilot had minted it.
+    no_config = {**box.env, "GIT_CREDENTIAL_COPILOT_CONFIG": "",
+                 "XDG_STATE_HOME": str(box.root / "state-github")}
+    from helper.core import config
+
+    current = statefile.read(box.state_dir / "copilot.json", print)
+    current.token.issuer = config.load(no_config).profile("copilot").issuer
+    statefile.write(box.root / "state-github" / "git-credential-copilot" / "copilot.json",
+                    current, print)
     question = "protocol=https\nhost=api.githubcopilot.com\n\n"
     for args, data, env in [(("get",), box.credential(), box.env),
                             (("token",), "", box.env),

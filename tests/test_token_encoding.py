@@ -68,7 +68,7 @@ def test_a_stored_login_edited_by_hand_is_one_line(logged_in):
     from conftest import uncached
 
     box = uncached(logged_in)
-    path = box.data_dir / "copilot.json"
+    path = box.stored_path()
     login = json.loads(path.read_text())
     login["access_token"] = "gho_é" + login["access_token"][4:]
     path.write_text(json.dumps(login))

@@ -116,6 +116,18 @@ def parser(out: Writer) -> _Parser:
                                           help="the system git config, not the user's")
     doctor = command("doctor", "check each moving part and say what to fix (read-only)")
     doctor.add_argument("--format", choices=("text", "json"), default="text")
+    from helper.tools import names
+
+    for name, text in (("setup", "write an LLM tool's own config so it runs this helper for "
+                                 "its token (GitHub's terms govern Copilot use)"),
+                       ("teardown", "remove exactly what setup added to the tool's config")):
+        each = command(name, text)
+        each.add_argument("tool", choices=names())
+        each.add_argument("--dry-run", action="store_true",
+                          help="print the change as a unified diff; write nothing")
+        if name == "setup":
+            each.add_argument("--default", action="store_true",
+                              help="codex: make it Codex's default provider and model")
     return top
 
 
@@ -196,6 +208,11 @@ def run(args: argparse.Namespace, streams: Streams, env: Mapping[str, str],
         from helper.commands.doctor import cmd_doctor
 
         return cmd_doctor(args, streams, env)
+    if args.action in ("setup", "teardown"):  # they load the config themselves
+        from helper.commands import setup
+
+        return (setup.cmd_setup if args.action == "setup" else setup.cmd_teardown)(
+            args, streams, env)
     if args.action == "unconfigure":  # needs no config: it works with a broken one
         from helper.commands.configure import cmd_unconfigure
 
