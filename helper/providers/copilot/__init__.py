@@ -18,7 +18,7 @@ from helper.providers.base import (
     ProviderSpec,
 )
 from helper.providers.copilot import exchange, github
-from helper.providers.copilot.exchange import NoCopilotAccess, local_times
+from helper.providers.copilot.exchange import EDITOR_HEADERS, NoCopilotAccess, local_times
 from helper.storage.records import Authorization, Grant, Minted, Token
 from helper.net.urls import host_of
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from helper.console import Console
     from helper.providers.profile import Profile
 
-__all__ = ["SPEC", "CopilotProvider", "NoCopilotAccess", "local_times"]
+__all__ = ["EDITOR_HEADERS", "SPEC", "CopilotProvider", "NoCopilotAccess", "local_times"]
 
 # -- the configuration (read on every get: no heavy imports) -------------------------------
 
