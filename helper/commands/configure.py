@@ -240,9 +240,9 @@ def _read(scope: str, env: Mapping[str, str], action: str) -> str:
         if not e.detail:
             raise
         raise GitError(
-            f"cannot read the {scope} git config ({e.detail}); fix it (`git config "
-            f"--{scope} --edit` opens it), then run `git-credential-copilot {action}` again; "
-            "nothing was changed") from None
+            f"cannot read the {scope} git config ({e.detail}); fix that line in a text "
+            f"editor (git itself refuses to open a config it cannot parse), then run "
+            f"`git-credential-copilot {action}` again; nothing was changed") from None
 
 
 def _old_pair(section: Section) -> bool:

@@ -300,6 +300,11 @@ class Lifecycle:
         """Cache a token git hands us (with its expiry); never one we cannot time."""
         if not password:
             return
+        from helper.net.transport import header_safe, unsendable_line
+
+        if not header_safe(password):  # it could never be sent: say so, cache nothing
+            self.console.notice(f"not caching it: {unsendable_line(password, 'git store')}")
+            return
         state = self.read_state()
         if state.token is not None and state.token.token == password:
             return  # git approving the token we just handed out

@@ -34,6 +34,11 @@ def store_login(lc: Lifecycle, username: str, password: str) -> None:
     reported in one line (git ignores a helper's ``store`` answer)."""
     if not password:
         return
+    from helper.net.transport import header_safe, unsendable_line
+
+    if not header_safe(password):
+        lc.console.notice(f"not storing it: {unsendable_line(password, 'git store')}")
+        return
     stored = lc.stored_login()
     if stored is not None and password in (stored.access_token, stored.refresh_token):
         return  # git approving the login we already hold
