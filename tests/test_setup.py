@@ -687,3 +687,18 @@ def test_fuzz_codex_setup_then_teardown_gives_back_the_same_bytes(text, default)
         for change in changes:
             apply(change)
         assert path.read_bytes() == text.encode()
+
+
+def test_doctor_says_which_tools_are_set_up_and_whether_they_still_point_at_us(logged_in):
+    box = logged_in
+    before = box.call("doctor", "--format", "json")
+    assert '"tool codex"' in before.stdout and "not set up" in before.stdout
+    ok(box.call("setup", "codex"))
+    after = box.call("doctor")
+    line = next(x for x in after.stdout.splitlines() if "tool codex" in x)
+    assert "set up in" in line and str(codex_config(box)) in line
+    text = codex_config(box).read_text()
+    codex_config(box).write_text(text.replace('wire_api = "responses"', 'wire_api = "chat"'))
+    edited = box.call("doctor")
+    line = next(x for x in edited.stdout.splitlines() if "tool codex" in x)
+    assert "no longer points at this helper" in line and "setup codex" in edited.stdout

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from helper.errors import HelperError, LockTimeout
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 

@@ -28,7 +28,7 @@ from helper.providers.base import (
 )
 from helper.storage.records import Grant
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
@@ -196,7 +196,6 @@ def safe_url(value: str) -> str:
     return one_line(shown, 120)
 
 
-_safe_url = safe_url  # the name tests/test_attacks.py imports
 
 
 def safe_helper(value: str) -> str:
@@ -318,7 +317,9 @@ def git_checks(urls: Sequence[str], env: Mapping[str, str]) -> list[Diagnostic]:
 def extra_sources() -> list[Source]:
     """Other parts of the helper that report on themselves in doctor: each a function of
     the environment that returns Diagnostics (read-only, no network). Plug one in here."""
-    return []
+    from helper import tools
+
+    return [tools.diagnostics]
 
 
 def collect_extra(env: Mapping[str, str], sources: Sequence[Source]) -> list[Diagnostic]:

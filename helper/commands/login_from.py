@@ -12,7 +12,7 @@ from helper.errors import CredentialError, UsageError, mask
 from helper.core.lifecycle import Refused
 from helper.providers.base import WITH_TOKEN
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: it costs milliseconds to import
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.console import Streams
     from helper.core.lifecycle import Lifecycle

@@ -96,8 +96,9 @@ def parser(out: Writer) -> _Parser:
     command("erase", "git: forget a rejected token (only if it is the current one)")
     login = command("login", "sign in afresh, replacing what the profile had")
     source = login.add_mutually_exclusive_group()
-    source.add_argument("--from", dest="source", choices=("litellm", "editor"), default="",
-                        help="take the GitHub login LiteLLM or an editor plugin already has")
+    source.add_argument("--from", dest="source", default="", metavar="SOURCE",
+                        help="take a login another tool already has (copilot: litellm, "
+                             "editor); the profile's provider says which it knows")
     source.add_argument("--with-token", dest="source", action="store_const", const="stdin",
                         help="read the login token from stdin (checked with one exchange)")
     command("logout", "forget everything stored for the profile")

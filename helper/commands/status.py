@@ -8,7 +8,7 @@ import time
 from helper.errors import HelperError, mask, one_line
 from helper.core.lifecycle import Lifecycle
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.providers.profile import Profile
 

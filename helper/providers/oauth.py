@@ -19,12 +19,13 @@ import time
 from collections.abc import Mapping
 
 from helper.providers.base import (
+    translated,
     FLOW, HOSTS, PORT, STR, URL, Checkup, Diagnostic, GrantRevoked, Problem, Provider,
     ProviderSpec, failed, passed,
 )
 from helper.storage.records import Authorization, Grant, Minted, Token
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the configuration reads SPEC on every get
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.oauth2 import rfc6749
     from helper.oauth2 import rfc8414
@@ -83,45 +84,47 @@ class OAuthProvider(Provider):
         return {"audience": audience} if audience else {}
 
     def mint(self, grant: Grant) -> Minted:
-        from helper.oauth2 import rfc6749
+        with translated():
+            from helper.oauth2 import rfc6749
 
-        if not grant.refresh_token:
-            raise GrantRevoked("the login holds no refresh token (ask for offline_access?)")
-        try:
-            answer = rfc6749.refresh(
-                self.transport, self._endpoints().token_endpoint, self.profile.client_id,
-                grant.refresh_token, self.profile.client_secret, self.profile.scope,
-            )
-        except rfc6749.ServerSide:
-            raise  # the server's trouble: keep the refresh token
-        except rfc6749.OAuthError as e:
-            raise GrantRevoked(f"the refresh token was refused: {e}") from e
-        rotated = None
-        if answer.refresh_token and answer.refresh_token != grant.refresh_token:
-            rotated = Grant(
-                refresh_token=answer.refresh_token,
-                refresh_expires_at=answer.refresh_expires_at or grant.refresh_expires_at,
-                username=grant.username,
-            )
-        return Minted(token=self._token(answer), grant=rotated)
+            if not grant.refresh_token:
+                raise GrantRevoked("the login holds no refresh token (ask for offline_access?)")
+            try:
+                answer = rfc6749.refresh(
+                    self.transport, self._endpoints().token_endpoint, self.profile.client_id,
+                    grant.refresh_token, self.profile.client_secret, self.profile.scope,
+                )
+            except rfc6749.ServerSide:
+                raise  # the server's trouble: keep the refresh token
+            except rfc6749.OAuthError as e:
+                raise GrantRevoked(f"the refresh token was refused: {e}") from e
+            rotated = None
+            if answer.refresh_token and answer.refresh_token != grant.refresh_token:
+                rotated = Grant(
+                    refresh_token=answer.refresh_token,
+                    refresh_expires_at=answer.refresh_expires_at or grant.refresh_expires_at,
+                    username=grant.username,
+                )
+            return Minted(token=self._token(answer), grant=rotated)
 
     def authorize(self, console: Console) -> Authorization:
-        from helper.oauth2 import browser
+        with translated():
+            from helper.oauth2 import browser
 
-        endpoints, p = self._endpoints(), self.profile
-        client = browser.Client(p.client_id, endpoints.token_endpoint,
-                                endpoints.authorization_endpoint, p.scope, p.client_secret,
-                                p.setting("audience"))
-        answer = browser.sign_in(
-            p.setting("flow") or "auto", client, endpoints.device_authorization_endpoint,
-            lambda: self._device_flow(console, endpoints.device_authorization_endpoint,
-                                      endpoints.token_endpoint),
-            self.transport, console, self.login_label, self.env,
-            port=int(p.setting("redirect_port") or 0))
-        grant = Grant(access_token="" if answer.refresh_token else answer.access_token,
-                      refresh_token=answer.refresh_token or "",
-                      expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
-        return Authorization(grant=grant, token=self._token(answer))
+            endpoints, p = self._endpoints(), self.profile
+            client = browser.Client(p.client_id, endpoints.token_endpoint,
+                                    endpoints.authorization_endpoint, p.scope, p.client_secret,
+                                    p.setting("audience"))
+            answer = browser.sign_in(
+                p.setting("flow") or "auto", client, endpoints.device_authorization_endpoint,
+                lambda: self._device_flow(console, endpoints.device_authorization_endpoint,
+                                          endpoints.token_endpoint),
+                self.transport, console, self.login_label, self.env,
+                port=int(p.setting("redirect_port") or 0))
+            grant = Grant(access_token="" if answer.refresh_token else answer.access_token,
+                          refresh_token=answer.refresh_token or "",
+                          expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
+            return Authorization(grant=grant, token=self._token(answer))
 
     def servers(self) -> list[str]:
         p = self.profile

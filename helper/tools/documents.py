@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from helper.errors import HelperError
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from helper.errors import CredentialError
 from helper.providers.base import (
+    translated,
     HOSTS, STR, URL, Checkup, Diagnostic, GrantRevoked, Imported, Problem, Provider,
     ProviderSpec,
 )
@@ -22,7 +23,7 @@ from helper.providers.copilot.exchange import EDITOR_HEADERS, NoCopilotAccess, l
 from helper.storage.records import Authorization, Grant, Minted, Token
 from helper.net.urls import host_of
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the configuration reads SPEC on every get
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import BinaryIO
 
@@ -81,18 +82,19 @@ class CopilotProvider(Provider):
         return github.refusal_hint(token)
 
     def mint(self, grant: Grant) -> Minted:
-        renewed = None
-        if github.due_for_refresh(grant, time.time()):
-            grant = renewed = self._refresh(grant)
-        try:
-            token = self._exchange(grant)
-        except GrantRevoked:
-            if renewed is None and grant.refresh_token:
-                renewed = self._refresh(grant)
-                token = self._exchange(renewed)
-            else:
-                raise
-        return Minted(token=token, grant=renewed)
+        with translated():
+            renewed = None
+            if github.due_for_refresh(grant, time.time()):
+                grant = renewed = self._refresh(grant)
+            try:
+                token = self._exchange(grant)
+            except GrantRevoked:
+                if renewed is None and grant.refresh_token:
+                    renewed = self._refresh(grant)
+                    token = self._exchange(renewed)
+                else:
+                    raise
+            return Minted(token=token, grant=renewed)
 
     def accepts(self, token: Token) -> bool:
         """``GET {api}/models`` with the token: 200 means the API accepts it. 401 and 403
@@ -106,12 +108,13 @@ class CopilotProvider(Provider):
             return False
 
     def authorize(self, console: Console) -> Authorization:
-        base = self.profile.setting("github_url")
-        answer = self._device_flow(console, f"{base}/login/device/code",
-                                   f"{base}/login/oauth/access_token")
-        grant = github.grant_from(answer)
-        grant.username = self._login_of(grant)
-        return Authorization(grant=grant)
+        with translated():
+            base = self.profile.setting("github_url")
+            answer = self._device_flow(console, f"{base}/login/device/code",
+                                       f"{base}/login/oauth/access_token")
+            grant = github.grant_from(answer)
+            grant.username = self._login_of(grant)
+            return Authorization(grant=grant)
 
     def _exchange(self, grant: Grant) -> Token:
         response = exchange.answer(self.transport, self.profile.setting("api_url"),

@@ -18,7 +18,7 @@ from helper.providers.base import (
 from helper.providers.copilot import exchange, github
 from helper.storage.records import STORE
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.net.transport import Transport
     from helper.providers.profile import Profile

@@ -21,7 +21,7 @@ from helper.providers.base import GrantRevoked, server_time
 from helper.storage.records import EXPIRY_MARGIN, Token, seconds
 from helper.net.urls import url_problem
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the configuration imports this package
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any

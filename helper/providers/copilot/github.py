@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from helper.errors import CredentialError
+from helper.net.transport import header_safe, unsendable_line
+
 from helper.storage.records import Grant
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the configuration imports this package
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.net.transport import Transport
     from helper.oauth2 import rfc6749
@@ -37,10 +40,15 @@ GITHUB_TOKEN_MARGIN = 300
 
 def grant_sources(stored: Grant | None, env: Mapping[str, str]) -> list[Grant]:
     """The GitHub logins a get tries, best first: COPILOT_GITHUB_TOKEN, the stored login, and
-    GH_TOKEN / GITHUB_TOKEN only when nothing is stored."""
-    found = []
-    if env.get(ENV_FIRST):
-        found.append(Grant(access_token=env[ENV_FIRST], origin=ENV_FIRST))
+    GH_TOKEN / GITHUB_TOKEN only when nothing is stored. A variable holding what no HTTP
+    header can carry is refused here, naming it (it is the person's to fix)."""
+    names = [ENV_FIRST] if env.get(ENV_FIRST) else []
+    if stored is None:
+        names += [name for name in ENV_FALLBACK if env.get(name)]
+    for name in names:
+        if not header_safe(env[name]):
+            raise CredentialError(unsendable_line(env[name], name))
+    found = [Grant(access_token=env[ENV_FIRST], origin=ENV_FIRST)] if env.get(ENV_FIRST) else []
     if stored is not None:
         found.append(stored)
     else:

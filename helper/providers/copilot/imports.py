@@ -24,7 +24,7 @@ from helper.providers.base import WITH_TOKEN, Imported, SourceError
 from helper.storage import files
 from helper.storage.records import Grant
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
