@@ -3,7 +3,7 @@ package is in pyproject.toml).
 
 - POSIX (Linux, macOS): the plain script ``scripts/git-credential-copilot``. pip's
   console-script wrapper would import ``re`` before our code runs, on every cached ``get``.
-- Windows: the console-script entry point ``helper.fast:console_main``, which pip turns into
+- Windows: the console-script entry point ``helper.launch:main``, which pip turns into
   ``git-credential-copilot.exe`` - git, like every program there, runs only a file with an
   executable extension, and a script without one does not run.
 
@@ -22,6 +22,6 @@ COMMAND = "git-credential-copilot"
 TARGET = os.environ.get("GIT_CREDENTIAL_COPILOT_WHEEL_OS") or sys.platform
 
 if TARGET == "win32":
-    setup(entry_points={"console_scripts": [f"{COMMAND} = helper.fast:console_main"]})
+    setup(entry_points={"console_scripts": [f"{COMMAND} = helper.launch:main"]})
 else:
     setup(scripts=[f"scripts/{COMMAND}"])

@@ -16,7 +16,7 @@ from helper.core import wiring
 from helper.console import Console
 from helper.errors import mask
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.core.lifecycle import Lifecycle
 

@@ -106,6 +106,11 @@ class Answer:
     def _do(self, action: Callable[[], object]) -> int:
         try:
             result = action()
+        except UnicodeEncodeError as e:
+            from helper.errors import OutputError
+
+            raise OutputError(f"cannot write the answer to stdout: its encoding "
+                              f"({e.encoding}) cannot carry it; nothing was delivered") from e
         except (OSError, ValueError) as e:
             self._silence()
             from helper.errors import OutputError

@@ -17,7 +17,6 @@ import os
 import sys
 import time
 
-from helper import osdeps
 from helper.commands import protocol
 from helper.errors import ProtocolError
 from helper.core import routes
@@ -46,23 +45,6 @@ class Handoff:
 
 class _Uncertain(Exception):
     """Not certain: the full path answers."""
-
-
-def console_main() -> int:
-    """The installed command, on every OS: the cached answer, else the full command line with
-    what was read. POSIX's launcher script calls it; on Windows it is the console-script entry
-    point pip turns into ``git-credential-copilot.exe`` (setup.py)."""
-    osdeps.newlines_as_written(sys.stdout)
-    try:
-        code, handoff = main()
-        if code is None:
-            from helper.commands.main import main as full
-
-            code = full(handoff=handoff)
-    except KeyboardInterrupt:
-        sys.stderr.write("git-credential-copilot: interrupted\n")
-        code = 130
-    return code
 
 
 def main(argv: Sequence[str] | None = None, stdin: BinaryIO | None = None,

@@ -111,15 +111,15 @@ if sys.platform == "win32":
     def _euid() -> int:
         raise OSError("Windows has no uid")  # not reached: owned() answers first there
 
-    def restrict(fd: int) -> None:
-        """Windows: nothing to do - exposed() is never true there (see owned)."""
+    def chmod_fd(fd: int, mode: int) -> None:
+        """Windows: nothing - its mode bits are made up; the profile's ACL decides (owned)."""
 else:
     def _euid() -> int:
         return os.geteuid()
 
-    def restrict(fd: int) -> None:
-        """Make the open file ``fd`` private to its owner (0600)."""
-        os.fchmod(fd, 0o600)
+    def chmod_fd(fd: int, mode: int) -> None:
+        """Set the open file ``fd``'s permission bits (the umask may have taken some away)."""
+        os.fchmod(fd, mode)
 
 
 def file_store_note(platform: str = PLATFORM) -> str:

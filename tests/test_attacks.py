@@ -935,6 +935,6 @@ def test_something_planted_where_the_token_files_go_costs_speed_not_tokens(logge
     ("http://proxy.corp:3128", "http://proxy.corp:3128"),
 ])
 def test_doctor_never_prints_a_proxy_password(value, shown):
-    from helper.commands.doctor import _safe_url
+    from helper.commands.doctor import safe_url
 
-    assert _safe_url(value) == shown and "s3cret" not in _safe_url(value)
+    assert safe_url(value) == shown and "s3cret" not in safe_url(value)

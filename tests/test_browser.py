@@ -69,8 +69,8 @@ class HttpBrowser:
         self.pages: list[tuple[int, str]] = []
         self.hops: list[tuple[int, str]] = []  # (status, URL) of every request, in order
         self._threads: list[threading.Thread] = []
-        self._session = requests.Session()
-        self._session.trust_env = False  # no proxy between us and 127.0.0.1
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy between us and 127.0.0.1
 
     def __call__(self, url: str, env=None) -> None:
         self.opened.append(url)
@@ -93,7 +93,7 @@ class HttpBrowser:
         """GET ``url`` and its redirects (at most 10), each hop rewritten first."""
         for _ in range(10):
             url = self.rewrite(url)
-            answer = self._session.get(url, timeout=10, allow_redirects=False)
+            answer = self.session.get(url, timeout=10, allow_redirects=False)
             self.hops.append((answer.status_code, url))
             if answer.status_code not in (301, 302, 303, 307) or "Location" not in answer.headers:
                 return answer
@@ -194,7 +194,7 @@ def test_the_start_link_sets_a_cookie_the_redirect_must_bring_back():
         link = answering(listener, code="c-1", state="s-1")
         waiting = Waiting(listener, "s-1", timeout=10)
         person = HttpBrowser()
-        first = person._session.get(link, allow_redirects=False, timeout=10)
+        first = person.session.get(link, allow_redirects=False, timeout=10)
         back = person.follow(first.headers["Location"])
         assert waiting.outcome() == "c-1" and back.status_code == 200
     cookie = first.headers["Set-Cookie"]
@@ -246,7 +246,7 @@ def test_the_state_without_the_cookie_ends_the_sign_in():
         link = answering(listener, code="c-1", state="s-1")
         waiting = Waiting(listener, "s-1", timeout=10)
         person = HttpBrowser()
-        to_callback = person._session.get(link, allow_redirects=False, timeout=10)
+        to_callback = person.session.get(link, allow_redirects=False, timeout=10)
         cookieless = plain_session().get(to_callback.headers["Location"], timeout=10)
         failure = waiting.outcome()  # the person's own answer, later, finds nobody waiting
     assert cookieless.status_code == 400 and "Sign-in stopped" in cookieless.text
@@ -284,10 +284,10 @@ def test_the_socket_table_names_the_account_at_the_other_end():
                 os.geteuid()
             assert rfc8252.peer_trusted(ours.getsockname(), peer.getsockname()) == (
                 True, os.geteuid())
+            gone = ours.getpeername()
             peer.close()  # no process holds it now: whoever sent a request is gone
-            assert rfc8252.socket_owner(table, peer_address := ours.getpeername(),
-                                        ours.getsockname()) is None
-            assert rfc8252.peer_trusted(ours.getsockname(), peer_address)[0] is False
+            assert rfc8252.socket_owner(table, gone, ours.getsockname()) is None
+            assert rfc8252.peer_trusted(ours.getsockname(), gone)[0] is False
 
 
 def test_without_a_socket_table_every_peer_is_trusted():

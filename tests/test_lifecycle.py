@@ -383,3 +383,32 @@ def test_a_persons_erase_says_what_it_dropped_and_is_not_counted(tmp_path):
     said = box.stderr.getvalue()
     assert "dropped the cached token of profile 'p'" in said  # (the console says it once)
     assert "rejected" not in said and box.state.erased == ()
+
+
+# -- logins are kept per server --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("legacy, adopted", [(True, True), (False, False)])
+def test_a_login_stored_by_an_older_version_is_adopted_only_on_the_default_server(
+        tmp_path, legacy, adopted):
+    box = Box(tmp_path, ["ok"])  # the login sits under the bare profile name, "p"
+    parts = Parts(lambda: box.provider, lambda: box.store, box.locks, box.clock)
+    lc = Lifecycle("p", box.path, parts, Console(box.stderr), {}, Prompt(False),
+                   issuer="srv", login_key="p@srv", legacy_login=legacy)
+    if adopted:
+        assert lc.token().token == "tok_minted_1"
+        assert set(box.store.data) == {"p@srv"}  # moved, not copied
+    else:
+        with pytest.raises(LoginRequired):
+            lc.token()
+        assert set(box.store.data) == {"p"} and box.provider.minted == []  # never sent
+
+
+def test_a_token_from_another_server_is_not_served_and_its_login_is_not_used(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(60))  # issuer "" : minted for another server
+    parts = Parts(lambda: box.provider, lambda: box.store, box.locks, box.clock)
+    lc = Lifecycle("p", box.path, parts, Console(box.stderr), {}, Prompt(False),
+                   issuer="srv", login_key="p@srv")
+    with pytest.raises(LoginRequired):
+        lc.token()
+    assert box.provider.minted == [] and "p" in box.store.data  # first login intact

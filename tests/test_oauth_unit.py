@@ -26,10 +26,8 @@ def provider(tmp_path: Path, **keys) -> OAuthProvider:
                              scope="openid offline_access",
                              settings={"device_authorization_url": f"{ISSUER}/oauth/device",
                                        "token_url": TOKEN, **keys})
-    made = OAuthProvider(profile, config.Config(path=None, retry_budget=1), tmp_path)
     clock = FakeClock()  # retries wait out the budget on the fake clock, not in real time
-    made.transport.sleep, made.transport.clock = clock.sleep, clock
-    return made
+    return OAuthProvider(profile, Transport(budget=1, sleep=clock.sleep, clock=clock), tmp_path)
 
 
 def mint(tmp_path, refresh="rt_old"):

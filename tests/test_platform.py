@@ -135,7 +135,7 @@ def test_owner_and_mode_on_linux_for_real(tmp_path: Path):
     fd = os.open(path, os.O_RDONLY)
     try:
         os.chmod(path, 0o644)
-        osdeps.restrict(fd)
+        osdeps.chmod_fd(fd, 0o600)
     finally:
         os.close(fd)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -428,12 +428,12 @@ def test_the_windows_wheel_carries_a_console_script_and_it_runs(tmp_path: Path):
     scripts, entry_points = wheel_command(wheel)
     assert scripts == []
     assert entry_points.split() == ["[console_scripts]", f"{APP}", "=",
-                                    "helper.fast:console_main"]
+                                    "helper.launch:main"]
     target = tmp_path / "installed"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
                     str(target), str(wheel)], check=True, capture_output=True, timeout=300)
     command = target / "bin" / APP
-    assert "from helper.fast import console_main" in command.read_text()
+    assert "from helper.launch import main" in command.read_text()
     run = subprocess.run([command, "--version"], env={**os.environ, "PYTHONPATH": str(target)},
                          capture_output=True, text=True, timeout=60)
     assert run.stdout == f"{APP} {helper.__version__}\n", run.stderr

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from helper import osdeps
 from helper.errors import HelperError, LockTimeout
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
@@ -241,9 +241,9 @@ def _read(scope: str, env: Mapping[str, str], action: str) -> str:
         if not e.detail:
             raise
         raise GitError(
-            f"cannot read the {scope} git config ({e.detail}); fix it (`git config "
-            f"--{scope} --edit` opens it), then run `git-credential-copilot {action}` again; "
-            "nothing was changed") from None
+            f"cannot read the {scope} git config ({e.detail}); fix that line in a text "
+            f"editor (git itself refuses to open a config it cannot parse), then run "
+            f"`git-credential-copilot {action}` again; nothing was changed") from None
 
 
 def _old_pair(section: Section) -> bool:

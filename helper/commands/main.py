@@ -96,8 +96,9 @@ def parser(out: Writer) -> _Parser:
     command("erase", "git: forget a rejected token (only if it is the current one)")
     login = command("login", "sign in afresh, replacing what the profile had")
     source = login.add_mutually_exclusive_group()
-    source.add_argument("--from", dest="source", choices=("litellm", "editor"), default="",
-                        help="take the GitHub login LiteLLM or an editor plugin already has")
+    source.add_argument("--from", dest="source", default="", metavar="SOURCE",
+                        help="take a login another tool already has (copilot: litellm, "
+                             "editor); the profile's provider says which it knows")
     source.add_argument("--with-token", dest="source", action="store_const", const="stdin",
                         help="read the login token from stdin (checked with one exchange)")
     command("logout", "forget everything stored for the profile")
@@ -116,6 +117,18 @@ def parser(out: Writer) -> _Parser:
                                           help="the system git config, not the user's")
     doctor = command("doctor", "check each moving part and say what to fix (read-only)")
     doctor.add_argument("--format", choices=("text", "json"), default="text")
+    from helper.tools import names
+
+    for name, text in (("setup", "write an LLM tool's own config so it runs this helper for "
+                                 "its token (GitHub's terms govern Copilot use)"),
+                       ("teardown", "remove exactly what setup added to the tool's config")):
+        each = command(name, text)
+        each.add_argument("tool", choices=names())
+        each.add_argument("--dry-run", action="store_true",
+                          help="print the change as a unified diff; write nothing")
+        if name == "setup":
+            each.add_argument("--default", action="store_true",
+                              help="codex: make it Codex's default provider and model")
     return top
 
 
@@ -196,6 +209,11 @@ def run(args: argparse.Namespace, streams: Streams, env: Mapping[str, str],
         from helper.commands.doctor import cmd_doctor
 
         return cmd_doctor(args, streams, env)
+    if args.action in ("setup", "teardown"):  # they load the config themselves
+        from helper.commands import setup
+
+        return (setup.cmd_setup if args.action == "setup" else setup.cmd_teardown)(
+            args, streams, env)
     if args.action == "unconfigure":  # needs no config: it works with a broken one
         from helper.commands.configure import cmd_unconfigure
 

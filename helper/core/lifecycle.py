@@ -18,7 +18,7 @@ from helper.errors import CredentialError, LoginRequired, mask
 from helper.storage.records import EXPIRY_MARGIN, STORE, Grant, Token, fingerprint
 from helper.storage.state import State
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
@@ -105,7 +105,7 @@ class Lifecycle:
             raw = store.read(self.name)
             if raw is not None:  # adopt it under the key of its server, once
                 store.write(self.login_key, raw)
-                store.delete(self.login_key)
+                store.delete(self.name)
         return Grant.from_dict(raw) if raw else None
 
     # -- get ---------------------------------------------------------------------------
@@ -300,6 +300,11 @@ class Lifecycle:
         """Cache a token git hands us (with its expiry); never one we cannot time."""
         if not password:
             return
+        from helper.net.transport import header_safe, unsendable_line
+
+        if not header_safe(password):  # it could never be sent: say so, cache nothing
+            self.console.notice(f"not caching it: {unsendable_line(password, 'git store')}")
+            return
         state = self.read_state()
         if state.token is not None and state.token.token == password:
             return  # git approving the token we just handed out
@@ -315,6 +320,104 @@ class Lifecycle:
                       overrides=tuple(self.parts.provider().env_overrides), issuer=self.issuer)
         with self.parts.lock("store"):
             self.cache(self.read_state(), token)
+
+    # -- logins: run one, forget one, import one (the commands ask for these) ------------
+
+    def provider(self) -> Provider:
+        """The profile's provider, for what it knows (labels, import sources, hints). Tokens
+        and logins go through the operations here, which take the lock."""
+        return self.parts.provider()
+
+    def stored_login(self) -> Grant | None:
+        return self.stored_grant(self.parts.store())
+
+    def login(self) -> Token:
+        """A fresh login that replaces whatever the profile had."""
+        with self.parts.lock("login"):
+            return self.authorize(self.read_state().cleared(), self.parts.provider(),
+                                  self.parts.store())
+
+    def logout(self) -> None:
+        """Forget the login and every copy of its token (the cached get's too)."""
+        with self.parts.lock("logout"):
+            self.parts.store().delete(self.login_key)
+            statefile.remove(self.state_path)
+
+    def erase_login(self, password: str) -> None:
+        """Forget the login (only if it is ``password``, when given) and its cached token."""
+        with self.parts.lock("erase"):
+            store = self.parts.store()
+            stored = self.stored_grant(store)
+            if stored is not None and password and password not in (
+                stored.access_token, stored.refresh_token
+            ):
+                return
+            if stored is not None:
+                store.delete(self.login_key)
+            self.write_state(self.read_state().cleared())
+
+    def import_login(self, grant: Grant) -> Token:
+        """Make ``grant`` the profile's login only after one mint accepts it, and cache the
+        token that mint made (the next get needs none). Refused, and nothing changed, when
+        the provider refuses it or cannot be reached."""
+        with self.parts.lock("store"):
+            provider = self.parts.provider()
+            try:
+                minted = provider.mint(grant)
+            except CredentialError as e:
+                raise Refused(str(e), provider.refusal_hint(grant.secret),
+                              provider.mint_label) from e
+            login = minted.grant or grant
+            self.parts.store().write(self.login_key, login.to_dict())
+            return self.cache(self.read_state().cleared(),
+                              self.stamp(minted.token, login, provider))
+
+    def describe(self) -> Description:
+        """Where the login is kept and which one a get would try first, for ``status``.
+        Each part that fails (a locked or hung keyring) leaves its error; the rest answers."""
+        from helper.errors import HelperError, one_line
+
+        found = Description()
+        stored = None
+        try:
+            store = self.parts.store()
+            found.secrets = store.describe()
+            stored = self.stored_grant(store)
+            holder = getattr(store, "holder", None)  # the auto store: which of its two has it
+            if stored is not None and holder is not None:
+                found.holder = holder(self.login_key)
+        except HelperError as e:
+            found.secrets_error = one_line(str(e))
+        try:
+            grants = self.parts.provider().sources(stored, self.env)
+        except HelperError as e:
+            grants, found.provider_error = [], one_line(str(e))
+        found.login = grants[0] if grants else None
+        return found
+
+
+class Refused(CredentialError):
+    """The provider did not accept a login offered to it; nothing changed. ``hint`` says why
+    a login of that kind may be refused ("" when unknown), ``checker`` what refused it."""
+
+    def __init__(self, message: str, hint: str = "", checker: str = ""):
+        super().__init__(message)
+        self.hint = hint
+        self.checker = checker
+
+
+class Description:
+    """What ``status`` shows of a login: the store (``secrets``; ``holder``, which store
+    holds it) and ``login``, the one a get tries first; or the error of each part."""
+
+    __slots__ = ("secrets", "holder", "login", "secrets_error", "provider_error")
+
+    def __init__(self) -> None:
+        self.secrets = ""
+        self.holder = ""
+        self.login: Grant | None = None
+        self.secrets_error = ""
+        self.provider_error = ""
 
 
 def longest_min_ttl(token: Token) -> int:

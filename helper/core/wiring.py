@@ -14,7 +14,7 @@ from helper.storage import state
 from helper.core.lifecycle import Lifecycle, Parts
 from helper.core.routing import interactive, prompt
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.core.config import Config, Profile
     from helper.console import Console
@@ -27,9 +27,11 @@ def real_parts(config: Config, profile: Profile, env: Mapping[str, str],
     """The provider the profile names, the configured store, the profile's file lock."""
 
     def provider() -> Provider:
-        from helper.providers.base import for_profile
+        from helper.net.transport import Transport
+        from helper.providers import registry
 
-        return for_profile(profile, config, paths.cache_dir(env), env)
+        transport = Transport(timeout=config.http_timeout, budget=config.retry_budget)
+        return registry.build(profile, transport, paths.cache_dir(env), env)
 
     def store() -> Store:
         from helper.storage import secrets as store

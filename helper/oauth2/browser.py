@@ -30,7 +30,7 @@ from helper.oauth2 import rfc6749
 from helper.oauth2 import rfc7636
 from helper.oauth2 import rfc8252
 from helper.console import PREFIX, Console
-from helper.errors import CredentialError
+from helper.oauth2.errors import OAuth2Error
 from helper.oauth2.rfc6749 import TokenResponse
 from helper.net.transport import Transport
 
@@ -44,11 +44,11 @@ DEVICE_REFUSALS = (rfc6749.UnauthorizedClient, rfc6749.UnsupportedGrantType)
 Opener = Callable[[str, Mapping[str, str]], None]
 
 
-class NoFlow(CredentialError):
+class NoFlow(OAuth2Error):
     """Neither sign-in flow can run here."""
 
 
-class CodeRefused(CredentialError):
+class CodeRefused(OAuth2Error):
     """The token endpoint would not redeem the authorization code."""
 
 

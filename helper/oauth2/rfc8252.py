@@ -44,7 +44,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from helper import osdeps
-from helper.errors import CredentialError, one_line
+from helper.errors import one_line
+from helper.oauth2.errors import OAuth2Error
 
 HOST = "127.0.0.1"
 PATH = "/callback"
@@ -55,7 +56,7 @@ CONNECTION_TIMEOUT = 5.0  # seconds one browser connection may take, in all, to 
 TCP_TABLE = "/proc/net/tcp"  # Linux: every IPv4 TCP socket with the uid that owns it
 
 
-class RedirectError(CredentialError):
+class RedirectError(OAuth2Error):
     """The sign-in ended at the loopback listener without a usable code."""
 
 

@@ -58,7 +58,7 @@ def read_json(path: Path, notice: Notice = quiet) -> dict[str, Any] | None:
     try:
         private.check_owner(os.fspath(path), info)
         if osdeps.exposed(info.st_mode):
-            osdeps.restrict(fd)
+            osdeps.chmod_fd(fd, 0o600)
             notice(f"{path} was readable by others; made it private (0600)")
         data = private.read_fd(fd, os.fspath(path), MAX_FILE)
     finally:
