@@ -255,13 +255,13 @@ def is_wsl(env: Mapping[str, str], platform: str = PLATFORM,
 
 
 class Finding:
-    """One line for ``doctor``: what was found, whether it is fine, and what to do if not."""
+    """One line for ``doctor``: what was found here; with a ``fix``, a caveat worth a warning
+    (it works, but could work better)."""
 
-    __slots__ = ("name", "ok", "detail", "fix")
+    __slots__ = ("name", "detail", "fix")
 
-    def __init__(self, name: str, ok: bool, detail: str, fix: str = ""):
+    def __init__(self, name: str, detail: str, fix: str = ""):
         self.name = name
-        self.ok = ok
         self.detail = detail
         self.fix = fix
 
@@ -272,19 +272,19 @@ def wsl_findings(env: Mapping[str, str], platform: str = PLATFORM,
     if not is_wsl(env, platform, osrelease):
         return []
     distro = env.get("WSL_DISTRO_NAME") or "WSL"
-    kept = Finding("wsl", True, f"{distro}: logins are kept on the Linux side - the Secret "
-                   "Service if one runs in this distribution, else files in "
+    kept = Finding("wsl", f"{distro}: logins are kept on the Linux side - the Secret Service if "
+                   "one runs in this distribution, else files in "
                    f"{app_dir('data', env, platform)} - not in Windows' Credential Manager; "
                    "Windows' git and this one do not share them")
     command = browser_command(env, platform, osrelease)
     if command is None:
-        opens = Finding("wsl browser", True, "no browser opener (no wslview, BROWSER or "
-                        "display): sign-ins use a device code; install wslu (wslview) or set "
-                        "BROWSER to open Windows' browser instead")
+        opens = Finding("wsl browser", "no browser opener (no wslview, BROWSER or display): "
+                        "sign-ins show a device code", "install wslu for wslview (`sudo apt "
+                        "install wslu`), or set BROWSER, to sign in with Windows' browser")
     elif command[0] == sys.executable:
         how = f"$BROWSER ({env['BROWSER']})" if env.get("BROWSER") else "the display's browser"
-        opens = Finding("wsl browser", True, f"browser sign-ins open through {how}")
+        opens = Finding("wsl browser", f"browser sign-ins open through {how}")
     else:
-        opens = Finding("wsl browser", True, f"browser sign-ins open Windows' browser through "
+        opens = Finding("wsl browser", f"browser sign-ins open Windows' browser through "
                         f"{command[0]}")
     return [kept, opens]

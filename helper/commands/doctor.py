@@ -325,7 +325,7 @@ def extra_sources() -> list[Source]:
 
 def wsl(env: Mapping[str, str]) -> list[Diagnostic]:
     """Under WSL: where logins are kept, how a browser sign-in opens (``helper.osdeps``)."""
-    return [passed(f.name, f.detail) if f.ok else warned(f.name, f.detail, f.fix)
+    return [warned(f.name, f.detail, f.fix) if f.fix else passed(f.name, f.detail)
             for f in osdeps.wsl_findings(env)]
 
 
