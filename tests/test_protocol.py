@@ -267,3 +267,26 @@ def test_write_refuses_each_control_character_and_writes_nothing(value):
     with pytest.raises(ProtocolError, match="password"):
         protocol.write(out, [("host", "a.example"), ("password", value)])
     assert out.getvalue() == ""
+
+
+# -- the answer to get ---------------------------------------------------------------------------
+
+def test_the_answer_to_get_names_the_host_asked_about_and_the_tokens_expiry():
+    from helper.storage.records import Token
+
+    token = Token("tid=1", 1_800_000_000, 1_799_999_000, 1_799_990_000, username="octo")
+    asked = protocol.Credential(protocol="http", host="127.0.0.1:8080")
+    assert protocol.answer(asked, token, "api.example.com") == [
+        ("protocol", "http"), ("host", "127.0.0.1:8080"), ("username", "octo"),
+        ("password", "tid=1"), ("password_expiry_utc", "1800000000")]
+
+
+def test_without_protocol_host_or_user_the_answer_says_https_the_api_host_and_oauth2():
+    from helper.storage.records import Token
+
+    token = Token("tid=1", 5, 4, 3)
+    assert protocol.answer(protocol.Credential(), token, "api.example.com") == [
+        ("protocol", "https"), ("host", "api.example.com"), ("username", "oauth2"),
+        ("password", "tid=1"), ("password_expiry_utc", "5")]
+    assert protocol.encode(protocol.answer(protocol.Credential(), token, "")) == (
+        "protocol=https\nhost=\nusername=oauth2\npassword=tid=1\npassword_expiry_utc=5\n")

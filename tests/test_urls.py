@@ -58,6 +58,45 @@ def test_is_loopback(host, loopback):
     assert urls.is_loopback(host) is loopback
 
 
+@pytest.mark.parametrize("host", [
+    "127.0.0.01", "0127.0.0.1", "127.0.1", "127.1", "127.0.0.0.1", "127.0.0.256",
+    "127.0.0.-1", "127.0.0.+1", "127.0.0.²", "127.0.0.١", "127.0.0. 1", "127.0.0.x",
+    "127..0.1", "128.0.0.1", "1.0.0.127",
+])
+def test_spellings_ipaddress_refuses_are_not_loopback(host):
+    """The quick check for plain dotted quads answers as ``ipaddress`` would, or leaves it."""
+    import ipaddress
+
+    try:
+        want = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        want = False
+    assert urls.is_loopback(host) is want is False
+
+
+def test_plain_spellings_are_answered_without_importing_ipaddress(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ipaddress", None)  # any import of it now fails
+    for host, loopback in [("127.0.0.1", True), ("127.255.255.255", True), ("10.0.0.1", False),
+                           ("localhost", True), ("::1", True), ("[::1]", True)]:
+        assert urls.is_loopback(host) is loopback, host
+    with pytest.raises(ImportError):
+        urls.is_loopback("::2")  # anything else: ipaddress decides
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("api.githubcopilot.com", True), ("api.example.com:8443", True), ("[::1]:8080", True),
+    ("127.0.0.1", True), ("under_score.example", True), ("https://a.example", False),
+    ("a.example/v1", False), ("a.example:", False), ("a.example:123456", False),
+    ("user@a.example", False), ("", False), ("a b", False), ("[::1", False),
+    ("a.example\n", False),
+])
+def test_is_host(text, ok):
+    assert urls.is_host(text) is ok
+    assert urls.is_host(text) is ok  # the compiled pattern is kept, and still the same
+
+
 @pytest.mark.parametrize("url, host", [
     ("https://API.GitHubCopilot.com/v1/chat", "api.githubcopilot.com"),
     ("https://user@api.example.com:8443/x", "api.example.com:8443"),

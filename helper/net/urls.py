@@ -22,7 +22,7 @@ def is_host(text: str) -> bool:
         import re
 
         _host_pattern.append(re.compile(_HOST))
-    return bool(_host_pattern[0].match(text))
+    return bool(_host_pattern[0].fullmatch(text))  # $ alone matches before a final "\n"
 
 
 def url_problem(url: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from helper.errors import HelperError, mask, one_line
+from helper.errors import CredentialError, HelperError, mask, one_line
 from helper.providers.base import (
     Checkup, Diagnostic, GrantRevoked, every_answer_final, failed, failure, passed, warned,
 )
@@ -66,7 +66,10 @@ def exchange_check(profile: Profile, transport: Transport, checkup: Checkup,
     the answer says the account has."""
     stored = checkup.stored if checkup.stored is not None and checkup.stored.access_token \
         else None
-    grants = github.grant_sources(stored, checkup.env)
+    try:
+        grants = github.grant_sources(stored, checkup.env)
+    except CredentialError as e:  # a variable no header can carry: named, masked
+        return failed(EXCHANGE, one_line(str(e)), "set it to the token alone, or unset it")
     if not grants:
         return failed(EXCHANGE, "no GitHub login to exchange", login_fix)
     first = grants[0]
