@@ -213,13 +213,16 @@ class ModelAPI:
     Responses API (``POST /responses``, streamed as server-sent events or not), the Anthropic
     Messages API (``POST /v1/messages``, streamed), chat completions and ``GET /models``.
 
-    Every call checks its bearer token (``Authorization: Bearer``, or Anthropic's
-    ``x-api-key``) with the server's own ``_live``: a token the server did not mint, or
-    revoked, gets ``expired_status`` (401; Copilot Enterprise answers 403). Knobs:
+    Every call checks its bearer token (``Authorization: Bearer`` and/or Anthropic's
+    ``x-api-key``; when both come they must agree) with the server's own ``_live``: a token
+    the server did not mint, or revoked, gets ``expired_status`` (401; Copilot Enterprise
+    answers 403), counted in ``refused[path]``. Knobs:
 
-    - ``revoke_api_tokens()``: every token minted so far dies now;
-    - ``revoke_after_model_calls = N``: they die once the N-th model call is answered, so a
-      tool's next call in the same run is refused;
+    - ``revoke_api_tokens()``: every token minted so far dies now (``on_revoke``, if set,
+      is called after, e.g. to age the helper's cached token as the time that passed);
+    - ``revoke_after_model_calls = N``: once N model calls have been answered, the next one
+      finds every token revoked (N = 0: the first one does), so a tool's next call in the
+      same run is refused; it fires once;
     - ``tool_call = (name, arguments)``: a first turn is answered with a call of that tool
       (if the request offers it), so one prompt costs two model calls;
     - ``editor_header_paths``: paths that answer 400 without Copilot's editor headers.
@@ -230,7 +233,9 @@ class ModelAPI:
     def _init_model_api(self) -> None:
         self.expired_status = 401
         self.revoke_after_model_calls: int | None = None
+        self.on_revoke = None
         self.model_calls = 0  # model calls answered 200
+        self.refused: Counter[str] = Counter()  # refused for the token, per path
         self.tool_call: tuple[str, dict] | None = None
         self.editor_header_paths: set[str] = set()
         self.reply_text = "hello"
@@ -240,7 +245,7 @@ class ModelAPI:
     def _live(self, token: str) -> bool:
         raise NotImplementedError
 
-    def revoke_api_tokens(self) -> None:
+    def _revoke(self) -> None:
         raise NotImplementedError
 
     def _refusal(self, path: str):
@@ -248,16 +253,33 @@ class ModelAPI:
 
     # -- checks ----------------------------------------------------------------------------
 
+    def revoke_api_tokens(self) -> None:
+        """Every API token minted so far dies now."""
+        self._revoke()
+        if self.on_revoke is not None:
+            self.on_revoke()
+
     @staticmethod
     def bearer(headers) -> str:
+        """The token a call carries; "" when it carries none or two different ones."""
         auth = headers.get("Authorization", "")
-        if auth.startswith("Bearer "):
-            return auth[len("Bearer "):]
-        return headers.get("x-api-key", "")
+        sent = {auth[len("Bearer "):]} if auth.startswith("Bearer ") else set()
+        if headers.get("x-api-key"):
+            sent.add(headers["x-api-key"])
+        return sent.pop() if len(sent) == 1 else ""
 
-    def _check(self, headers, path: str):
+    def _check(self, headers, path: str, model_call: bool = True):
         """None when the call may go on, else the answer that refuses it."""
+        if model_call:
+            with self.lock:
+                due = self.model_calls == self.revoke_after_model_calls
+                if due:
+                    self.revoke_after_model_calls = None
+            if due:
+                self.revoke_api_tokens()
         if not self._live(self.bearer(headers)):
+            with self.lock:
+                self.refused[path] += 1
             return self._refusal(path)
         missing = [h for h in self.EDITOR_HEADERS if not headers.get(h)]
         if path in self.editor_header_paths and missing:
@@ -265,12 +287,9 @@ class ModelAPI:
         return None
 
     def _answered(self) -> None:
-        """Count one model call answered; revoke every token if the knob says so."""
+        """Count one model call answered."""
         with self.lock:
             self.model_calls += 1
-            due = self.model_calls == self.revoke_after_model_calls
-        if due:
-            self.revoke_api_tokens()
 
     def _wants_tool(self, offered: list[str], answered: bool) -> str:
         """The tool to call on this turn, or "" to answer in text."""
@@ -344,7 +363,7 @@ class ModelAPI:
                      "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
 
     def _models(self, headers, form):
-        refused = self._check(headers, "/models")
+        refused = self._check(headers, "/models", model_call=False)
         if refused:
             return refused
         return 200, _models_list()
@@ -522,7 +541,7 @@ class FakeGitHub(ModelAPI, FakeServer):
         return self.expired_status, b"unauthorized: token expired\n", \
             {"Content-Type": "text/plain"}
 
-    def revoke_api_tokens(self) -> None:
+    def _revoke(self) -> None:
         self.invalidate_copilot_tokens()
 
     routes = {
@@ -796,7 +815,7 @@ class FakeIdP(ModelAPI, FakeServer):
         return self.expired_status, {"error": "invalid_token"}, \
             {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
-    def revoke_api_tokens(self) -> None:
+    def _revoke(self) -> None:
         """Every access token dies; the refresh tokens live on."""
         with self.lock:
             self.access_tokens.clear()
@@ -809,3 +828,44 @@ class FakeIdP(ModelAPI, FakeServer):
         ("POST", "/token"): _token,
         **model_routes("/v1"),
     }
+
+
+class RefusingProxy:
+    """An HTTP proxy on 127.0.0.1 that forwards nothing: it records where each request
+    wanted to go (``CONNECT host:port``, or the absolute URL of a plain request) and answers
+    403. A tool run with ``HTTPS_PROXY`` pointing here cannot reach the internet, fails
+    fast instead of hanging on a lookup, and the test can say where it tried to go."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _refuse(self) -> None:
+                proxy.attempts.append(f"{self.command} {self.path}")
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+
+            do_CONNECT = do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = _refuse
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": 0.02})
+
+    def start(self) -> RefusingProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
