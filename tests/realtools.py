@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,7 @@ class ToolRun:
     stdout: str
     stderr: str
     seconds: float
+    stopped: bool = False  # killed by the test: what it was waiting for could not come
 
 
 class ToolBox:
@@ -93,13 +95,32 @@ class ToolBox:
     def home(self) -> Path:
         return Path(self.box.env["HOME"])
 
-    def run(self, argv: list[str], env: dict | None = None, timeout: float = 120) -> ToolRun:
-        """Run a tool to its end, non-interactively (stdin from /dev/null)."""
+    def run(self, argv: list[str], env: dict | None = None, timeout: float = 120,
+            stop_when: Callable[[], bool] | None = None) -> ToolRun:
+        """Run a tool to its end, non-interactively (stdin from /dev/null). ``stop_when``:
+        a condition on the fake's counters that makes waiting for the end pointless (a tool
+        retrying a dead token for a minute); the tool is then killed and ``stopped`` set."""
         started = time.monotonic()
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              cwd=self.work, env={**self.env, **(env or {})}, timeout=timeout)
-        result = ToolRun(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                         proc.stderr.decode("utf-8", "replace"), time.monotonic() - started)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=self.work,
+                                env={**self.env, **(env or {})})
+        stopped = False
+        try:
+            while stop_when is not None and proc.poll() is None:
+                if stop_when():
+                    proc.kill()
+                    stopped = True
+                    break
+                if time.monotonic() - started > timeout:
+                    break
+                time.sleep(0.05)  # polling the fake's counters, bounded by the timeout
+            out, err = proc.communicate(timeout=max(1.0, timeout - (time.monotonic() - started)))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        result = ToolRun(proc.returncode, out.decode("utf-8", "replace"),
+                         err.decode("utf-8", "replace"), time.monotonic() - started, stopped)
         self.box.check_no_secret_leaked(result.stderr, "the tool's stderr")
         self.box.check_no_secret_leaked(result.stdout, "the tool's stdout")
         return result

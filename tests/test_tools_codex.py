@@ -62,8 +62,9 @@ def codex(logged_in, proxy) -> ToolBox:
     return tb
 
 
-def run_codex(tb: ToolBox, prompt: str = "say hello"):
-    result = tb.run([str(tool("codex")), "exec", *QUIET, prompt], timeout=BOUND)
+def run_codex(tb: ToolBox, prompt: str = "say hello", stop_when=None):
+    result = tb.run([str(tool("codex")), "exec", *QUIET, prompt], timeout=BOUND,
+                    stop_when=stop_when)
     assert not tb.offline(), f"codex tried to reach the internet: {tb.offline()}"
     return result
 
@@ -120,7 +121,9 @@ def test_a_token_revoked_a_moment_after_minting_is_replaced_after_the_401(codex)
     server = codex.server
     server.tool_call = ("get_goal", {})
     server.revoke_after_model_calls = 1
-    result = run_codex(codex)
+    # It must not retry the dead token: stop at the second refusal rather than wait out
+    # the tool's own retries (a minute or more).
+    result = run_codex(codex, stop_when=lambda: server.refused["/responses"] > 1)
     assert server.refused["/responses"] == 1, f"codex retried a dead token: {server.refused}"
     assert result.returncode == 0, result.stderr
     assert server.exchanges == 3  # the login's check, the first token, one after the 401
