@@ -52,6 +52,9 @@ commands:
                       (an empty helper entry, then ours); unconfigure removes just that
   doctor [--format text|json]
                       check each moving part and say what to fix (read-only, no secrets)
+  setup codex|claude-code|aider [--dry-run] [--default]
+                      write the tool's config so it runs this helper for its token
+                      (--dry-run: show the diff, write nothing); teardown undoes it
 
 options:
   --profile NAME      use this profile (else $GIT_CREDENTIAL_COPILOT_PROFILE, the profile
@@ -62,14 +65,14 @@ exit codes: 0 ok, 1 no credential could be produced, 2 usage or configuration er
 """
 
 ACTIONS = ("get", "store", "erase", "login", "logout", "token", "status",
-           "configure", "unconfigure", "doctor")
+           "configure", "unconfigure", "doctor", "setup", "teardown")
 FORMATS = ("raw", "json", "env")
 
 
 # namedtuples, not dataclasses: importing dataclasses costs the cached get ~9 ms.
 Args = namedtuple("Args", ("action", "profile", "format", "renew", "system", "source",
-                           "min_ttl"),
-                  defaults=("", "raw", False, False, "", 0))
+                           "min_ttl", "extra"),
+                  defaults=("", "raw", False, False, "", 0, ()))
 Streams = namedtuple("Streams", ("stdin", "stdout", "console"))
 
 
@@ -109,6 +112,9 @@ def parse_args(argv: Sequence[str]) -> Args | str:
             raise UsageError(f"unknown option {item!r}; see --help")
         elif not action:
             action = item
+            if action in ("setup", "teardown"):  # the rest is theirs (commands/setup.py)
+                help_asked = {"-h", "--help"} & set(items)
+                return USAGE if help_asked else Args(action, profile, extra=tuple(items))
         else:
             raise UsageError(f"unexpected argument {item!r}; see --help")
     if action not in ACTIONS:
@@ -207,6 +213,11 @@ def run(args: Args, streams: Streams, env: Mapping[str, str]) -> int:
         from .doctor import cmd_doctor
 
         return cmd_doctor(args, streams, env)
+    if args.action in ("setup", "teardown"):
+        from .commands import setup
+
+        return (setup.cmd_setup if args.action == "setup" else setup.cmd_teardown)(
+            args, streams, env)
     cfg = _config(args, env)
     if args.action in ("configure", "unconfigure"):
         from .gitconfig import cmd_configure, cmd_unconfigure
