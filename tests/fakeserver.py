@@ -225,7 +225,10 @@ class ModelAPI:
       same run is refused; it fires once;
     - ``tool_call = (name, arguments)``: a first turn is answered with a call of that tool
       (if the request offers it), so one prompt costs two model calls;
-    - ``editor_header_paths``: paths that answer 400 without Copilot's editor headers.
+    - ``editor_header_paths``: paths that answer 400 without Copilot's editor headers;
+    - ``models``: what ``GET /models`` lists; with ``strict_models`` a model call naming a
+      model not listed for its endpoint (``supported_endpoints``) answers 400, as Copilot's
+      ``model_not_supported`` does.
     """
 
     EDITOR_HEADERS = ("Copilot-Integration-Id", "Editor-Version", "Editor-Plugin-Version")
@@ -238,6 +241,8 @@ class ModelAPI:
         self.refused: Counter[str] = Counter()  # refused for the token, per path
         self.tool_call: tuple[str, dict] | None = None
         self.editor_header_paths: set[str] = set()
+        self.models: list[dict] = [{"id": "gpt-4o", "object": "model"}]
+        self.strict_models = False
         self.reply_text = "hello"
 
     # -- to be filled by subclasses ------------------------------------------------------
@@ -286,6 +291,18 @@ class ModelAPI:
             return 400, {"error": {"message": f"bad request: missing {missing[0]} header"}}
         return None
 
+    def _serves(self, model: object, path: str) -> bool:
+        """Is ``model`` listed for the endpoint at ``path`` (always, unless strict)?"""
+        if not self.strict_models:
+            return True
+        return any(m.get("id") == model and path in m.get("supported_endpoints", [path])
+                   for m in self.models)
+
+    @staticmethod
+    def _unsupported(model: object):
+        return 400, {"error": {"message": f"The requested model {model} is not supported.",
+                               "code": "model_not_supported"}}
+
     def _answered(self) -> None:
         """Count one model call answered."""
         with self.lock:
@@ -303,6 +320,8 @@ class ModelAPI:
         refused = self._check(headers, "/responses")
         if refused:
             return refused
+        if not self._serves(form.get("model"), "/responses"):
+            return self._unsupported(form.get("model"))
         items = form.get("input") if isinstance(form.get("input"), list) else []
         answered = any(isinstance(i, dict) and i.get("type") == "function_call_output"
                        for i in items)
@@ -329,6 +348,8 @@ class ModelAPI:
         refused = self._check(headers, "/v1/messages")
         if refused:
             return refused
+        if not self._serves(form.get("model"), "/v1/messages"):
+            return self._unsupported(form.get("model"))
         messages = form.get("messages") if isinstance(form.get("messages"), list) else []
         answered = any(isinstance(block, dict) and block.get("type") == "tool_result"
                        for m in messages if isinstance(m, dict)
@@ -354,6 +375,8 @@ class ModelAPI:
         refused = self._check(headers, "/chat/completions")
         if refused:
             return refused
+        if not self._serves(form.get("model"), "/chat/completions"):
+            return self._unsupported(form.get("model"))
         self._answered()
         if form.get("stream"):
             return 200, _sse(["hel", "lo"]), {"Content-Type": "text/event-stream"}
@@ -366,7 +389,7 @@ class ModelAPI:
         refused = self._check(headers, "/models", model_call=False)
         if refused:
             return refused
-        return 200, _models_list()
+        return 200, _models_list(self.models)
 
 
 def model_routes(prefix: str) -> dict:
@@ -615,10 +638,10 @@ def _messages_sse(message: dict) -> bytes:
     ])
 
 
-def _models_list() -> dict:
+def _models_list(models: list[dict]) -> dict:
     """The model list in the shape the Copilot API answers (``data``), plus the ``models``
     key Codex decodes (empty: Codex then uses its built-in model metadata)."""
-    return {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}], "models": []}
+    return {"object": "list", "data": models, "models": []}
 
 @dataclass
 class Family:

@@ -40,6 +40,14 @@ COPILOT_HEADERS = {
     "Editor-Version": "vscode/1.99.3",
     "Editor-Plugin-Version": "copilot-chat/0.26.7",
 }
+# A Copilot account's model list, each model with the endpoints it answers at (the fake
+# refuses a model at an endpoint it does not list, as Copilot does).
+COPILOT_MODELS = [
+    {"id": "gpt-4o", "object": "model", "supported_endpoints": ["/chat/completions"]},
+    {"id": "gpt-5.1-codex", "object": "model", "supported_endpoints": ["/responses"]},
+    {"id": "claude-sonnet-4.6", "object": "model",
+     "supported_endpoints": ["/chat/completions", "/v1/messages"]},
+]
 
 
 def tool(name: str) -> Path:
@@ -125,6 +133,17 @@ class ToolBox:
         self.box.check_no_secret_leaked(result.stdout, "the tool's stdout")
         return result
 
+    def setup(self, name: str, *args: str, profile: str = "") -> str:
+        """``git-credential-copilot setup NAME`` in the throwaway HOME, as a person runs it.
+        The command PATH finds first is the shim, so the tool's config names the shim (and
+        the shim does not count this run: the helper runs itself)."""
+        argv = [str(EXE), *(["--profile", profile] if profile else []), "setup", name, *args]
+        proc = subprocess.run(argv, capture_output=True, env=self.env, timeout=60)
+        err = proc.stderr.decode("utf-8", "replace")
+        self.box.check_no_secret_leaked(err, "setup's stderr")
+        assert proc.returncode == 0, err
+        return err
+
     def helper_calls(self) -> list[str]:
         """The arguments of every helper run the tool started, in order."""
         return self.calls_log.read_text().splitlines() if self.calls_log.exists() else []
@@ -146,12 +165,16 @@ class ToolBox:
         path.write_text(json.dumps(state))
         (self.box.state_dir / "tokens" / profile).unlink(missing_ok=True)
 
-    def sent_tokens(self, path: str) -> list[str]:
-        """The bearer token of every request to ``path``, in order."""
-        return [self.server.bearer(headers) for headers in self.sent_headers(path)]
+    def mark(self) -> int:
+        """A point in the fake's request log, for ``since=``."""
+        return len(self.server.requests)
 
-    def sent_headers(self, path: str) -> list[CaseInsensitiveDict]:
-        """The headers of every request to ``path``, in order (names as HTTP compares them:
-        without regard to case)."""
-        return [CaseInsensitiveDict(headers) for method, p, headers in self.server.requests
-                if p == path]
+    def sent_tokens(self, path: str, since: int = 0) -> list[str]:
+        """The bearer token of every request to ``path``, in order."""
+        return [self.server.bearer(headers) for headers in self.sent_headers(path, since)]
+
+    def sent_headers(self, path: str, since: int = 0) -> list[CaseInsensitiveDict]:
+        """The headers of every request to ``path`` (from the ``since`` mark on), in order,
+        their names compared as HTTP compares them: without regard to case."""
+        return [CaseInsensitiveDict(headers)
+                for method, p, headers in self.server.requests[since:] if p == path]

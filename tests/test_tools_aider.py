@@ -5,7 +5,8 @@ after its request failed. The launcher asks the helper for a token with at least
 left, has aider log its requests to a private file, and after a request that never
 completed erases that token and exits 1, so the next start mints a new one. These tests
 run the launcher with the real aider (``--message``, one request) in a throwaway HOME
-against the fake Copilot API and count on the fake's own numbers.
+against the fake Copilot API and count on the fake's own numbers. The launcher that
+``git-credential-copilot setup aider`` writes is run too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 from conftest import uncached
 
 from fakeserver import RefusingProxy
-from realtools import COPILOT_HEADERS, ROOT, TOOLS_BIN, ToolBox, ToolRun, tool
+from realtools import COPILOT_HEADERS, COPILOT_MODELS, ROOT, TOOLS_BIN, ToolBox, ToolRun, tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -62,11 +63,12 @@ def aider(logged_in, proxy) -> ToolBox:
     tb.env["AIDER"] = str(tool("aider"))
     offline_model_prices(tb)
     tb.server.editor_header_paths.add("/chat/completions")
+    tb.server.models, tb.server.strict_models = COPILOT_MODELS, True
     return tb
 
 
-def run_aider(tb: ToolBox) -> ToolRun:
-    result = tb.run([str(LAUNCHER), *FLAGS], timeout=BOUND)
+def run_aider(tb: ToolBox, launcher=LAUNCHER) -> ToolRun:
+    result = tb.run([str(launcher), *FLAGS], timeout=BOUND)
     assert not tb.offline(), f"aider tried to reach the internet: {tb.offline()}"
     return result
 
@@ -155,3 +157,34 @@ def test_without_a_login_the_launcher_says_why_and_aider_never_starts(aider):
     assert "Aider v" not in result.stdout
     assert aider.server.counts["/chat/completions"] == 0
     assert result.seconds < 10
+
+
+def setup_launcher(tb: ToolBox):
+    """`setup aider` writes its own launcher, ~/.local/bin/aider-PROFILE."""
+    tb.setup("aider")
+    uncached(tb.box)  # forget setup's own token
+    return tb.home / ".local" / "bin" / "aider-copilot"
+
+
+def test_the_launcher_setup_writes_starts_aider_with_the_headers(aider):
+    launcher = setup_launcher(aider)
+    before = aider.server.exchanges
+    result = run_aider(aider, launcher)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hello" in result.stdout
+    assert aider.server.exchanges - before == 1
+    assert aider.sent_tokens("/chat/completions") == [aider.cached_token()]
+    sent = aider.sent_headers("/chat/completions")[0]
+    assert {k: sent.get(k) for k in COPILOT_HEADERS} == COPILOT_HEADERS
+
+
+@pytest.mark.xfail(reason="setup's launcher does not yet detect a request aider never "
+                          "completed (contrib/aider/aider-copilot does)", strict=False)
+def test_the_launcher_setup_writes_fails_after_a_401(aider):
+    launcher = setup_launcher(aider)
+    aider.server.revoke_after_model_calls = 0
+    failed = run_aider(aider, launcher)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    before = aider.server.exchanges
+    assert run_aider(aider, launcher).returncode == 0
+    assert aider.server.exchanges - before == 1

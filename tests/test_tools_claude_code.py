@@ -5,7 +5,9 @@ Claude Code runs ``apiKeyHelper`` (through /bin/sh) at start, when
 ``x-api-key`` and ``Authorization: Bearer``. On a Copilot seat it talks to the Copilot
 API's Anthropic Messages endpoint (``{endpoints.api}/v1/messages``) with the editor
 headers from ``ANTHROPIC_CUSTOM_HEADERS``; the fake refuses a call without them. These
-tests run ``claude -p`` in a throwaway HOME and count on the fake's own numbers.
+tests configure it with ``git-credential-copilot setup claude-code`` in a throwaway HOME,
+run ``claude -p`` and count on the fake's own numbers. One test runs
+``contrib/claude-code/settings.json`` as written there.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ import pytest
 from conftest import seed_oauth_login, uncached
 
 from fakeserver import RefusingProxy
-from realtools import COPILOT_HEADERS, ToolBox, tool
+from realtools import COPILOT_HEADERS, COPILOT_MODELS, ROOT, ToolBox, tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-HELPER_COMMAND = "git-credential-copilot token --renew --min-ttl 600"
-MODEL = "claude-sonnet-4.6"  # Copilot's slug for it
+MODEL = "claude-sonnet-4.6"  # Copilot's slug for it, as the fake's model list has it
 # Test-only: the variables Claude Code's docs name to stop telemetry, error reports,
 # update checks and other traffic that is not the model's.
 QUIET = {"DISABLE_TELEMETRY": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
@@ -30,17 +31,13 @@ QUIET = {"DISABLE_TELEMETRY": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "
 BOUND = 90  # seconds: a run is ~2 s
 
 
-def write_settings(tb: ToolBox, *, base_url: str, helper: str = HELPER_COMMAND,
-                   headers: dict | None = COPILOT_HEADERS, model: str | None = MODEL) -> None:
-    """~/.claude/settings.json as `setup claude-code` writes it."""
-    env = {"ANTHROPIC_BASE_URL": base_url, "CLAUDE_CODE_API_KEY_HELPER_TTL_MS": "1800000"}
-    if headers:
-        env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(f"{k}: {v}" for k, v in headers.items())
-    if model:
-        env["ANTHROPIC_MODEL"] = model
+def settings(tb: ToolBox) -> dict:
+    return json.loads((tb.home / ".claude" / "settings.json").read_text())
+
+
+def write_settings(tb: ToolBox, value: dict) -> None:
     (tb.home / ".claude").mkdir(exist_ok=True)
-    (tb.home / ".claude" / "settings.json").write_text(
-        json.dumps({"apiKeyHelper": helper, "env": env}, indent=2))
+    (tb.home / ".claude" / "settings.json").write_text(json.dumps(value, indent=2))
 
 
 @pytest.fixture
@@ -52,10 +49,13 @@ def proxy():
 
 @pytest.fixture
 def claude(logged_in, proxy) -> ToolBox:
-    """A logged-in helper with nothing cached; Claude Code on the fake Copilot API."""
+    """Claude Code set up for the fake Copilot API by `setup claude-code`; the helper
+    logged in, with nothing cached (setup's own token forgotten)."""
     tool("claude")
-    tb = ToolBox(uncached(logged_in), proxy)
-    write_settings(tb, base_url=tb.server.url)
+    tb = ToolBox(logged_in, proxy)
+    tb.server.models, tb.server.strict_models = COPILOT_MODELS, True
+    tb.setup("claude-code")
+    uncached(logged_in)
     return tb
 
 
@@ -72,7 +72,8 @@ def test_the_first_request_carries_a_token_the_helper_minted(claude):
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "hello"
     assert claude.server.exchanges - before == 1
-    assert claude.helper_calls() == [HELPER_COMMAND.split(" ", 1)[1]]  # once, at start
+    assert len(claude.helper_calls()) == 1  # once, at start
+    assert claude.helper_calls()[0].endswith("token --renew --min-ttl 600")
     sent = claude.sent_headers("/v1/messages")
     assert len(sent) == 1
     minted = claude.cached_token()
@@ -88,7 +89,9 @@ def test_the_first_request_carries_a_token_the_helper_minted(claude):
 def test_without_the_editor_headers_the_copilot_api_refuses(claude):
     """The fake holds Claude Code to the Copilot API's rule (and so can fail a set-up
     that forgets ANTHROPIC_CUSTOM_HEADERS)."""
-    write_settings(claude, base_url=claude.server.url, headers=None)
+    value = settings(claude)
+    del value["env"]["ANTHROPIC_CUSTOM_HEADERS"]
+    write_settings(claude, value)
     result = run_claude(claude)
     assert result.returncode != 0
     assert "missing Copilot-Integration-Id" in result.stdout + result.stderr
@@ -165,8 +168,25 @@ def test_claude_code_with_a_company_gateway(corp, proxy):
     tool("claude")
     seed_oauth_login(corp)
     tb = ToolBox(corp, proxy)
-    write_settings(tb, base_url=corp.server.url, headers=None, model=None,
-                   helper="git-credential-copilot --profile corp token --renew --min-ttl 600")
+    tb.setup("claude-code", profile="corp")
+    assert settings(tb)["env"]["ANTHROPIC_BASE_URL"] == corp.server.url  # no /v1
+    before = corp.server.refreshes
+    result = run_claude(tb)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "hello"
+    assert corp.server.refreshes - before <= 1
+    assert tb.sent_tokens("/v1/messages") == [tb.cached_token("corp")]
+
+
+def test_the_contrib_snippet_works_as_written(corp, proxy):
+    """contrib/claude-code/settings.json (an `oauth` profile `corp` in front of a gateway)
+    with its base URL pointed at the fake."""
+    tool("claude")
+    seed_oauth_login(corp)
+    tb = ToolBox(corp, proxy)
+    value = json.loads((ROOT / "contrib" / "claude-code" / "settings.json").read_text())
+    value["env"]["ANTHROPIC_BASE_URL"] = corp.server.url
+    write_settings(tb, value)
     result = run_claude(tb)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "hello"

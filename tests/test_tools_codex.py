@@ -1,49 +1,39 @@
 """The real OpenAI Codex CLI with the helper as its provider's auth command.
 
 Codex runs ``[model_providers.<id>.auth] command`` at start, keeps the token in memory and,
-with ``refresh_interval_ms = 0``, runs it again only after a 401. These tests run
-``codex exec`` in a throwaway HOME against the fake Copilot API (and the fake company
-gateway), and count on the fake's own numbers: token exchanges, model calls, refusals.
+with ``refresh_interval_ms = 0``, runs it again only after a 401. These tests configure it
+with ``git-credential-copilot setup codex`` in a throwaway HOME, run ``codex --profile P
+exec`` (what setup tells the person to run) against the fake Copilot API (and the fake
+company gateway), and count on the fake's own numbers: token exchanges, model calls,
+refusals. One test runs ``contrib/codex/config.toml`` as written there.
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
 
 import pytest
 
 from conftest import seed_oauth_login, uncached
 
 from fakeserver import RefusingProxy
-from realtools import COPILOT_HEADERS, ToolBox, tool
+from realtools import COPILOT_HEADERS, COPILOT_MODELS, ROOT, ToolBox, tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TOKEN_ARGS = ["token", "--renew", "--min-ttl", "600"]
 # `features.plugins=false`: at start codex syncs its plugin list with
 # `git ls-remote https://github.com/openai/plugins`; the tests must not reach the internet.
 QUIET = ["--skip-git-repo-check", "-c", "analytics.enabled=false", "-c", "features.plugins=false"]
 BOUND = 90  # seconds: a codex run is ~2 s; its retries on a dead helper take ~16 s
 
 
-def _toml(value) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
-    return json.dumps(value)
-
-
-def write_config(tb: ToolBox, *, base_url: str, args: list[str], headers: dict | None,
-                 model: str = "gpt-5-codex", provider: str = "copilot") -> None:
-    """~/.codex/config.toml as `setup codex` writes it (provider made the default)."""
-    lines = [f"model_provider = {_toml(provider)}", f"model = {_toml(model)}", "",
-             f"[model_providers.{provider}]", f"name = {_toml('GitHub Copilot')}",
-             f"base_url = {_toml(base_url)}", 'wire_api = "responses"']
-    if headers:
-        lines.append(f"http_headers = {_toml(headers)}")
-    lines += ["", f"[model_providers.{provider}.auth]", 'command = "git-credential-copilot"',
-              f"args = {_toml(args)}", "timeout_ms = 30000", "refresh_interval_ms = 0", ""]
-    (tb.home / ".codex").mkdir(exist_ok=True)
-    (tb.home / ".codex" / "config.toml").write_text("\n".join(lines))
+def contrib_config(base_url: str) -> str:
+    """contrib/codex/config.toml as a person would paste it, pointed at the fake."""
+    text = (ROOT / "contrib" / "codex" / "config.toml").read_text()
+    config = tomllib.loads(text)
+    real = config["model_providers"][config["model_provider"]]["base_url"]
+    return text.replace(json.dumps(real), json.dumps(base_url))
 
 
 @pytest.fixture
@@ -55,32 +45,37 @@ def proxy():
 
 @pytest.fixture
 def codex(logged_in, proxy) -> ToolBox:
-    """A logged-in helper with nothing cached, and Codex configured for the fake Copilot."""
+    """Codex set up for the fake Copilot by `setup codex`; the helper logged in, with
+    nothing cached (setup's own token forgotten)."""
     tool("codex")
-    tb = ToolBox(uncached(logged_in), proxy)
-    write_config(tb, base_url=tb.server.url, args=TOKEN_ARGS, headers=COPILOT_HEADERS)
+    tb = ToolBox(logged_in, proxy)
+    tb.server.models, tb.server.strict_models = COPILOT_MODELS, True
+    tb.setup("codex")
+    uncached(logged_in)
     return tb
 
 
-def run_codex(tb: ToolBox, prompt: str = "say hello", stop_when=None):
-    result = tb.run([str(tool("codex")), "exec", *QUIET, prompt], timeout=BOUND,
-                    stop_when=stop_when)
+def run_codex(tb: ToolBox, prompt: str = "say hello", stop_when=None, profile="copilot"):
+    result = tb.run([str(tool("codex")), *(["--profile", profile] if profile else []),
+                     "exec", *QUIET, prompt], timeout=BOUND, stop_when=stop_when)
     assert not tb.offline(), f"codex tried to reach the internet: {tb.offline()}"
     return result
 
 
 def test_the_first_request_carries_a_token_the_helper_minted(codex):
-    before = codex.server.exchanges
+    before, mark = codex.server.exchanges, codex.mark()
     result = run_codex(codex)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "hello"
     assert codex.server.exchanges - before == 1
-    assert codex.helper_calls() == [" ".join(TOKEN_ARGS)]  # once, at start
+    assert len(codex.helper_calls()) == 1  # once, at start
+    assert codex.helper_calls()[0].endswith("token --renew --min-ttl 600")
     minted = codex.cached_token()
     assert codex.sent_tokens("/responses") == [minted]
-    assert set(codex.sent_tokens("/models")) == {minted}  # codex lists the models at start
+    assert set(codex.sent_tokens("/models", mark)) == {minted}  # codex lists models at start
     sent = codex.sent_headers("/responses")[0]
     assert {k: sent.get(k) for k in COPILOT_HEADERS} == COPILOT_HEADERS
+    assert [b["model"] for p, b in codex.server.bodies if p == "/responses"] == ["gpt-5.1-codex"]
 
 
 def test_a_token_revoked_between_runs_costs_the_next_run_one_exchange(codex):
@@ -154,10 +149,26 @@ def test_codex_with_a_company_gateway(corp, proxy):
     tool("codex")
     seed_oauth_login(corp)
     tb = ToolBox(corp, proxy)
-    write_config(tb, base_url=f"{corp.server.url}/v1", provider="corp", headers=None,
-                 args=["--profile", "corp", *TOKEN_ARGS], model="gpt-5")
-    result = run_codex(tb)
+    tb.setup("codex", profile="corp")
+    config = tomllib.loads((tb.home / ".codex" / "corp.config.toml").read_text())
+    config["model"] = "gpt-5"  # setup names no model for a gateway: the person chooses
+    (tb.home / ".codex" / "corp.config.toml").write_text(
+        "".join(f"{k} = {json.dumps(v)}\n" for k, v in config.items()))
+    before = corp.server.refreshes
+    result = run_codex(tb, profile="corp")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "hello"
-    assert corp.server.refreshes == 1
+    assert corp.server.refreshes - before <= 1
     assert tb.sent_tokens("/v1/responses") == [tb.cached_token("corp")]
+
+
+def test_the_contrib_snippet_works_as_written(logged_in, proxy):
+    tool("codex")
+    tb = ToolBox(uncached(logged_in), proxy)
+    (tb.home / ".codex").mkdir()
+    (tb.home / ".codex" / "config.toml").write_text(contrib_config(tb.server.url))
+    result = run_codex(tb, profile="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello"
+    assert tb.server.exchanges == 2  # the login's check, then the token codex got
+    assert tb.sent_tokens("/responses") == [tb.cached_token()]
