@@ -178,7 +178,22 @@ def test_claude_code_with_a_company_gateway(corp, proxy):
     assert tb.sent_tokens("/v1/messages") == [tb.cached_token("corp")]
 
 
-def test_the_contrib_snippet_works_as_written(corp, proxy):
+def test_the_contrib_copilot_snippet_works_as_written(logged_in, proxy):
+    """contrib/claude-code/settings-copilot.json with its base URL pointed at the fake."""
+    tool("claude")
+    tb = ToolBox(uncached(logged_in), proxy)
+    tb.server.models, tb.server.strict_models = COPILOT_MODELS, True
+    value = json.loads((ROOT / "contrib" / "claude-code" / "settings-copilot.json").read_text())
+    value["env"]["ANTHROPIC_BASE_URL"] = tb.server.url
+    write_settings(tb, value)
+    result = run_claude(tb)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "hello"
+    assert tb.server.exchanges == 2  # the login's check, then the token Claude Code got
+    assert tb.sent_tokens("/v1/messages") == [tb.cached_token()]
+
+
+def test_the_contrib_gateway_snippet_works_as_written(corp, proxy):
     """contrib/claude-code/settings.json (an `oauth` profile `corp` in front of a gateway)
     with its base URL pointed at the fake."""
     tool("claude")
