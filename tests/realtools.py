@@ -28,7 +28,6 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from conftest import EXE, Sandbox
-
 from fakeserver import RefusingProxy
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,6 @@ import time
 import pytest
 
 from conftest import uncached
-
 from fakeserver import RefusingProxy
 from realtools import COPILOT_HEADERS, COPILOT_MODELS, ROOT, TOOLS_BIN, ToolBox, ToolRun, tool
 

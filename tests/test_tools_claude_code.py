@@ -17,7 +17,6 @@ import json
 import pytest
 
 from conftest import seed_oauth_login, uncached
-
 from fakeserver import RefusingProxy
 from realtools import COPILOT_HEADERS, COPILOT_MODELS, ROOT, ToolBox, tool
 

@@ -11,14 +11,18 @@ refusals. One test runs ``contrib/codex/config.toml`` as written there.
 from __future__ import annotations
 
 import json
-import tomllib
+import sys
 
 import pytest
 
 from conftest import seed_oauth_login, uncached
-
 from fakeserver import RefusingProxy
 from realtools import COPILOT_HEADERS, COPILOT_MODELS, ROOT, ToolBox, tool
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the project's own fallback
+    import tomli as tomllib
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
