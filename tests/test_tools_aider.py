@@ -128,6 +128,7 @@ def interrupt_when(tb: ToolBox, condition) -> ToolRun:
     result = ToolRun(proc.returncode, out.decode("utf-8", "replace"),
                      err.decode("utf-8", "replace"), time.monotonic() - started)
     tb.box.check_no_secret_leaked(result.stdout + result.stderr, "the launcher's output")
+    assert not tb.offline(), f"aider tried to reach the internet: {tb.offline()}"
     return result
 
 
@@ -138,7 +139,8 @@ def test_after_an_enterprise_403_the_launcher_fails_and_the_next_start_recovers(
     server.expired_status = 403
     server.revoke_after_model_calls = 0
     failed = interrupt_when(aider, lambda: server.refused["/chat/completions"] >= 2)
-    assert failed.returncode == 1, failed.stdout + failed.stderr
+    # 1, or aider's own 130 when the Ctrl-C caught it sleeping between retries (traceback)
+    assert failed.returncode in (1, 130), failed.stdout + failed.stderr
     assert "token expired" in failed.stdout  # aider's retry messages
     assert GIVE_UP in failed.stderr
     before, refused = server.exchanges, server.refused["/chat/completions"]
