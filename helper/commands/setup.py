@@ -88,20 +88,7 @@ def cmd_setup(args: Any, streams: Any, env: Mapping[str, str]) -> int:
         return EXIT_OK
     if options.dry_run:
         return _show(changes, streams, ours, say)
-    before = record.load(env, options.tool, target.profile)
-    record.save(env, rec)  # first: a teardown after a failed write still finds what we did
-    made = False
-    try:
-        for change in changes:
-            _make(change, options.tool, say)
-            made = made or change.changed
-    except HelperError:
-        if not made:  # nothing was changed: neither is the record
-            if before:
-                record.save(env, before)
-            else:
-                record.remove(env, rec)
-        raise
+    _make_recorded(changes, rec, env, options.tool, say)
     for line in notes + tool_notes:
         say(f"{options.tool}: {line}")
     if target.provider == COPILOT:
@@ -236,6 +223,26 @@ def _show(changes: Sequence[Change], streams: Any, ours: set[str], say: Any) -> 
     streams.stdout.flush()
     say("dry run: nothing was written")
     return EXIT_OK
+
+
+def _make_recorded(changes: Sequence[Change], rec: record.Record, env: Mapping[str, str],
+                   tool: str, say: Any) -> None:
+    """Record, then make the changes: a teardown after a failed write still finds what was
+    done. When the first write fails nothing was changed, and the record is put back."""
+    before = record.load(env, rec.tool, rec.profile)
+    record.save(env, rec)
+    made = False
+    try:
+        for change in changes:
+            _make(change, tool, say)
+            made = made or change.changed
+    except HelperError:
+        if not made:
+            if before:
+                record.save(env, before)
+            else:
+                record.remove(env, rec)
+        raise
 
 
 def _make(change: Change, tool: str, say: Any) -> None:
