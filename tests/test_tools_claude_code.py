@@ -128,6 +128,22 @@ def test_a_token_revoked_inside_a_run_is_replaced_after_the_401(claude):
     assert first == refused != answered == claude.cached_token()
 
 
+def test_an_enterprise_403_inside_a_run_is_replaced_too(claude):
+    """Copilot Enterprise answers 403 for an expired token: Claude Code reruns
+    apiKeyHelper after a 403 as after a 401."""
+    server = claude.server
+    server.expired_status = 403
+    server.tool_call = ("Read", {"file_path": str(claude.work / "notes.txt")})
+    server.revoke_after_model_calls = 1
+    server.on_revoke = claude.age_cached_token
+    before = server.exchanges
+    result = run_claude(claude)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert server.refused["/v1/messages"] == 1
+    assert server.exchanges - before == 2  # the first token, and one after the 403
+    assert len(claude.helper_calls()) == 2
+
+
 @pytest.mark.xfail(reason="needs renew probe", strict=False)
 def test_a_token_revoked_a_moment_after_minting_is_replaced_after_the_401(claude):
     server = claude.server

@@ -113,6 +113,26 @@ def test_a_token_revoked_inside_a_run_is_replaced_after_the_401(codex):
     assert first == refused != answered == codex.cached_token()
 
 
+def test_after_an_enterprise_403_inside_a_run_the_next_start_recovers(codex):
+    """Copilot Enterprise answers 403 for an expired token. Codex 0.171.0 reruns the auth
+    command after a 401 only: after a 403 it retries the dead token and the run fails.
+    The next start runs the command again and gets a new token."""
+    server = codex.server
+    server.expired_status = 403
+    server.tool_call = ("get_goal", {})
+    server.revoke_after_model_calls = 1
+    server.on_revoke = codex.age_cached_token
+    failed = run_codex(codex)
+    assert failed.returncode != 0
+    assert "403 Forbidden" in failed.stderr
+    assert len(codex.helper_calls()) == 1  # not rerun after the 403s
+    before = server.exchanges
+    again = run_codex(codex)
+    assert again.returncode == 0, again.stderr
+    assert server.exchanges - before == 1
+    assert codex.sent_tokens("/responses")[-1] == codex.cached_token()
+
+
 @pytest.mark.xfail(reason="needs renew probe", strict=False)
 def test_a_token_revoked_a_moment_after_minting_is_replaced_after_the_401(codex):
     """As above, but the token dies seconds after it was minted: `--renew` must not hand
