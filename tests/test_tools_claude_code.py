@@ -13,6 +13,7 @@ run ``claude -p`` and count on the fake's own numbers. One test runs
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -155,6 +156,17 @@ def test_a_token_revoked_a_moment_after_minting_is_replaced_after_the_401(claude
     assert server.refused["/v1/messages"] == 1, f"a dead token was retried: {server.refused}"
     assert result.returncode == 0, result.stdout + result.stderr
     assert server.exchanges == 3  # the login's check, the first token, one after the 401
+
+
+def test_five_sessions_meeting_a_revoked_token_mint_one_between_them(claude):
+    assert run_claude(claude).returncode == 0
+    claude.age_cached_token()
+    claude.server.revoke_api_tokens()
+    before = claude.server.exchanges
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(lambda _: run_claude(claude), range(5)))
+    assert [r.returncode for r in results] == [0] * 5, [r.stderr for r in results]
+    assert claude.server.exchanges - before == 1
 
 
 def test_without_a_login_claude_shows_our_line_and_stops(claude):
