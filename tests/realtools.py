@@ -78,6 +78,8 @@ class ToolBox:
         self.work = box.root / "work"  # the tool's working directory, an empty project
         self.work.mkdir(exist_ok=True)
         self.calls_log = box.root / "helper-calls.log"
+        tmp = box.root / "tmp"  # the tools' temporary files go away with the sandbox
+        tmp.mkdir(exist_ok=True)
         shims = box.root / "shims"
         shims.mkdir(exist_ok=True)
         shim = shims / HELPER
@@ -88,6 +90,7 @@ class ToolBox:
             **box.env,
             "PATH": f"{shims}{os.pathsep}{box.env['PATH']}",
             "GIT_TERMINAL_PROMPT": "0",
+            "TMPDIR": str(tmp),
             "BROWSER": "true",  # a tool that offers to open a URL opens nothing
             **{name: proxy.url for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY",
                                             "https_proxy", "http_proxy", "all_proxy")},
