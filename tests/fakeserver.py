@@ -2,8 +2,12 @@
 
 It implements what the helper talks to - GitHub's device flow (errors as HTTP 200, like
 GitHub), ``/user``, GitHub's refresh grant for expiring user tokens, the Copilot token
-exchange, and a Copilot chat endpoint that answers 401 ``unauthorized: token expired`` for
-invalidated tokens - and counts every request, so tests assert on the server's own numbers.
+exchange - and what the LLM tools talk to with the tokens it hands out (``ModelAPI``: the
+Responses, Messages and chat completions APIs and ``/models``, which answer 401
+``unauthorized: token expired``, or Enterprise's 403, for tokens the server no longer
+takes), and counts every request, so tests assert on the server's own numbers. The fake
+IdP serves the same model API under ``/v1`` as a company gateway; ``RefusingProxy`` keeps
+real tools off the internet.
 """
 
 from __future__ import annotations
