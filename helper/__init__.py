@@ -17,8 +17,8 @@ __all__ = ["get_token", "erase", "Token", "HelperError", "__version__"]
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
-    from .api import Token
-    from .errors import HelperError
+    from helper.api import Token
+    from helper.errors import HelperError
 
 
 def get_token(profile: str | None = None) -> Token:
@@ -26,25 +26,25 @@ def get_token(profile: str | None = None) -> Token:
 
     Raises helper.HelperError (with a one-line message) when none can be produced.
     """
-    from .api import get_token as _get_token
+    from helper.api import get_token as _get_token
 
     return _get_token(profile)
 
 
 def erase(token: str, profile: str | None = None) -> None:
     """Forget ``token`` after the API rejected it; a no-op if a newer token is cached."""
-    from .api import erase as _erase
+    from helper.api import erase as _erase
 
     _erase(token, profile)
 
 
 def __getattr__(name: str) -> object:
     if name == "Token":
-        from .api import Token
+        from helper.api import Token
 
         return Token
     if name == "HelperError":
-        from .errors import HelperError
+        from helper.errors import HelperError
 
         return HelperError
     raise AttributeError(name)

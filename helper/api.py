@@ -11,13 +11,14 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import config, wiring
-from .console import Console
-from .errors import mask
+from helper.core import config
+from helper.core import wiring
+from helper.console import Console
+from helper.errors import mask
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
-    from .lifecycle import Lifecycle
+    from helper.core.lifecycle import Lifecycle
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple, TextIO
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
-if TYPE_CHECKING:  # the cached path uses Console for notices and must stay light
-    from typing import TextIO
-
-    from .rfc8628 import DeviceCode
+if TYPE_CHECKING:
+    from helper.oauth2.rfc8628 import DeviceCode
 
 PREFIX = "git-credential-copilot: "
 
@@ -82,7 +80,7 @@ class Console:
         return f"{left // 60}:{left % 60:02d}"
 
     def _write(self, text: str) -> None:
-        from .errors import scrub
+        from helper.errors import scrub
 
         try:
             self.stream.write(scrub(text))
@@ -108,9 +106,14 @@ class Answer:
     def _do(self, action: Callable[[], object]) -> int:
         try:
             result = action()
+        except UnicodeEncodeError as e:
+            from helper.errors import OutputError
+
+            raise OutputError(f"cannot write the answer to stdout: its encoding "
+                              f"({e.encoding}) cannot carry it; nothing was delivered") from e
         except (OSError, ValueError) as e:
             self._silence()
-            from .errors import OutputError
+            from helper.errors import OutputError
 
             why = getattr(e, "strerror", None) or "it is closed"
             raise OutputError(f"cannot write the answer to stdout ({why}); nothing was "
@@ -127,3 +130,11 @@ class Answer:
             os.close(null)
         except (OSError, ValueError, AttributeError):
             pass
+
+
+class Streams(NamedTuple):
+    """A command's streams: git's input, the answer on stdout, the person's stderr."""
+
+    stdin: BinaryIO
+    stdout: Answer
+    console: Console

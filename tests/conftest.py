@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,7 @@ import keyring.backend
 import pytest
 from keyring.errors import PasswordDeleteError
 
-from helper import cli
+from helper.commands import main as cli
 
 from fakeserver import FakeGitHub, FakeIdP, FakeServer
 
@@ -75,8 +76,12 @@ class Sandbox:
         return self.root / "data" / "git-credential-copilot"
 
     def write_config(self, text: str) -> None:
+        """Write the config as if written a minute ago: the cached get saves routes only
+        for a config that has not changed for a few seconds (cachefiles.RACY)."""
         self.config_path.write_text(textwrap.dedent(text).format(
             url=self.server.url, host=self.server.host, port=self.server.port))
+        settled = time.time() - 60
+        os.utime(self.config_path, (settled, settled))
 
     @property
     def login_host(self) -> str:
@@ -87,8 +92,22 @@ class Sandbox:
         path = self.state_dir / f"{profile}.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
+    def login_key(self, profile: str = "copilot") -> str:
+        """The key the profile's login is stored under: its name and its server."""
+        from helper.core import config
+
+        return f"{profile}@{config.load(self.env).profile(profile).issuer}"
+
+    def stored_path(self, profile: str = "copilot") -> Path:
+        return self.data_dir / f"{self.login_key(profile)}.json"
+
     def stored(self, profile: str = "copilot") -> dict:
-        path = self.data_dir / f"{profile}.json"
+        from helper.errors import ConfigError
+
+        try:
+            path = self.stored_path(profile)
+        except ConfigError:  # a profile the config does not name has no login
+            return {}
         return json.loads(path.read_text()) if path.exists() else {}
 
     def credential(self, host: str | None = None, protocol: str = "http", **extra: str) -> str:
@@ -175,8 +194,9 @@ def sandbox_env(root: Path) -> dict[str, str]:
         "GIT_CREDENTIAL_COPILOT_INTERACTIVE": "never",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-        # Subprocess coverage (coverage's own .pth starts it when this is set).
-        **{k: v for k, v in os.environ.items() if k == "COVERAGE_PROCESS_START"},
+        # Subprocess coverage (coverage's own .pth starts it when this is set), and the code
+        # under test when it is not the installed checkout (scripts/mutation sets PYTHONPATH).
+        **{k: v for k, v in os.environ.items() if k in ("COVERAGE_PROCESS_START", "PYTHONPATH")},
     }
 
 
@@ -261,9 +281,9 @@ def seed_oauth_login(box: Sandbox, profile: str = "corp", cached: bool = False) 
     ``login`` stores it, and with ``cached`` its access token cached through ``store`` as
     ``login`` caches it. For tests of what comes after a login, without a device flow's
     one-second poll; the device flow itself is tested in test_e2e_oauth."""
-    from helper import files
-    from helper.records import Grant
-    from helper.store import FileStore
+    from helper.storage import files
+    from helper.storage.records import Grant
+    from helper.storage.secrets import FileStore
 
     from fakeserver import Family
 
@@ -273,7 +293,7 @@ def seed_oauth_login(box: Sandbox, profile: str = "corp", cached: bool = False) 
         server.families.append(family)
         tokens = server._tokens(family)
     FileStore(box.data_dir, files.quiet).write(
-        profile, Grant(refresh_token=tokens["refresh_token"]).to_dict())
+        box.login_key(profile), Grant(refresh_token=tokens["refresh_token"]).to_dict())
     if cached:
         expiry = str(int(server.access_tokens[tokens["access_token"]]))
         result = box.call("--profile", profile, "store", input=box.credential(

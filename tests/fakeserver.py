@@ -654,6 +654,7 @@ class Family:
     current: str
     used: set = field(default_factory=set)
     revoked: bool = False
+    user: str = "alice"  # whose login it is (FakeIdP.USER unless signed in as another)
 
 
 @dataclass
@@ -663,6 +664,7 @@ class CodeGrant:
     client_id: str
     redirect_uri: str
     challenge: str
+    user: str = "alice"
     used: bool = False
 
 
@@ -680,7 +682,14 @@ class FakeIdP(ModelAPI, FakeServer):
     once), "deny" (redirect with access_denied) or "hold" (a page that never redirects).
     ``device_flow``: "on", "refused" (/device answers unauthorized_client, as identity
     providers that block it do) or "absent" (not in the discovery document either).
+
+    Who is signed in at the IdP: ``USER`` (the person the tests play), unless the browser
+    carries an ``idp_user`` cookie from ``GET /login?user=NAME`` - how a test plays another
+    person, an attacker, with an account of their own. ``authorized_by`` and
+    ``redemptions_by`` count codes issued and redeemed per user.
     """
+
+    USER = "alice"
 
     def __init__(self, *, interval: int = 1, access_ttl: int = 3600, rotate: bool = True,
                  oidc: bool = True, client_secret: str = "", auto_approve: bool = False) -> None:
@@ -690,6 +699,8 @@ class FakeIdP(ModelAPI, FakeServer):
         self.authorizations: list[dict] = []  # every /authorize request's parameters
         self.code_grants: dict[str, CodeGrant] = {}
         self.code_redemptions = 0  # authorization_code grants that produced tokens
+        self.authorized_by: Counter[str] = Counter()  # codes issued at /authorize, per user
+        self.redemptions_by: Counter[str] = Counter()  # codes redeemed at /token, per user
         self.interval = interval
         self.access_ttl = access_ttl
         self.rotate = rotate
@@ -719,6 +730,21 @@ class FakeIdP(ModelAPI, FakeServer):
             doc["grant_types_supported"].pop()
         return 200, doc
 
+    def _login(self, headers, form):
+        """Sign in at the IdP as ``user``: a session cookie, as a real IdP sets."""
+        user = form.get("user", "")
+        if not user.isalnum():
+            return 400, {"error": "invalid_request"}
+        return 200, b"<html><body>Signed in</body></html>", {
+            "Content-Type": "text/html", "Set-Cookie": f"idp_user={user}; Path=/"}
+
+    def _user_of(self, headers) -> str:
+        for pair in headers.get("Cookie", "").split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name == "idp_user" and value:
+                return value
+        return self.USER
+
     def _authorize(self, headers, form):
         with self.lock:
             self.authorizations.append(dict(form))
@@ -737,9 +763,11 @@ class FakeIdP(ModelAPI, FakeServer):
         if self.consent == "deny":
             return _redirect(redirect, error="access_denied",
                              error_description="The user declined", state=state)
-        code = self.issue("ac_")
+        code, user = self.issue("ac_"), self._user_of(headers)
         with self.lock:
-            self.code_grants[code] = CodeGrant(form["client_id"], redirect, form["code_challenge"])
+            self.authorized_by[user] += 1
+            self.code_grants[code] = CodeGrant(form["client_id"], redirect, form["code_challenge"],
+                                               user)
         return _redirect(redirect, code=code, state=state)
 
     def _code_token(self, form):
@@ -756,7 +784,8 @@ class FakeIdP(ModelAPI, FakeServer):
                 return 400, {"error": "invalid_grant",
                              "error_description": "PKCE verification failed"}
             self.code_redemptions += 1
-            family = Family(current="")
+            self.redemptions_by[grant.user] += 1
+            family = Family(current="", user=grant.user)
             self.families.append(family)
             return 200, self._tokens(family)
 
@@ -851,6 +880,7 @@ class FakeIdP(ModelAPI, FakeServer):
         ("GET", "/.well-known/openid-configuration"): _oidc,
         ("GET", "/.well-known/oauth-authorization-server"): _metadata,
         ("POST", "/device"): _device,
+        ("GET", "/login"): _login,
         ("GET", "/authorize"): _authorize,
         ("POST", "/token"): _token,
         **model_routes("/v1"),

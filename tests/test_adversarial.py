@@ -440,7 +440,8 @@ def test_fuzz_store_and_erase_never_crash_or_print(logged_in, data, action):
 
 def test_the_hygiene_check_catches_an_unmasked_token(sandbox, monkeypatch):
     """Break masking on purpose: the suite's own check must notice the leak."""
-    from helper import errors, lifecycle
+    from helper import errors
+    from helper.core import lifecycle
 
     dead = sandbox.server.add_github_token()
     sandbox.server.revoke_github(dead)
@@ -463,7 +464,13 @@ def test_interactive_prompt_goes_to_stderr_never_stdout(sandbox):
 
 def test_no_record_type_shows_a_secret_in_its_repr():
     """A repr ends up in logs, tracebacks and debug prints: none may carry a secret."""
-    from helper import api, config, protocol, records, rfc6749, rfc8628, state
+    from helper import api
+    from helper.core import config
+    from helper.commands import protocol
+    from helper.storage import records
+    from helper.oauth2 import rfc6749
+    from helper.oauth2 import rfc8628
+    from helper.storage import state
 
     secret = "gho_" + "s" * 36
     records = [

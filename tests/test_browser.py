@@ -9,8 +9,10 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
 import socket
+import subprocess
 import sys
 import textwrap
 import threading
@@ -21,9 +23,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 import requests
 
-from helper import browser, rfc6749, rfc7636, rfc8252, rfc8628
 from helper.console import Console
-from helper.transport import Transport
+from helper.net.transport import Transport
+from helper.oauth2 import browser, rfc6749, rfc7636, rfc8252, rfc8628
 
 from conftest import expire_access_token, require_executable
 from procs import Watched
@@ -43,20 +45,36 @@ def with_query(url: str, **changes: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def without(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != name]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def plain_session() -> requests.Session:
+    """An HTTP client with no cookies yet and no proxy: another process on this machine."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 class HttpBrowser:
-    """Plays the person's browser: visits URLs in a thread, following redirects."""
+    """Plays the person's browser: visits URLs in a thread, following redirects one hop at a
+    time (``rewrite`` may change each hop, as a tampering extension would) and keeping
+    cookies, as a browser does."""
 
     def __init__(self, rewrite=lambda url: url):
         self.rewrite = rewrite
         self.opened: list[str] = []
         self.pages: list[tuple[int, str]] = []
+        self.hops: list[tuple[int, str]] = []  # (status, URL) of every request, in order
         self._threads: list[threading.Thread] = []
-        self._session = requests.Session()
-        self._session.trust_env = False  # no proxy between us and 127.0.0.1
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy between us and 127.0.0.1
 
     def __call__(self, url: str, env=None) -> None:
         self.opened.append(url)
-        self.visit(self.rewrite(url))
+        self.visit(url)
 
     def visit(self, *urls: str) -> None:
         thread = threading.Thread(target=self._visit, args=urls, daemon=True)
@@ -66,15 +84,36 @@ class HttpBrowser:
     def _visit(self, *urls: str) -> None:
         for url in urls:
             try:
-                answer = self._session.get(url, timeout=10)
+                answer = self.follow(url)
                 self.pages.append((answer.status_code, answer.text))
             except requests.RequestException as e:
                 self.pages.append((0, type(e).__name__))
+
+    def follow(self, url: str) -> requests.Response:
+        """GET ``url`` and its redirects (at most 10), each hop rewritten first."""
+        for _ in range(10):
+            url = self.rewrite(url)
+            answer = self.session.get(url, timeout=10, allow_redirects=False)
+            self.hops.append((answer.status_code, url))
+            if answer.status_code not in (301, 302, 303, 307) or "Location" not in answer.headers:
+                return answer
+            url = answer.headers["Location"]
+        raise AssertionError("more than 10 redirects")
 
     def join(self) -> None:
         for thread in self._threads:
             thread.join(timeout=15)
             assert not thread.is_alive()
+
+
+def on_callback(change):
+    """A rewrite for the redirect back to the listener only."""
+    return lambda url: change(url) if urlsplit(url).path == rfc8252.PATH else url
+
+
+def on_authorization(change):
+    """A rewrite for the request to the authorization endpoint only."""
+    return lambda url: change(url) if urlsplit(url).path == "/authorize" else url
 
 
 # -- RFC 7636 ------------------------------------------------------------------------------
@@ -105,48 +144,215 @@ def callback(listener: rfc8252.Listener, **params: str) -> str:
     return f"{listener.redirect_uri}?{urlencode(params)}"
 
 
+def answering(listener: rfc8252.Listener, **params: str) -> str:
+    """The listener's start link, for an identity provider that answers at once with
+    ``params``: the start link redirects straight to the callback carrying them."""
+    return listener.start_link(callback(listener, **params))
+
+
+class Waiting:
+    """``listener.wait`` in a thread, so a test can send requests one after another, in an
+    order it chooses; ``outcome()`` is what the wait returned or raised."""
+
+    def __init__(self, listener: rfc8252.Listener, state: str, **kwargs):
+        self._outcome: list[object] = []
+        self._thread = threading.Thread(target=self._wait, args=(listener, state), kwargs=kwargs,
+                                        daemon=True)
+        self._thread.start()
+
+    def _wait(self, listener, state, **kwargs) -> None:
+        try:
+            self._outcome.append(listener.wait(state, **kwargs))
+        except rfc8252.RedirectError as e:
+            self._outcome.append(e)
+
+    def outcome(self) -> object:
+        self._thread.join(timeout=20)
+        assert not self._thread.is_alive()
+        return self._outcome[0]
+
+
 def test_the_listener_takes_the_code_for_its_state_and_closes():
     with rfc8252.Listener() as listener:
         assert listener.redirect_uri == f"http://127.0.0.1:{listener.port}/callback"
         assert listener._server.server_address[0] == "127.0.0.1"
+        link = answering(listener, code="c-1", state="s-1")
+        assert link.startswith(f"http://127.0.0.1:{listener.port}/start/")  # same host literal
         person = HttpBrowser()
-        base = listener.redirect_uri.rsplit("/", 1)[0]
-        person.visit(f"{base}/favicon.ico", callback(listener, code="c-1", state="s-1"))
+        person.visit(f"http://127.0.0.1:{listener.port}/favicon.ico", link)
         assert listener.wait("s-1", timeout=10) == "c-1"
         person.join()
     assert person.pages[0][0] == 404  # another path: answered, and the wait went on
     assert person.pages[1][0] == 200 and "Signed in" in person.pages[1][1]
+    assert [status for status, _ in person.hops[1:]] == [302, 200]
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", listener.port), 1):
         pass  # one-shot: nothing listens any more
 
 
-def test_a_forged_state_ends_the_sign_in():
+def test_the_start_link_sets_a_cookie_the_redirect_must_bring_back():
     with rfc8252.Listener() as listener:
+        link = answering(listener, code="c-1", state="s-1")
+        waiting = Waiting(listener, "s-1", timeout=10)
         person = HttpBrowser()
-        person.visit(callback(listener, code="c-1", state="forged"))
-        with pytest.raises(rfc8252.StateMismatch) as info:
-            listener.wait("s-1", timeout=10)
-        person.join()
-    assert "state" in str(info.value) and "\n" not in str(info.value)
-    assert person.pages[0][0] == 400 and "Nothing was stored" in person.pages[0][1]
+        first = person.session.get(link, allow_redirects=False, timeout=10)
+        back = person.follow(first.headers["Location"])
+        assert waiting.outcome() == "c-1" and back.status_code == 200
+    cookie = first.headers["Set-Cookie"]
+    name, value = cookie.split(";")[0].split("=", 1)
+    assert name == f"git-credential-copilot-{listener.port}" and len(value) >= 40
+    attributes = {part.strip() for part in cookie.split(";")[1:]}
+    assert {"HttpOnly", "SameSite=Lax", "Path=/"} <= attributes
+    assert first.status_code == 302 and first.headers["Location"].startswith(
+        listener.redirect_uri)
+    assert first.headers["Cache-Control"] == "no-store"
+    assert "state" not in link and "code" not in link  # nothing of the sign-in in the link
+    assert back.request.headers["Cookie"] == f"{name}={value}"
 
 
-def test_a_redirect_without_state_is_a_forged_one():
+@pytest.mark.parametrize("forged", [{"state": "forged"}, {}, {"state": ""}],
+                         ids=["wrong", "missing", "empty"])
+def test_a_callback_with_a_forged_state_gets_400_and_the_wait_goes_on(forged):
+    """Issue: one GET /callback?state=x from any process ended the sign-in."""
     with rfc8252.Listener() as listener:
-        HttpBrowser().visit(callback(listener, code="c-1"))
-        with pytest.raises(rfc8252.StateMismatch):
-            listener.wait("s-1", timeout=10)
+        waiting = Waiting(listener, "s-1", timeout=10)
+        forgery = plain_session().get(callback(listener, code="c-evil", **forged), timeout=10)
+        person = HttpBrowser().follow(answering(listener, code="c-1", state="s-1"))
+        assert waiting.outcome() == "c-1"
+    assert forgery.status_code == 400 and "still waiting" in forgery.text
+    assert person.status_code == 200 and "Signed in" in person.text
+
+
+def test_a_second_use_of_the_start_link_ends_the_sign_in():
+    """Someone who read the link (from the browser's command line) used it first: the
+    person's browser is then the second, and the sign-in stops."""
+    with rfc8252.Listener() as listener:
+        link = answering(listener, code="c-1", state="s-1")
+        waiting = Waiting(listener, "s-1", timeout=10)
+        first = plain_session().get(link, allow_redirects=False, timeout=10)
+        person = HttpBrowser().follow(link)
+        failure = waiting.outcome()
+    assert first.status_code == 302
+    assert isinstance(failure, rfc8252.Interfered)
+    assert str(failure).startswith("another process interfered: the sign-in link was opened "
+                                   "a second time") and "\n" not in str(failure)
+    assert "nothing was stored" in str(failure)
+    assert person.status_code == 400 and "already used" in person.text
+
+
+def test_the_state_without_the_cookie_ends_the_sign_in():
+    """Whoever brings the right state but not the cookie is not the browser that opened the
+    link: someone else got the state, and the code may be theirs."""
+    with rfc8252.Listener() as listener:
+        link = answering(listener, code="c-1", state="s-1")
+        waiting = Waiting(listener, "s-1", timeout=10)
+        person = HttpBrowser()
+        to_callback = person.session.get(link, allow_redirects=False, timeout=10)
+        cookieless = plain_session().get(to_callback.headers["Location"], timeout=10)
+        failure = waiting.outcome()  # the person's own answer, later, finds nobody waiting
+    assert cookieless.status_code == 400 and "Sign-in stopped" in cookieless.text
+    assert isinstance(failure, rfc8252.Interfered) and "\n" not in str(failure)
+    assert "without the cookie its link set" in str(failure)
 
 
 def test_an_error_redirect_is_refused_with_the_providers_words():
     with rfc8252.Listener() as listener:
-        HttpBrowser().visit(callback(listener, error="access_denied",
-                                     error_description="The user\ndeclined", state="s-1"))
+        HttpBrowser().visit(answering(listener, error="access_denied",
+                                      error_description="The user\ndeclined", state="s-1"))
         with pytest.raises(rfc8252.Refused) as info:
             listener.wait("s-1", timeout=10)
     assert info.value.error == "access_denied"
     assert str(info.value) == ("you declined the sign-in (access_denied: The user declined); "
                                "nothing was stored")
+
+
+# -- who is at the other end: Linux's socket table --------------------------------------------
+
+
+def linux_table() -> str:
+    if not Path(rfc8252.TCP_TABLE).exists():
+        pytest.skip("no /proc/net/tcp here: the start link and its cookie are the defence")
+    return rfc8252.TCP_TABLE
+
+
+def test_the_socket_table_names_the_account_at_the_other_end():
+    table = linux_table()
+    with socket.create_server(("127.0.0.1", 0)) as server, \
+            socket.create_connection(server.getsockname()) as peer:
+        ours, _ = server.accept()
+        with ours:
+            assert rfc8252.socket_owner(table, peer.getsockname(), ours.getsockname()) == \
+                os.geteuid()
+            assert rfc8252.peer_trusted(ours.getsockname(), peer.getsockname()) == (
+                True, os.geteuid())
+            gone = ours.getpeername()
+            peer.close()  # no process holds it now: whoever sent a request is gone
+            assert rfc8252.socket_owner(table, gone, ours.getsockname()) is None
+            assert rfc8252.peer_trusted(ours.getsockname(), gone)[0] is False
+
+
+def test_without_a_socket_table_every_peer_is_trusted():
+    assert rfc8252.peer_trusted(("127.0.0.1", 1), ("127.0.0.1", 2),
+                                table="/nonexistent/tcp") == (True, None)
+
+
+def test_a_request_whose_sender_has_gone_does_not_spend_the_start_link():
+    """Sent and closed at once: the socket table no longer says whose it was (another
+    account could hide that way), so it is refused, and the link still works."""
+    linux_table()
+    notices: list[str] = []
+    with rfc8252.Listener() as listener:
+        link = answering(listener, code="c-1", state="s-1")
+        with socket.create_connection(("127.0.0.1", listener.port)) as gone:
+            gone.sendall(f"GET {urlsplit(link).path} HTTP/1.0\r\n\r\n".encode())
+        waiting = Waiting(listener, "s-1", timeout=10, notice=notices.append)
+        person = HttpBrowser().follow(link)  # served after the one that has gone
+        assert waiting.outcome() == "c-1"
+    assert person.status_code == 200
+    assert notices == ["refused a request to the sign-in listener from a connection no process "
+                       "on this machine holds; still waiting for your browser"]
+
+
+GET = r"""
+import sys, urllib.error, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+for url in sys.argv[1:]:
+    try:
+        print(opener.open(url, timeout=10).status, flush=True)
+    except urllib.error.HTTPError as e:
+        print(e.code, flush=True)
+"""
+
+
+def test_another_account_is_refused_before_it_can_use_anything():
+    linux_table()
+    notices: list[str] = []
+    with rfc8252.Listener() as listener:
+        link = answering(listener, code="c-1", state="s-1")
+        waiting = Waiting(listener, "s-1", timeout=15, notice=notices.append)
+        other = subprocess.run(
+            ["/usr/bin/python3", "-I", "-c", GET, link,
+             callback(listener, code="c-2", state="s-1")],
+            capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"},
+            **other_account())
+        person = HttpBrowser().follow(link)  # the start link was not spent
+        assert waiting.outcome() == "c-1"
+    assert other.stdout.split() == ["403", "403"], other.stderr
+    assert person.status_code == 200
+    nobody = other_account()["user"]
+    assert set(notices) == {f"refused a request to the sign-in listener from another account "
+                            f"on this machine (uid {nobody}); still waiting for your browser"}
+
+
+def other_account() -> dict:
+    """Popen arguments that run a process as another account (nobody): needs root."""
+    import pwd
+
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("this test plays another account and must run as root in CI")
+        pytest.skip("playing another account (nobody) needs root; CI runs this test")
+    nobody = pwd.getpwnam("nobody")
+    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": [], "cwd": "/"}
 
 
 def scripted_clock(*times: float):
@@ -262,7 +468,7 @@ def sign_in(idp, client, person, flow="browser", env=None, timeout=10.0, device_
                                  "the fake IdP", env or {}, platform="linux", opener=person,
                                  timeout=timeout)
     finally:
-        if person is not None:
+        if isinstance(person, HttpBrowser):
             person.join()
     return answer, err.getvalue()
 
@@ -279,6 +485,36 @@ def test_sign_in_sends_pkce_s256_and_redeems_the_code_with_the_verifier(idp, cli
     assert "code_verifier" not in sent
     assert person.pages == [(200, person.pages[0][1])] and "Signed in" in person.pages[0][1]
     assert f"  {person.opened[0]}" in err.splitlines()  # the link, for copy-paste
+    # The browser is opened on the start link: nothing of the sign-in is in its command line.
+    link = urlsplit(person.opened[0])
+    assert (link.hostname, link.path[:7], link.query) == ("127.0.0.1", "/start/", "")
+    assert urlsplit(sent["redirect_uri"]).netloc == link.netloc  # the cookie comes back
+    assert sent["state"] not in err and sent["code_challenge"] not in err
+    assert [status for status, _ in person.hops] == [302, 302, 200]
+
+
+def test_another_process_that_uses_the_start_link_first_stops_the_sign_in(idp, client):
+    """It read the link (any account can read the browser's command line) and used it
+    before the person's browser did: the sign-in stops, whatever it does next."""
+    attacker, person, taken = plain_session(), HttpBrowser(), []
+    attacker.get(f"{idp.url}/login?user=mallory", timeout=10)
+
+    def race(url: str, env=None) -> None:
+        def first_then_person() -> None:
+            taken.append(attacker.get(url, allow_redirects=False, timeout=10))
+            person(url)
+        threading.Thread(target=first_then_person, daemon=True).start()
+
+    with pytest.raises(rfc8252.Interfered) as info:
+        sign_in(idp, client, race)
+    person.join()
+    assert str(info.value).startswith("another process interfered")
+    assert taken[0].status_code == 302 and person.pages[0][0] == 400
+    # It goes on to the identity provider as itself; the listener has closed.
+    with pytest.raises(requests.ConnectionError):
+        attacker.get(taken[0].headers["Location"], timeout=10)
+    assert idp.authorized_by["mallory"] == 1 and idp.redemptions_by["mallory"] == 0
+    assert idp.counts["/token"] == 0 and idp.families == []
 
 
 class Terminal(io.StringIO):
@@ -318,15 +554,29 @@ def test_denied_consent_ends_with_one_line_and_no_token(idp, client):
     assert idp.counts["/token"] == 0 and idp.families == []
 
 
-def test_a_forged_state_never_reaches_the_token_endpoint(idp, client):
-    with pytest.raises(rfc8252.StateMismatch):
-        sign_in(idp, client, HttpBrowser(rewrite=lambda url: with_query(url, state="forged")))
-    assert idp.counts["/authorize"] == 1 and idp.counts["/token"] == 0
+def test_a_forged_callback_gets_400_and_the_sign_in_goes_on(idp, client):
+    """Any local process can reach the listener (its port is listed in /proc/net/tcp): a
+    callback with a wrong or no state is refused with a page, and must not end the sign-in,
+    or one request from anyone would."""
+    intruder, answers = plain_session(), []
+
+    def intrude(url: str) -> str:
+        for forged in (with_query(url, state="forged"), without(url, "state")):
+            answers.append(intruder.get(forged, timeout=10).status_code)
+        return url
+
+    person = HttpBrowser(rewrite=on_callback(intrude))
+    answer, _ = sign_in(idp, client, person)
+    assert answers == [400, 400]
+    assert person.pages[-1][0] == 200 and "Signed in" in person.pages[-1][1]
+    assert answer.refresh_token == idp.families[0].current
+    assert idp.counts["/authorize"] == 1 and idp.code_redemptions == 1
 
 
 def test_a_wrong_verifier_is_refused_by_the_server(idp, client):
     """A challenge swapped on the way (as an attacker would) makes our verifier wrong."""
-    swap = HttpBrowser(rewrite=lambda url: with_query(url, code_challenge=s256(RFC_VERIFIER)))
+    swap = HttpBrowser(rewrite=on_authorization(
+        lambda url: with_query(url, code_challenge=s256(RFC_VERIFIER))))
     with pytest.raises(browser.CodeRefused) as info:
         sign_in(idp, client, swap)
     assert "PKCE verification failed" in str(info.value) and "\n" not in str(info.value)
@@ -384,29 +634,56 @@ def test_audience_and_an_existing_query_are_kept(client):
 
 FAKE_BROWSER = """\
 #!{python}
-# A browser for tests: note each start, then "click" through the sign-in page.
-import base64, hashlib, os, sys, time, urllib.parse, urllib.request
+# A browser for tests: note each start, then "click" through the sign-in page, keeping
+# cookies and following redirects as a browser does. FAKE_BROWSER_MODE tampers on the way:
+# "forge" first sends the listener a callback with another state, "swap" changes the PKCE
+# challenge sent to the identity provider. Each answer's status is noted in the log.
+import base64, hashlib, os, sys, time, urllib.error, urllib.parse, urllib.request
 
 url = sys.argv[1]
-with open(os.environ["FAKE_BROWSER_LOG"], "a") as log:
-    log.write(url + "\\n")
+log = open(os.environ["FAKE_BROWSER_LOG"], "a", buffering=1)
+log.write(url + "\\n")
 gate = os.environ.get("FAKE_BROWSER_GATE")  # wait for the test to say "click now"
 for _ in range(600):
     if not gate or os.path.exists(gate):
         break
     time.sleep(0.05)
 mode = os.environ.get("FAKE_BROWSER_MODE", "click")
-parts = urllib.parse.urlsplit(url)
-query = dict(urllib.parse.parse_qsl(parts.query))
-if mode == "forge":
-    query["state"] = "forged"
-if mode == "swap":
-    digest = hashlib.sha256(b"{verifier}").digest()
-    query["code_challenge"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}))
+
+
+def change(url, **params):
+    parts = urllib.parse.urlsplit(url)
+    query = {{**dict(urllib.parse.parse_qsl(parts.query)), **params}}
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def tamper(url):
+    path = urllib.parse.urlsplit(url).path
+    if mode == "forge" and path == "/callback":
+        try:
+            opener.open(change(url, state="forged"), timeout=20).read()
+            log.write("forged: 200\\n")
+        except urllib.error.HTTPError as e:
+            log.write(f"forged: {{e.code}}\\n")
+    if mode == "swap" and path == "/authorize":
+        digest = hashlib.sha256(b"{verifier}").digest()
+        return change(url, code_challenge=base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
+    return url
+
+
+class Tamper(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return super().redirect_request(req, fp, code, msg, headers, tamper(newurl))
+
+
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}), Tamper(),
+                                     urllib.request.HTTPCookieProcessor())
 try:
-    opener.open(url, timeout=20).read()
+    answer = opener.open(tamper(url), timeout=20)
+    answer.read()
+    log.write(f"page: {{answer.status}}\\n")
+except urllib.error.HTTPError as e:
+    log.write(f"page: {{e.code}}\\n")
 except Exception as e:
     print("fake browser:", e, file=sys.stderr)
 """
@@ -420,9 +697,13 @@ def fake_browser(root: Path) -> dict[str, str]:
     return {"BROWSER": str(script), "FAKE_BROWSER_LOG": str(root / "browser.log")}
 
 
-def browser_starts(root: Path) -> list[str]:
+def browser_log(root: Path) -> list[str]:
     log = root / "browser.log"
     return log.read_text().splitlines() if log.exists() else []
+
+
+def browser_starts(root: Path) -> list[str]:
+    return [line for line in browser_log(root) if line.startswith("http")]
 
 
 @pytest.fixture
@@ -483,7 +764,6 @@ def test_ten_concurrent_gets_open_one_tab(blocked):
 
 @pytest.mark.parametrize("mode, consent, words", [
     ("click", "deny", "you declined the sign-in (access_denied"),
-    ("forge", "approve", "a state that does not belong to this sign-in"),
     ("swap", "approve", "PKCE verification failed"),
 ])
 def test_a_failed_sign_in_is_one_line_and_stores_nothing(blocked, mode, consent, words):
@@ -496,6 +776,111 @@ def test_a_failed_sign_in_is_one_line_and_stores_nothing(blocked, mode, consent,
     assert "nothing was stored" in last
     assert box.stored("corp") == {} and "token" not in box.state("corp")
     assert box.server.code_redemptions == 0
+
+
+def test_a_forged_callback_is_refused_and_the_browser_still_signs_in(blocked):
+    box = blocked
+    done = box.run(*CORP, "login", env={"FAKE_BROWSER_MODE": "forge"})
+    assert done.returncode == 0, done.stderr
+    assert browser_log(box.root)[1:] == ["forged: 400", "page: 200"]
+    assert box.stored("corp")["refresh_token"] == box.server.families[0].current
+    assert box.server.code_redemptions == 1
+
+
+def test_a_process_that_uses_the_start_link_first_fails_the_login_and_stores_nothing(blocked):
+    """It read the link and used it before the person's browser did: the login fails with
+    one line, and nothing is redeemed or stored."""
+    box = blocked
+    gate = box.root / "click-now"
+    helper = Watched(box.start(*CORP, "login", env={"FAKE_BROWSER_GATE": str(gate)}))
+    link = helper.wait_for_line(r"^  (http://127\.0\.0\.1:\d+/start/\S+)$").group(1)
+    attacker = plain_session()
+    attacker.get(f"{box.server.url}/login?user=mallory", timeout=10)
+    first = attacker.get(link, allow_redirects=False, timeout=10)
+    gate.touch()  # now the person's browser clicks: the second use
+    code, out, err = helper.finish(timeout=60)
+    assert first.status_code == 302
+    assert code == 1 and out == ""
+    last = err.splitlines()[-1]
+    assert last.startswith("git-credential-copilot: another process interfered: the sign-in "
+                           "link was opened a second time") and "nothing was stored" in last
+    assert browser_log(box.root)[-1] == "page: 400"
+    assert box.stored("corp") == {} and box.server.counts["/token"] == 0
+    box.check_no_secret_leaked(err, "stderr")
+
+
+ATTACKER = r"""
+# Another account on this machine. It watches the command lines of the helper's children
+# (any account can read /proc/PID/cmdline; the helper's pid only keeps it off other tests'
+# processes) for a link to 127.0.0.1, signs in at the identity provider as itself, and
+# follows the link and its redirects as a browser would, trying to be first back.
+import http.cookiejar, os, sys, time, urllib.error, urllib.request
+
+idp, helper = sys.argv[1], sys.argv[2]
+
+
+def descends(pid):
+    for _ in range(20):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = f.read().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            return False
+        if pid == helper:
+            return True
+        if pid in ("0", "1"):
+            return False
+    return False
+
+
+def link():
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        for arg in args:
+            if arg.startswith("http://127.0.0.1:") and descends(pid):
+                return arg
+    return None
+
+
+deadline, found = time.monotonic() + 30, None
+while found is None and time.monotonic() < deadline:
+    found = link()
+print("read", found, flush=True)
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                     urllib.request.HTTPCookieProcessor())
+opener.open(idp + "/login?user=mallory", timeout=10).read()
+try:
+    answer = opener.open(found, timeout=10)
+    print("answer", answer.status, answer.geturl(), flush=True)
+except urllib.error.HTTPError as e:
+    print("answer", e.code, e.geturl(), flush=True)
+"""
+
+
+def test_another_account_reading_the_browsers_command_line_cannot_sign_you_in(blocked):
+    """Issue: the link the browser is started with is in its command line, which every
+    account can read. Another account races the person's browser with it, signed in at the
+    identity provider as itself: nothing of theirs may be redeemed or stored."""
+    box = blocked
+    gate = box.root / "click-now"
+    helper = Watched(box.start(*CORP, "login", env={"FAKE_BROWSER_GATE": str(gate)}))
+    attacker = subprocess.run(
+        ["/usr/bin/python3", "-I", "-c", ATTACKER, box.server.url, str(helper.proc.pid)],
+        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+        **other_account())
+    assert attacker.stdout.startswith("read http://127.0.0.1:"), attacker.stderr
+    gate.touch()  # now the person's browser clicks
+    code, _, err = helper.finish(timeout=60)
+    assert box.server.redemptions_by["mallory"] == 0 and box.server.authorized_by["mallory"] == 0
+    assert code == 0, err
+    assert box.server.redemptions_by["alice"] == 1
+    family, = box.server.families
+    assert family.user == "alice" and box.stored("corp")["refresh_token"] == family.current
+    assert "another account" in err  # the person is told someone tried
 
 
 def test_a_timed_out_sign_in_stores_nothing(corp, monkeypatch):
@@ -558,8 +943,8 @@ def test_discovery_without_a_device_endpoint_signs_in_through_the_browser(blocke
 
 
 def test_discovery_needs_an_endpoint_to_sign_in_at():
-    from helper import rfc8414
-    from helper.transport import ServerError
+    from helper.net.transport import ServerError
+    from helper.oauth2 import rfc8414
 
     doc = {"issuer": "https://idp.example", "token_endpoint": "https://idp.example/token"}
     with pytest.raises(ServerError, match="device_authorization_endpoint"):

@@ -2,6 +2,12 @@
 IdP (whose device flow is refused) and follows its redirect to the helper's loopback
 listener, by navigation, as a person's browser does.
 
+Chromium is started on the listener's start link, which sets a SameSite=Lax cookie and
+redirects to the identity provider; the listener takes the redirect back only with that
+cookie. The identity provider is reached as ``localhost``, another site than 127.0.0.1, so
+the way back is a cross-site navigation, as with a real identity provider: the test shows a
+real browser carries the cookie through it.
+
 Needs Debian's ``chromium`` (``scripts/test`` installs it). Without it the test is skipped
 locally and fails under CI, where a skip would hide that the browser sign-in went untested.
 """
@@ -12,6 +18,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from test_browser import CORP, browser_starts
@@ -55,6 +62,12 @@ def test_headless_chromium_signs_in_through_the_loopback_redirect(corp):
     binary = chromium()
     box = corp
     box.server.device_flow = "refused"
+    idp = f"http://localhost:{box.server.port}"  # another site than the listener's 127.0.0.1
+    endpoints = (f'authorization_url = "{idp}/authorize"\n'
+                 f'token_url = "{box.server.url}/token"\n'
+                 'flow = "browser"')
+    box.write_config(box.config_path.read_text().replace(f'issuer = "{box.server.url}"',
+                                                         endpoints))
     wrapper = box.root / "chromium-browser"
     wrapper.write_text(WRAPPER.format(root=box.root, chromium=binary))
     wrapper.chmod(0o755)
@@ -66,9 +79,13 @@ def test_headless_chromium_signs_in_through_the_loopback_redirect(corp):
     assert wait_for(box.root / "chromium.done", 60).strip() == "0", \
         (box.root / "chromium.err").read_text()[-2000:]
     assert "Signed in" in (box.root / "dom.html").read_text()  # the listener's page
-    assert len(browser_starts(box.root)) == 1
+    started, = browser_starts(box.root)
+    link = urlsplit(started)
+    assert (link.hostname, link.path[:7], link.query) == ("127.0.0.1", "/start/", "")
+    to_idp = [headers for method, path, headers in box.server.requests if path == "/authorize"]
+    assert to_idp[0]["Host"] == f"localhost:{box.server.port}"  # cross-site, there and back
     assert box.server.counts["/authorize"] == 1 and box.server.code_redemptions == 1
-    assert box.server.counts["/device"] == 0  # auto chose the browser: $BROWSER is set
+    assert box.server.counts["/device"] == 0
     assert box.server.authorizations[0]["code_challenge_method"] == "S256"
     assert box.stored("corp")["refresh_token"] == box.server.families[0].current
     got = box.run(*CORP, "get", input=box.credential())

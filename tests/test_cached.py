@@ -1,7 +1,7 @@
-"""The cached get/token (helper.cached): the installed command answers from the token file
+"""The cached get/token (helper.fast): the installed command answers from the token file
 and the routes alone, byte for byte what the full command line answers, and falls through
 to it whenever anything is uncertain. Which path answered is read from the interpreter's
-own import log (``-X importtime``): the cached path never imports helper.cli."""
+own import log (``-X importtime``): the cached path never imports helper.commands.main."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from helper import cached, cli
-from helper import state as statefile
+from helper import fast as cached
+from helper.commands import main as cli
+from helper.storage import state as statefile
 
 from conftest import EXE, Result
 
 HEAVY = ("re", "json", "pathlib", "tomllib", "tomli", "collections", "typing", "dataclasses",
-         "requests", "keyring", "filelock", "urllib3", "hashlib", "ssl", "helper.cli",
-         "helper.config", "helper.files")
+         "requests", "keyring", "filelock", "urllib3", "hashlib", "ssl", "helper.commands.main",
+         "helper.core.config", "helper.storage.files")
 TEN_PROFILES = "".join(
     f'\n[profiles.other{i}]\nprovider = "oauth"\nissuer = "https://idp{i}.example.com"\n'
     f'client_id = "c{i}"\nhosts = ["llm{i}.example.com"]\napi_base = "https://llm{i}.example.com/v1"\n'
@@ -58,15 +59,7 @@ def both(box, *args: str, input: str = "", env: dict | None = None) -> tuple[Res
     fast, modules = traced(EXE, args, input.encode(), run_env)
     slow = box.call(*args, input=input, env=env)
     assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout), (fast, slow)
-    return fast, "helper.cli" not in modules
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process():
-    """Each test starts as a new process would: no routes read yet."""
-    cached._ROUTED.clear()
-    yield
-    cached._ROUTED.clear()
+    return fast, "helper.commands.main" not in modules
 
 
 @pytest.fixture
@@ -95,6 +88,14 @@ def test_get_without_a_config_file(ready):
     box = ready
     no_config = {"GIT_CREDENTIAL_COPILOT_CONFIG": ""}
     question = "protocol=https\nhost=api.githubcopilot.com\n\n"
+    # A token github.com's Copilot minted (the built-in profile's server), not the fake's:
+    # a token is served only while the profile names the server that issued it.
+    from helper.core import config
+
+    path = box.state_dir / "copilot.json"
+    state = statefile.read(path, print)
+    state.token.issuer = config.load({**box.env, **no_config}).profile("copilot").issuer
+    statefile.write(path, state, print)
     both(box, "get", input=question, env=no_config)  # the first one keeps the routes
     result, fast = both(box, "get", input=question, env=no_config)
     assert fast and result.pairs()["host"] == "api.githubcopilot.com"
@@ -131,7 +132,11 @@ def test_a_profile_that_starts_remembering_a_host_earlier_in_order_is_seen(ready
     again, fast = both(box, "get", input=box.credential())
     assert fast and again.stdout == first.stdout
     now = int(time.time())
-    token = cached.Token("second-token", now + 3600, now + 3000, now, box.server.url, "")
+    from helper.core import config
+    from helper.storage.records import Token
+
+    issuer = config.load(box.env).profile("second").issuer
+    token = Token("second-token", now + 3600, now + 3000, now, box.server.url, "", issuer=issuer)
     statefile.write(box.state_dir / "second.json", statefile.State(token, box.server.url), print)
     result, _ = both(box, "get", input=box.credential())  # routing tries "second" first now
     assert result.pairs()["password"] == "second-token"
@@ -207,23 +212,24 @@ def test_a_renewal_does_not_rewrite_current_routes(ready, monkeypatch):
     state.token.refresh_at = int(time.time()) - 1
     statefile.write(path, state, print)
     out = io.StringIO()
-    code, stdin = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
-    assert code is None and cached._ROUTED == ["copilot"]
+    code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
+    assert code is None and handoff.routes_current and handoff.credential is not None
     reads = []
     real = statefile.read
     monkeypatch.setattr(statefile, "read", lambda *a: reads.append(a) or real(*a))
-    assert cli.main(["get"], stdin=stdin, stdout=out, stderr=io.StringIO(), env=box.env) == 0
+    assert cli.main(["get"], stdin=io.BytesIO(), stdout=out, stderr=io.StringIO(), env=box.env,
+                    handoff=handoff) == 0
     assert "password=" in out.getvalue() and box.server.exchanges == 2
     assert routes.stat().st_mtime_ns == before
     assert reads and {args[0].name for args in reads} == {"copilot.json"}  # no other profile's
-    assert cached._ROUTED == []
 
 
 def test_anything_unusual_falls_through_with_stdin_intact(ready):
     box = ready
     url = f"url=http://{box.server.host}/org/repo.git\nusername=someone\n\n"
+    result, fast = both(box, "get", input=url)  # url= is split by the one reader, as git does
+    assert fast and result.pairs()["host"] == box.server.host
     for args, data in [
-        (("get",), url),  # url= is split by the full parser
         (("get",), f"protocol=http\nhost={box.server.host}\r\n\n"),  # CR: refused
         (("get",), f"protocol=ftp\nhost={box.server.host}\n\n"),
         (("get",), "protocol=https\nhost=\n\n"),
@@ -249,12 +255,77 @@ def test_only_profiles_the_config_names_are_answered_for(ready):
         assert not fast and result.returncode == 2
 
 
-def test_a_token_that_does_not_serve_this_caller_is_not_served(ready, monkeypatch):
+def test_a_token_that_does_not_serve_this_caller_is_not_served(ready):
     box = ready
-    out = io.StringIO()
-    assert cached.main(["token"], None, out, box.env)[0] == 0
-    monkeypatch.setattr(cached.Token, "serves", lambda self, env: False, raising=False)
-    assert cached.main(["token"], None, io.StringIO(), box.env) == (None, None)
+    assert cached.main(["token"], None, io.StringIO(), box.env)[0] == 0
+    # COPILOT_GITHUB_TOKEN comes before the stored login that minted the cached token.
+    env = {**box.env, "COPILOT_GITHUB_TOKEN": "ghu_" + "x" * 36}
+    assert cached.main(["token"], None, io.StringIO(), env)[0] is None
+
+
+def test_a_profile_that_does_not_claim_the_host_gets_no_fast_answer(ready):
+    box = ready
+    box.config_path.write_text(box.config_path.read_text() + TEN_PROFILES)
+    settle(box.config_path)
+    assert box.call("get", input=box.credential()).returncode == 0  # routes for this config
+    assert cached.main(["get"], io.BytesIO(box.credential().encode()), io.StringIO(),
+                       box.env)[0] == 0
+    other = ["--profile", "other1", "get"]  # claims llm1.example.com, not the fake's host
+    assert cached.main(other, io.BytesIO(box.credential().encode()), io.StringIO(),
+                       box.env)[0] is None
+    result = box.call(*other, input=box.credential())
+    assert result.returncode == 0 and result.stdout == ""  # not ours: no token
+
+
+def test_a_carriage_return_on_a_claimed_host_is_refused_by_both_paths(ready):
+    box = ready
+    for data in (f"protocol=http\nhost={box.server.host}\nusername=x\r\n\n",
+                 f"protocol=http\nhost={box.server.host}\npath=a\0b\n\n"):
+        code, handoff = cached.main(["get"], io.BytesIO(data.encode()), io.StringIO(), box.env)
+        assert code is None and handoff.error is not None
+        result, fast = both(box, "get", input=data)
+        assert result.returncode == 1 and result.stdout == "" and not fast
+
+
+def test_routes_saved_from_a_config_edited_in_the_same_coarse_tick_are_not_trusted(ready):
+    """A filesystem with 1-second stamps: an edit landing in the same second as a slow get
+    keeps size and mtime; routes saved from the old text must not be used under the new."""
+    box = ready
+    routes = box.state_dir / "routes"
+    shutil.rmtree(routes, ignore_errors=True)
+    now = time.time()
+    second = int(now) * 1_000_000_000
+
+    def coarse(path, **kw):
+        info = os.stat(path, **kw)
+        if str(path) != str(box.config_path):
+            return info
+        fields = list(info)
+        fields[8] = int(now)  # st_mtime, as a 1-second filesystem keeps it
+        result = os.stat_result(fields)
+        return _Stamped(result, second)
+
+    from helper.core import routing
+    from helper.storage import cachefiles
+
+    key = cachefiles.route_key(box.env, coarse, lambda: second + 400_000_000)
+    assert key is not None and not key.settled  # read 0.4 s into the tick it was written in
+    from helper.core import config
+
+    routing.save_routes(key, config.load(box.env), box.env, print)
+    assert not routes.exists() or not any(routes.iterdir())  # nothing saved to trust later
+    later = cachefiles.route_key(box.env, coarse, lambda: second + 3_500_000_000)
+    assert later is not None and later.settled
+
+
+class _Stamped:
+    """An os.stat_result with a coarse st_mtime_ns."""
+
+    def __init__(self, info, mtime_ns):
+        self._info, self.st_mtime_ns = info, mtime_ns
+
+    def __getattr__(self, name):
+        return getattr(self._info, name)
 
 
 def test_environment_changes_are_part_of_the_routes_key(ready):
@@ -283,41 +354,34 @@ def test_routes_are_not_kept_for_a_config_file_changed_this_instant(logged_in):
     assert fast
 
 
-def test_replay_hands_over_what_was_read_then_the_rest():
-    rest = io.BytesIO(b"host=b\n\nafter")
-    replay = cached.Replay(b"protocol=https\n", rest)
-    assert replay.readline(100) == b"protocol=https\n"
-    assert replay.readline(100) == b"host=b\n"
-    assert replay.readline(100) == b"\n"
-    assert replay.read() == b"after"
-
-
-def test_an_interrupt_while_reading_stdin_is_one_line_and_130(capfd):
+def test_an_interrupt_while_reading_stdin_reaches_the_launcher():
+    """helper.fast lets an interrupt through: the launcher says it in one line, exit 130."""
     class Interrupted:
         def readline(self, limit: int = -1) -> bytes:
             raise KeyboardInterrupt
 
-    assert cached.main(["get"], Interrupted(), io.StringIO(), {}) == (130, None)
-    assert capfd.readouterr().err == "git-credential-copilot: interrupted\n"
+    with pytest.raises(KeyboardInterrupt):
+        cached.main(["get"], Interrupted(), io.StringIO(), {})
+    launcher = (Path(__file__).resolve().parent.parent / "scripts" / "git-credential-copilot")
+    assert "except KeyboardInterrupt:" in launcher.read_text() and "130" in launcher.read_text()
 
 
-def test_the_input_limits_are_the_protocol_modules():
-    from helper import protocol
-
-    assert (cached.MAX_LINE, cached.MAX_INPUT) == (protocol.MAX_LINE, protocol.MAX_INPUT)
-
-
-def test_main_in_process_answers_and_falls_through(ready, monkeypatch):
+def test_main_in_process_answers_and_hands_off(ready):
     box = ready
     out = io.StringIO()
-    code, stdin = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
-    assert (code, stdin) == (0, None) and "password=" in out.getvalue()
+    code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
+    assert code == 0 and "password=" in out.getvalue()
     source = io.BytesIO(b"url=https://x.example/\n\n")
-    code, stdin = cached.main(["get"], source, io.StringIO(), box.env)
-    assert code is None and stdin is not None and stdin.readline(100) == b"url=https://x.example/\n"
-    assert cached.main(["login"], None, None, box.env) == (None, None)
-    assert cli.main(["get"], stdin=cached.Replay(b"", io.BytesIO(box.credential().encode())),
-                    stdout=io.StringIO(), stderr=io.StringIO(), env=box.env) == 0
+    code, handoff = cached.main(["get"], source, io.StringIO(), box.env)
+    assert code is None and handoff.credential.host == "x.example"
+    assert cached.main(["login"], None, None, box.env)[0] is None
+    out = io.StringIO()
+    code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), io.StringIO(),
+                                {**box.env, "GIT_CREDENTIAL_COPILOT_CONFIG": str(box.config_path)
+                                 + "x"})
+    assert code is None
+    assert cli.main(["get"], stdin=io.BytesIO(), stdout=out, stderr=io.StringIO(), env=box.env,
+                    handoff=handoff) == 0 and "password=" in out.getvalue()
 
 
 # -- a regular install: what a user's cached get imports ------------------------------------
@@ -350,7 +414,16 @@ def test_a_cached_get_imports_nothing_heavy_in_a_regular_install(ready, regular_
     box = ready
     floor = traced(regular_install, ("-c", "pass"), b"", box.env, script=False)[1]
     assert not floor & set(HEAVY), "this venv's own start imports them: nothing to measure"
-    no_config = {**box.env, "GIT_CREDENTIAL_COPILOT_CONFIG": ""}
+    # Without a config file the built-in profile names github.com: its own state directory,
+    # holding the cached token as if github.com's Copilot had minted it.
+    no_config = {**box.env, "GIT_CREDENTIAL_COPILOT_CONFIG": "",
+                 "XDG_STATE_HOME": str(box.root / "state-github")}
+    from helper.core import config
+
+    current = statefile.read(box.state_dir / "copilot.json", print)
+    current.token.issuer = config.load(no_config).profile("copilot").issuer
+    statefile.write(box.root / "state-github" / "git-credential-copilot" / "copilot.json",
+                    current, print)
     question = "protocol=https\nhost=api.githubcopilot.com\n\n"
     for args, data, env in [(("get",), box.credential(), box.env),
                             (("token",), "", box.env),

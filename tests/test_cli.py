@@ -6,24 +6,31 @@ subprocess; the subprocess tests cover what needs a real process.
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 
-from helper import cli
+from helper.commands import main as cli
 from helper.errors import UsageError
 
 ROWS = [
     # argv, stdin, exit code, stdout pattern, stderr pattern
     (["--version"], "", 0, r"^git-credential-copilot \d+\.\d+\.\d+\n$", r"^$"),
     (["--help"], "", 0, r"usage: git-credential-copilot", r"^$"),
+    (["token", "--help"], "", 0, r"usage: git-credential-copilot token .*--min-ttl", r"^$"),
+    (["doctor", "--help"], "", 0, r"usage: git-credential-copilot doctor", r"^$"),
     ([], "", 2, r"^$", r"no action given"),
-    (["fetch"], "", 2, r"^$", r"unknown action 'fetch'"),
-    (["get", "extra"], "", 2, r"^$", r"unexpected argument 'extra'"),
-    (["--verbose", "get"], "", 2, r"^$", r"unknown option '--verbose'"),
-    (["--profile"], "", 2, r"^$", r"--profile needs a value"),
-    (["get", "--format", "json"], "", 2, r"^$", r"go with the token command"),
-    (["token", "--format", "yaml"], "", 2, r"^$", r"--format must be one of raw, json, env"),
+    (["fetch"], "", 2, r"^$", r"invalid choice: 'fetch'"),
+    (["get", "extra"], "", 2, r"^$", r"unrecognized arguments: extra"),
+    (["--verbose", "get"], "", 2, r"^$", r"unrecognized arguments: --verbose"),
+    (["--profile"], "", 2, r"^$", r"--profile: expected one argument"),
+    (["get", "--format", "json"], "", 2, r"^$", r"unrecognized arguments: --format json"),
+    (["token", "--format", "yaml"], "", 2, r"^$", r"invalid choice: 'yaml'"),
+    (["token", "--min-ttl", "\u00b2"], "", 2, r"^$", r"--min-ttl: takes whole seconds"),
+    (["token", "--min-ttl", "-5"], "", 2, r"^$", r"--min-ttl"),
+    (["login", "--with-token=ghp_" + "s" * 36], "", 2, r"^$",
+     r"^git-credential-copilot: --with-token takes no value: the token is read from stdin\n$"),
     (["--profile", "nope", "get"], "host=x\n", 2, r"^$", r"no profile named 'nope'"),
     (["get"], "protocol=https\nhost=evil.example.com\n\n", 0, r"^$", r"^$"),
     (["get"], "protocol=https\nhost=a\rb\n\n", 1, r"^$", r"carriage return"),
@@ -53,12 +60,23 @@ def test_cli_table(logged_in, argv, stdin, code, want_out, want_err):
     assert "\n" not in result.stderr.rstrip("\n")  # at most one line, always
 
 
-def test_parse_args_accepts_options_anywhere():
-    args = cli.parse_args(["token", "--profile", "work", "--format", "json", "--renew"])
-    assert args == cli.Args(action="token", profile="work", format="json", renew=True)
-    assert cli.parse_args(["--profile=work", "get"]).profile == "work"
+def test_parse_args_takes_the_profile_before_or_after_the_action():
+    out = io.StringIO()
+    args = cli.parse_args(["token", "--profile", "work", "--format", "json", "--renew"], out)
+    assert (args.action, args.profile, args.format, args.renew) == ("token", "work", "json", True)
+    assert cli.parse_args(["--profile=work", "get"], out).profile == "work"
+    assert cli.parse_args(["get"], out).profile == ""
 
 
 def test_parse_args_rejects_renew_outside_token():
     with pytest.raises(UsageError):
-        cli.parse_args(["get", "--renew"])
+        cli.parse_args(["get", "--renew"], io.StringIO())
+
+
+def test_no_usage_error_echoes_a_token():
+    secret = "ghp_" + "s" * 36
+    for argv in (["login", f"--with-token={secret}"], ["token", f"--bogus={secret}"],
+                 ["token", "--min-ttl", secret], [secret]):
+        with pytest.raises(UsageError) as caught:
+            cli.parse_args(argv, io.StringIO())
+        assert secret not in str(caught.value), argv

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from helper.console import Console
-from helper.rfc8628 import DeviceCode
+from helper.oauth2.rfc8628 import DeviceCode
 
 from conftest import EXE, FakeClock, require_executable
 

@@ -159,6 +159,55 @@ def test_copilot_curl_never_puts_the_token_in_an_argv(logged_in, tmp_path):
     assert token not in seen and "Bearer" not in seen
 
 
+def _recording(path: Path, record: Path, real: str) -> None:
+    """A stand-in for ``real`` that appends what the kernel says it was started with (argv
+    and environment, from /proc) to ``record``, then runs ``real``."""
+    path.write_text(
+        "#!/bin/sh\n"
+        f"{{ tr '\\0' '\\n' < /proc/$$/cmdline; tr '\\0' '\\n' < /proc/$$/environ; }}"
+        f" >> {shlex.quote(str(record))}\n"
+        f'exec {shlex.quote(real)} "$@"\n')
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("shell", ["dash", "posh"])
+def test_copilot_curl_keeps_the_token_out_of_every_childs_environment(logged_in, tmp_path,
+                                                                      shell):
+    """No child (curl, the helper for `token` and `erase`, any tool the shell runs as a
+    program) gets the token in its argv or its environment, even when the caller exported
+    variables of the names the script uses. posh runs printf as a program, not a builtin."""
+    import shutil
+
+    box = logged_in
+    real_curl, shell_path = shutil.which("curl"), shutil.which(shell)
+    if real_curl is None or shell_path is None:
+        pytest.skip(f"curl or {shell} is not installed")
+    shims, record = tmp_path / "shims", tmp_path / "started.log"
+    shims.mkdir()
+    _recording(shims / "curl", record, real_curl)
+    _recording(shims / "helper", record, shutil.which("git-credential-copilot",
+                                                      path=box.env["PATH"]))
+    for tool in ("printf", "echo", "cat", "rm", "mktemp"):
+        _recording(shims / tool, record, shutil.which(tool) or f"/usr/bin/{tool}")
+    sh(box, [str(CONTRIB / "shell" / "list-models")])
+    box.server.invalidate_copilot_tokens()  # so: 401, erase, a new token, 200
+    decoys = {name: "decoy" for name in ("OPENAI_API_KEY", "token", "last_token", "value")}
+    result = sh(box, [shell_path, str(CONTRIB / "shell" / "copilot-curl"), "/models"],
+                env={"PATH": f"{shims}:{box.env['PATH']}", **decoys,
+                     "GIT_CREDENTIAL_COPILOT": str(shims / "helper")})
+    assert result.returncode == 0, result.stderr
+    assert box.server.counts["/models"] == 3 and box.server.exchanges == 2
+    started = record.read_text()
+    lines = started.splitlines()
+    assert lines.count(f"{shims}/curl") == 2 and lines.count(f"{shims}/helper") == 3
+    assert "erase" in started and "/models" in started
+    tokens = json.loads(box.state_dir.joinpath("copilot.json").read_text())["token"]["token"]
+    refused = [h["Authorization"] for m, p, h in box.server.requests if p == "/models"][1]
+    for token in (tokens, refused.removeprefix("Bearer ")):
+        assert token.startswith("tid=") and token not in started
+    assert "Bearer" not in started and "OPENAI_API_KEY=decoy" in started
+
+
 def test_the_readme_curl_pattern_keeps_the_token_out_of_argv(logged_in, tmp_path):
     box = logged_in
     env, record = _curl_shim(tmp_path)
@@ -219,7 +268,7 @@ def test_configure_then_real_git_fills(logged_in):
     assert sh(box, ["git-credential-copilot", "configure"]).returncode == 0
     sh(box, ["git-credential-copilot", "configure"])  # idempotent
     helpers = sh(box, ["git", "config", "--global", "--get-all",
-                       f"credential.{box.server.url}.helper"]).stdout.decode().split("\n")
+                       f"credential.{box.server.url}/.helper"]).stdout.decode().split("\n")
     assert helpers[:3] == ["", "copilot", ""]
     filled = sh(box, ["bash", "-c", f"printf 'url={box.server.url}\\n\\n' | git credential fill"],
                 env={"GIT_TERMINAL_PROMPT": "0"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import importlib.util
 import os
 import sys
@@ -205,3 +206,30 @@ def test_the_real_proxy_serves_copilot_and_recovers(proxy):
     assert box.server.exchanges == 2
     headers = chat_headers(box)[-1]
     assert "sk-test-master" not in headers["Authorization"]
+
+
+def _echoing_fault(status: int, *secrets: str) -> object:
+    """An upstream error that quotes secrets back, inside a body far over the quoted length."""
+    from fakeserver import Fault
+
+    said = " ".join(f"bad credential {s};" for s in secrets)
+    return Fault(status=status, body=json.dumps({"error": said + " x" * 5000}).encode())
+
+
+@pytest.mark.parametrize("own_masking", [True, False], ids=["helper-masking", "fallback"])
+def test_an_upstream_error_quoting_secrets_is_masked_and_capped(copilot, monkeypatch,
+                                                               own_masking):
+    litellm.completion(model="copilot/gpt-4o", messages=MESSAGES)
+    (sent,) = copilot.server.copilot_tokens  # the cached token the next call sends
+    github = "gho_" + "Q" * 36  # a GitHub token the provider never held
+    if not own_masking:  # a helper whose masking moved: the provider's own fallback
+        monkeypatch.setattr(copilot_llm, "_one_line", None)
+    copilot.server.inject("/chat/completions", _echoing_fault(400, sent, github))
+    with pytest.raises(litellm.BadRequestError) as info:
+        litellm.completion(model="copilot/gpt-4o", messages=MESSAGES, num_retries=0)
+    text = str(info.value)
+    assert "bad credential" in text  # the upstream reason still reaches the caller
+    for secret in (sent, github):
+        assert secret not in text and secret[8:28] not in text
+    quoted = text.split("Copilot API: ", 1)[1]
+    assert len(quoted) <= copilot_llm.ERROR_TEXT_MAX and quoted.endswith("…"), text

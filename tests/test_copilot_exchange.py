@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import responses
 
-from helper import config
-from helper.copilot import CopilotProvider, NoCopilotAccess
-from helper.providers import GrantRevoked
-from helper.records import Grant
-from helper.transport import ServerError
+from helper.core import config
+from helper.providers.copilot import CopilotProvider, NoCopilotAccess
+from helper.providers.base import GrantRevoked
+from helper.storage.records import Grant
+from helper.net.transport import ServerError, Transport
 
 from conftest import FakeClock
 
@@ -20,11 +20,10 @@ EXCHANGE = "https://api.github.com/copilot_internal/v2/token"
 
 
 def provider() -> CopilotProvider:
-    cfg = config.Config(path=None, retry_budget=1)
-    made = CopilotProvider(cfg.profile("copilot"), cfg, Path("/nonexistent"))
     clock = FakeClock()  # retries wait out the budget on the fake clock, not in real time
-    made.transport.sleep, made.transport.clock = clock.sleep, clock
-    return made
+    transport = Transport(budget=1, sleep=clock.sleep, clock=clock)
+    return CopilotProvider(config.Config(path=None).profile("copilot"), transport,
+                           Path("/nonexistent"))
 
 
 def mint(grant: Grant | None = None):

@@ -205,7 +205,7 @@ def test_a_waiter_says_who_holds_the_lock(sandbox):
 def test_files_are_private(logged_in):
     box = logged_in
     box.call("get", input=box.credential())
-    for path in (box.state_dir / "copilot.json", box.data_dir / "copilot.json"):
+    for path in (box.state_dir / "copilot.json", box.stored_path()):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in (box.state_dir, box.data_dir):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
@@ -223,7 +223,7 @@ def test_corrupt_state_file_is_one_line_and_rewritten(logged_in):
 
 def test_corrupt_secrets_file_is_treated_as_absent(logged_in):
     box = uncached(logged_in)
-    (box.data_dir / "copilot.json").write_text("[1, 2")
+    box.stored_path().write_text("[1, 2")
     result = box.call("get", input=box.credential())
     assert result.returncode == 1
     assert "not valid JSON" in result.stderr and "login" in result.stderr
@@ -231,11 +231,11 @@ def test_corrupt_secrets_file_is_treated_as_absent(logged_in):
 
 def test_world_readable_secrets_file_is_repaired_with_a_warning(logged_in):
     box = uncached(logged_in)
-    os.chmod(box.data_dir / "copilot.json", 0o644)
+    os.chmod(box.stored_path(), 0o644)
     result = box.call("get", input=box.credential())
     assert result.returncode == 0
     assert "readable by others" in result.stderr
-    assert stat.S_IMODE((box.data_dir / "copilot.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE(box.stored_path().stat().st_mode) == 0o600
 
 
 def test_unclaimed_host_gets_nothing_even_with_profile(logged_in):
@@ -451,6 +451,10 @@ def test_token_renew_replaces_a_rejected_token_once_a_minute_at_most(logged_in):
     state = box.state()
     state["token"]["minted_at"] -= 120  # as if handed out two minutes ago
     (box.state_dir / "copilot.json").write_text(json.dumps(state))
+    kept = [box.run("token", "--renew").stdout for _ in range(3)]  # starts: nothing rejected
+    assert kept == [first] * 3 and box.server.exchanges == 1
+    assert box.server.counts["/models"] == 3  # one cheap check each
+    box.server.invalidate_copilot_tokens()  # the API now answers 401 for it
     renewed = [box.start("token", "--renew") for _ in range(5)]
     outs = {p.communicate(timeout=60)[0] for p in renewed}
     assert all(p.returncode == 0 for p in renewed)
@@ -474,20 +478,18 @@ def test_the_api_host_the_exchange_named_is_claimed_even_after_erase(logged_in):
 def test_a_cached_get_imports_none_of_the_heavy_modules(logged_in):
     box = logged_in
     assert box.run("get", input=box.credential()).returncode == 0  # fills the cache
-    # As a user runs it: no config file (the built-in profile), a host it claims.
-    question = b"protocol=https\nhost=api.githubcopilot.com\n\n"
+    question = box.credential().encode()
     probe = (
         "import io, sys\n"
-        "from helper.cli import main\n"
+        "from helper import fast\n"
         "out = io.StringIO()\n"
-        f"code = main(['get'], stdin=io.BytesIO({question!r}), stdout=out)\n"
+        f"code, _ = fast.main(['get'], stdin=io.BytesIO({question!r}), stdout=out)\n"
         "assert code == 0 and 'password=' in out.getvalue(), code\n"
         "heavy = ('requests', 'keyring', 'filelock', 'dataclasses', 'typing', 'urllib3',\n"
-        "         'hashlib', 'tomllib', 'ssl')\n"
+        "         'hashlib', 'tomllib', 'ssl', 'json', 'argparse')  # re, pathlib: the editable .pth\n"
         "print(' '.join(sorted(m for m in heavy if m in sys.modules)))\n"
     )
-    env = {k: v for k, v in box.env.items() if k != "GIT_CREDENTIAL_COPILOT_CONFIG"}
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env,
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=box.env,
                             timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().split() == []

@@ -196,7 +196,7 @@ def test_github_expiring_user_tokens_are_refreshed_not_re_logged(sandbox):
     # Time passes: the GitHub user token expires on both sides.
     box.server.github_tokens[stored["access_token"]]["expires_at"] = 1
     stored["expires_at"] = 1
-    (box.data_dir / "copilot.json").write_text(json.dumps(stored))
+    box.stored_path().write_text(json.dumps(stored))
     box.call("erase", input=box.credential())
     got = box.call("get", input=box.credential())
     assert got.returncode == 0, got.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helper import imports
+from helper.commands import login_from as imports
 
 
 def litellm_token_file(box, token: str, env: dict | None = None) -> Path:

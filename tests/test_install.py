@@ -4,8 +4,10 @@ The README's install command is read from README.md between the markers below an
 written (``--version`` in place of ``login``) under the machine's own ``/usr/bin/python3`` —
 externally managed (PEP 668) on Debian 12, the CI's machine — in a fresh HOME, in a login
 shell with nothing of this process's environment but proxy and certificate settings. So the
-README cannot drift from what works. These tests fetch the dependencies from the package
-index (the CI machine reaches it); every step has a bounded timeout.
+README cannot drift from what works. A second install runs install.sh under dash with spaces
+and a quote in HOME and XDG_DATA_HOME, and uninstalls it with a broken ~/.gitconfig. These
+tests fetch the dependencies from the package index (the CI machine reaches it); every step
+has a bounded timeout.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -103,13 +106,30 @@ def top_level_imports(importtime_stderr: str) -> set[str]:
     return {name.strip() for name, d in depth.items() if d == least}
 
 
-def assert_launcher_skips_re(exe: Path) -> None:
+def launched(command: Path) -> list[str]:
+    """What the installed command runs. install.sh's launcher names the venv's Python, its
+    flags and the venv's script on its `exec` line; pipx's link is the script itself."""
+    text = command.read_text()
+    if not text.startswith("#!/bin/sh\n"):
+        script = command.resolve()
+        return [str(script.parent / "python"), str(script)]
+    (line,) = [line for line in text.splitlines() if line.startswith("exec ")]
+    words = shlex.split(line)
+    assert words[0] == "exec" and words[-1] == "$@", line
+    return words[1:-1]
+
+
+def venv_of(command: Path) -> Path:
+    return Path(launched(command)[-1]).parents[1]
+
+
+def assert_launcher_skips_re(command: Path) -> None:
     """pip's console-script wrapper imports `re` (~5 ms) before our code runs; ours must not."""
-    python = exe.resolve().parent / "python"
-    timed = subprocess.run([python, "-X", "importtime", exe, "--version"],
+    python, *rest = launched(command)
+    timed = subprocess.run([python, "-X", "importtime", *rest, "--version"],
                            capture_output=True, text=True, timeout=30, check=True)
     top = top_level_imports(timed.stderr)
-    assert "helper.cli" in top, top
+    assert "helper.commands.main" in top, top
     assert "re" not in top, top
 
 
@@ -178,12 +198,12 @@ def upgrade_then_uninstall(home: Path, clone: Path) -> None:
     """An install made: upgrade it in place, configure git, uninstall; the login stays."""
     link = home / ".local/bin" / APP
     venvs = home / ".local/share" / f"{APP}-venv"
-    before = os.readlink(link)
+    before = venv_of(link)
     upgrade = login_shell("./install.sh", home, clone, INSTALL_TIMEOUT)  # pip's cache: HOME's
     assert upgrade.returncode == 0, upgrade.stderr
-    after = os.readlink(link)
-    assert after != before and Path(after).is_file() and not Path(before).exists()
-    assert [p.name for p in venvs.iterdir()] == [Path(after).parents[1].name]
+    after = venv_of(link)
+    assert after != before and after.is_dir() and not before.exists()
+    assert [p.name for p in venvs.iterdir()] == [after.name]
 
     # Git is set up to use the helper: by `configure` where this version has it, else by hand.
     has_unconfigure = "unconfigure" in login_shell(f"{link} --help", home, home, 30).stdout
@@ -206,6 +226,105 @@ def upgrade_then_uninstall(home: Path, clone: Path) -> None:
     assert "keyring" in gone.stderr
 
 
+def dash_install(args: list[str], home: Path, data: Path, clone: Path, timeout: float):
+    """install.sh under dash, as macOS and Debian users start it: `sh install.sh`."""
+    dash = shutil.which("dash") or pytest.skip("dash is not installed (Debian's /bin/sh)")
+    return subprocess.run(
+        [dash, "./install.sh", *args], cwd=clone, stdin=subprocess.DEVNULL,
+        env=login_env(home, PATH="/usr/bin:/bin", XDG_DATA_HOME=str(data)),
+        capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def run_sh(command: str, home: Path, timeout: float = 30, **extra: str):
+    """A line install.sh told the user to run, pasted into a POSIX sh."""
+    return subprocess.run(["sh", "-c", command], cwd=home, stdin=subprocess.DEVNULL,
+                          env=login_env(home, **{"PATH": "/usr/bin:/bin", **extra}),
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def told(stderr: str, start: str) -> str:
+    """The one line of ``stderr`` that starts with ``start`` (after its indentation)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip().startswith(start)]
+    assert len(lines) == 1, f"one line starting {start!r}:\n{stderr}"
+    return lines[0]
+
+
+def tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+@network
+def test_spaces_and_quotes_in_paths_and_uninstall_with_a_broken_git_config(tmp_path: Path,
+                                                                          clone: Path):
+    """HOME with a space, XDG_DATA_HOME with a space and a quote (so the venv's scripts carry
+    an unquoted #! line no kernel can start): the launcher still runs, git reaches it, every
+    command printed for a person does exactly what it says, and uninstall goes on past a
+    ~/.gitconfig git cannot read."""
+    home, data = tmp_path / "my home", tmp_path / "Team's data"
+    home.mkdir()
+    link = home / ".local/bin" / APP
+    installed = dash_install([], home, data, clone, INSTALL_TIMEOUT)
+    assert installed.returncode == 0, installed.stderr
+    assert link.read_text().startswith("#!/bin/sh\n") and not link.is_symlink()
+    venv = venv_of(link)
+    assert venv.parent == data / f"{APP}-venv"
+    assert (venv / "bin" / APP).read_text().startswith(f"#!{venv}/bin/python")  # unquoted
+    assert_launcher_skips_re(link)
+
+    # The PATH line, pasted into sh, finds the launcher; git runs it with its arguments and
+    # stdin (our answer names the profile the host in stdin routes to).
+    found = run_sh(f"{told(installed.stderr, 'export PATH=')}; command -v {APP}", home)
+    assert found.stdout.strip() == str(link), found.stderr
+    path = f"{link.parent}:/usr/bin:/bin"
+    version = run_sh(f"{APP} --version", home, PATH=path)
+    assert version.stdout == f"{APP} {helper.__version__}\n", version.stderr
+    assert run_sh(f"{APP} configure", home, PATH=path).returncode == 0
+    fill = run_sh("printf 'protocol=https\\nhost=api.githubcopilot.com\\n\\n' | "
+                  "git credential fill", home, 60, PATH=path, XDG_DATA_HOME=str(data),
+                  GIT_TRACE="1", GIT_TERMINAL_PROMPT="0")
+    assert f"run_command: {APP} get" in fill.stderr, fill.stderr
+    assert re.search(rf"^{APP}: .*not logged in \(profile 'copilot'\)", fill.stderr, re.M), fill.stderr
+
+    # A login to keep, then a ~/.gitconfig git cannot read.
+    for kept in (data / APP, home / ".local/state" / APP, home / ".config" / APP):
+        kept.mkdir(parents=True, exist_ok=True)
+        (kept / "kept").write_text("{}")
+    for mine in ("credential.helper store", "credential.https://api.githubcopilot.com/.username me"):
+        assert run_sh(f"git config --global {mine}", home).returncode == 0  # the user's own
+    gitconfig = home / ".gitconfig"
+    good = gitconfig.read_text()
+    assert "copilotConfigured" in good and "helper = copilot" in good, good
+    gitconfig.write_text(good + "[broken\n")
+    gone = dash_install(["--uninstall"], home, data, clone, 60)
+    assert gone.returncode == 1, gone.stderr
+    assert not link.exists() and not link.is_symlink() and not venv.parent.exists()
+    assert (data / APP / "kept").exists()
+    last = gone.stderr.strip().splitlines()[-1]
+    assert last.startswith("install.sh: could not remove the helper's entries from your git "
+                           "config (fatal: bad config line "), last
+    assert "; once that is fixed, run: " in last, last
+
+    # The user fixes the file and pastes the command: exactly our lines go.
+    gitconfig.write_text(good + "[user]\n\tname = Someone\n")
+    fixed = run_sh(last.split("; once that is fixed, run: ", 1)[1], home)
+    assert fixed.returncode == 0, fixed.stderr
+    left = run_sh("git config --global --list", home).stdout
+    ours = [line for line in left.splitlines() if "copilotconfigured" in line
+            or line.endswith(".helper=copilot") or line.endswith(".helper=")]
+    assert not ours, left
+    for mine in ("credential.helper=store", "githubcopilot.com/.username=me", "user.name=Someone"):
+        assert mine in left, left
+
+    # The rm -rf advice, pasted, removes those three folders and nothing else.
+    before = tree(tmp_path)
+    removed = run_sh(told(gone.stderr, "rm -rf "), home)
+    assert removed.returncode == 0, removed.stderr
+    meant = {f"Team's data/{APP}", f"my home/.local/state/{APP}", f"my home/.config/{APP}"}
+    lost = before - tree(tmp_path)
+    assert meant <= lost, lost
+    assert all(any(p == m or p.startswith(m + "/") for m in meant) for p in lost), lost
+
+
 def test_uninstall_leaves_a_foreign_command_alone(home: Path, clone: Path):
     link = home / ".local/bin" / APP
     link.parent.mkdir(parents=True)
@@ -219,7 +338,7 @@ def test_uninstall_leaves_a_foreign_command_alone(home: Path, clone: Path):
 def test_editable_install_runs_our_launcher():
     """The test venv's command (editable install) is our script, not pip's wrapper."""
     text = EXE.read_text()
-    assert "from helper.cli import main" in text and "import re" not in text
+    assert "from helper.commands.main import main" in text and "import re" not in text
     version = subprocess.run([EXE, "--version"], capture_output=True, text=True, timeout=30)
     module = subprocess.run([sys.executable, "-m", "helper", "--version"],
                             capture_output=True, text=True, timeout=30)
@@ -229,17 +348,25 @@ def test_editable_install_runs_our_launcher():
 @network
 @pytest.mark.skipif(shutil.which("pipx") is None,
                     reason="pipx is not installed (scripts/test installs it)")
-def test_pipx_exposes_the_command(home: Path, clone: Path, tmp_path: Path):
+def test_pipx_exposes_the_command(tmp_path: Path, clone: Path):
+    """pipx with a space in HOME and in its bin folder, and its venvs where the README says
+    (PIPX_HOME without a space): the README's way round pip's unquoted #! line, which is also
+    checked here, as the reason for it."""
+    home, bin_dir, pipx_home = tmp_path / "my home", tmp_path / "my bin", tmp_path / "pipx"
+    home.mkdir()
     run = subprocess.run(
         ["pipx", "install", str(clone)], capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
-        env=login_env(home, PATH=os.environ["PATH"], PIPX_HOME=str(tmp_path / "pipx"),
-                      PIPX_BIN_DIR=str(tmp_path / "pipx-bin")),
+        env=login_env(home, PATH=os.environ["PATH"], PIPX_HOME=str(pipx_home),
+                      PIPX_BIN_DIR=str(bin_dir)),
     )
     assert run.returncode == 0, run.stderr
-    version = subprocess.run([tmp_path / "pipx-bin" / APP, "--version"],
+    version = subprocess.run([bin_dir / APP, "--version"],
                              capture_output=True, text=True, timeout=30)
     assert version.stdout == f"{APP} {helper.__version__}\n"
-    assert_launcher_skips_re(tmp_path / "pipx-bin" / APP)
+    assert_launcher_skips_re(bin_dir / APP)
+    venv = pipx_home / "venvs" / APP
+    first = (venv / "bin" / APP).read_text().splitlines()[0]
+    assert first == f"#!{venv}/bin/python", first  # a space in PIPX_HOME would split it
 
 
 @network
@@ -258,7 +385,7 @@ def test_sdist_and_wheel_carry_everything(tmp_path: Path, clone: Path):
     with tarfile.open(sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     for wanted in ("README.md", "LICENSE", "install.sh", "contrib/git", "tests/test_install.py",
-                   "benchmarks/bench.py", f"scripts/{APP}"):
+                   "benchmarks/bench.py", f"scripts/{APP}", "docs/security.md"):
         assert any(n == wanted or n.startswith(wanted + "/") for n in names), wanted
     (wheel,) = out.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

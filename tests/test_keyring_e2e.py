@@ -32,7 +32,8 @@ def keyring_entry(box) -> str | None:
     import subprocess
     import sys
 
-    code = ("import keyring; v = keyring.get_password('git-credential-copilot', 'copilot'); "
+    code = (f"import keyring; v = keyring.get_password('git-credential-copilot', "
+            f"{box.login_key()!r}); "
             "print('NONE' if v is None else v)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=box.env,
                          timeout=30, check=True).stdout.decode().strip()

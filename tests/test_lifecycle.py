@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from helper import login, records, state
+from helper.core import logins as login
+from helper.storage import records
+from helper.storage import state
 from helper.console import Console
 from helper.errors import CredentialError, LoginRequired
-from helper.lifecycle import RENEW_GRACE, Lifecycle, Parts, Prompt
-from helper.providers import GrantRevoked
-from helper.records import Authorization, Grant, Minted, Token
-from helper.transport import ServerError
+from helper.core.lifecycle import RENEW_GRACE, Lifecycle, Parts, Prompt
+from helper.providers.base import GrantRevoked
+from helper.storage.records import Authorization, Grant, Minted, Token
+from helper.net.transport import ServerError
 
 from conftest import FakeClock
 
@@ -66,7 +68,15 @@ class Locks:
 
 
 class FakeProvider:
-    """Answers each mint with the next scripted answer: "ok", "rotate", "revoked", "down"."""
+    """Answers each mint with the next scripted answer: "ok", "rotate", "revoked", "down";
+    ``accepted``: what the API says of a cached token when ``renew`` asks."""
+
+    env_overrides = ("COPILOT_GITHUB_TOKEN",)
+    accepted = False
+
+    def accepts(self, token: Token) -> bool:
+        self.probes = getattr(self, "probes", 0) + 1
+        return self.accepted
 
     def __init__(self, clock: FakeClock, answers: list[str], env_grants: list[Grant] | None = None,
                  login_token: bool = True):
@@ -306,14 +316,24 @@ FP = records.fingerprint
 def test_a_token_serves_only_its_login(origin, secret, env, serves):
     token = Token("tok", 2, 2, 1, origin=origin, origin_fp=FP(secret) if secret else "",
                   overrides=("COPILOT_GITHUB_TOKEN",))
-    assert token.serves(env, FP) is serves
+    assert token.serves(env, "srv") is False  # another server issued it
+    token.issuer = "srv"
+    assert token.serves(env, "srv") is serves
 
 
-def test_a_token_from_the_store_never_hashes_anything():
+def test_a_rejected_override_no_longer_overrides():
+    token = Token("tok", 2, 2, 1, overrides=("COPILOT_GITHUB_TOKEN",))
+    env = {"COPILOT_GITHUB_TOKEN": "ghu_dead"}
+    assert token.serves(env, "") is False
+    assert token.serves(env, "", dead=(FP("ghu_dead"),)) is True
+
+
+def test_a_token_from_the_store_never_hashes_anything(monkeypatch):
     def boom(secret: str) -> str:
         raise AssertionError("hashed on the cached path")
 
-    assert Token("tok", 2, 2, 1, overrides=("COPILOT_GITHUB_TOKEN",)).serves({}, boom)
+    monkeypatch.setattr(records, "fingerprint", boom)
+    assert Token("tok", 2, 2, 1, overrides=("COPILOT_GITHUB_TOKEN",)).serves({}, "")
 
 
 def test_a_minted_token_names_its_login(tmp_path):
@@ -336,8 +356,17 @@ def test_min_ttl_mints_when_the_cached_token_has_less_left(tmp_path):
     box = Box(tmp_path, ["ok"], cached=cached(1000))  # 800 s left
     assert box.lc.token(min_ttl=600).token == "tok_cached"
     assert box.lc.token(min_ttl=900).token == "tok_minted_1"
-    with pytest.raises(CredentialError, match="less than --min-ttl"):
-        Box(tmp_path / "x", ["ok"], cached=cached(1000)).lc.token(min_ttl=3600)
+
+
+
+def test_a_min_ttl_the_server_cannot_meet_mints_once_then_fails_at_once(tmp_path):
+    box = Box(tmp_path, ["ok", "ok", "ok"], grant=Grant(access_token="gho_stored"))
+    for _ in range(3):  # tokens live 1800 s: 3600 can never be met
+        with pytest.raises(CredentialError, match="longest --min-ttl it allows is 1425 s"):
+            box.lc.token(min_ttl=3600)
+    assert len(box.provider.minted) == 1  # one token to learn the lifetime, then none
+    assert box.lc.token(min_ttl=1425).token == "tok_minted_1"  # the longest allowed works
+    assert len(box.provider.minted) == 1
 
 
 def test_renew_of_a_just_minted_token_takes_no_lock(tmp_path):
@@ -354,3 +383,203 @@ def test_a_persons_erase_says_what_it_dropped_and_is_not_counted(tmp_path):
     said = box.stderr.getvalue()
     assert "dropped the cached token of profile 'p'" in said  # (the console says it once)
     assert "rejected" not in said and box.state.erased == ()
+
+
+# -- logins are kept per server --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("legacy, adopted", [(True, True), (False, False)])
+def test_a_login_stored_by_an_older_version_is_adopted_only_on_the_default_server(
+        tmp_path, legacy, adopted):
+    box = Box(tmp_path, ["ok"])  # the login sits under the bare profile name, "p"
+    parts = Parts(lambda: box.provider, lambda: box.store, box.locks, box.clock)
+    lc = Lifecycle("p", box.path, parts, Console(box.stderr), {}, Prompt(False),
+                   issuer="srv", login_key="p@srv", legacy_login=legacy)
+    if adopted:
+        assert lc.token().token == "tok_minted_1"
+        assert set(box.store.data) == {"p@srv"}  # moved, not copied
+    else:
+        with pytest.raises(LoginRequired):
+            lc.token()
+        assert set(box.store.data) == {"p"} and box.provider.minted == []  # never sent
+
+
+def test_a_token_from_another_server_is_not_served_and_its_login_is_not_used(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(60))  # issuer "" : minted for another server
+    parts = Parts(lambda: box.provider, lambda: box.store, box.locks, box.clock)
+    lc = Lifecycle("p", box.path, parts, Console(box.stderr), {}, Prompt(False),
+                   issuer="srv", login_key="p@srv")
+    with pytest.raises(LoginRequired):
+        lc.token()
+    assert box.provider.minted == [] and "p" in box.store.data  # first login intact
+
+# -- found by mutation testing (scripts/mutation): each fails with its rule broken -------------
+
+
+def lifecycle(box: Box, **kwargs: object) -> Lifecycle:
+    """Another life cycle over the same fakes (another issuer, login key or environment)."""
+    return Lifecycle("p", box.path, box.lc.parts, box.lc.console, kwargs.pop("env", {}),
+                     Prompt(bool(kwargs.pop("prompt", False))), **kwargs)  # type: ignore[arg-type]
+
+
+def test_renew_drops_the_rejected_token_even_when_no_new_one_can_be_minted(tmp_path):
+    box = Box(tmp_path, ["down", "ok"], cached=cached(600))  # the API refuses it (accepted=False)
+    with pytest.raises(ServerError):
+        box.lc.renew()
+    assert box.provider.probes == 1 and box.locks.taken == ["renew"]
+    assert box.state.token is None  # never handed out again, by any path
+    assert box.lc.token().token == "tok_minted_2"
+    assert box.state.erased == ()  # a renew is not counted as a rejection
+
+
+def test_renew_keeps_a_token_the_api_still_accepts(tmp_path):
+    box = Box(tmp_path, [], cached=cached(600))
+    box.provider.accepted = True
+    assert box.lc.renew().token == "tok_cached"
+    assert box.provider.probes == 1 and box.provider.minted == [] and box.locks.taken == []
+
+
+def test_renew_never_probes_or_keeps_a_token_that_is_not_fresh(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(1790))
+    box.provider.accepted = True
+    assert box.lc.renew().token == "tok_minted_1"
+    assert getattr(box.provider, "probes", 0) == 0
+
+
+def test_a_login_whose_first_mint_rotates_the_grant_stores_the_rotated_grant(tmp_path):
+    box = Box(tmp_path, ["rotate"], grant=None, prompt=True, login_token=False)
+    token = box.lc.token()
+    assert box.store.grant == Grant(access_token="gho_rotated")
+    assert box.provider.minted == [Grant(access_token="gho_new_login")]
+    assert box.state.token == token and token.token == "tok_minted_1"
+
+
+def test_a_rotation_of_an_environment_grant_is_never_written_to_the_store(tmp_path):
+    env = Grant(access_token="ghu_env", origin="GH_TOKEN")
+    box = Box(tmp_path, ["rotate"], env_grants=[env])
+    box.lc.env = {"GH_TOKEN": "ghu_env"}
+    box.lc.token()
+    assert box.provider.minted == [env] and box.store.grant == STORED
+
+
+def test_a_minted_token_names_the_server_and_the_variables_that_override_it(tmp_path):
+    box = Box(tmp_path, ["ok"])
+    lc = lifecycle(box, issuer="srv-fp")
+    token = lc.token()
+    assert (token.issuer, token.overrides, token.origin, token.origin_fp) == (
+        "srv-fp", ("COPILOT_GITHUB_TOKEN",), "store", "")
+    assert lc.token() == token and len(box.provider.minted) == 1  # served from the cache
+
+
+def test_a_cached_token_of_another_server_is_never_served(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(60))  # issued under issuer ""
+    assert lifecycle(box, issuer="another-server").token().token == "tok_minted_1"
+
+
+def test_a_token_git_hands_over_is_stamped_like_a_minted_one(tmp_path):
+    box = Box(tmp_path)
+    lc = lifecycle(box, issuer="srv-fp")
+    lc.store("octo", "tok_given", str(int(NOW) + 600))
+    got = box.state.token
+    assert got == Token("tok_given", int(NOW) + 600, int(NOW) + 600, int(NOW), "", "octo",
+                        "store", "", ("COPILOT_GITHUB_TOKEN",), "srv-fp")
+    assert box.locks.taken == ["store"]
+
+
+def test_store_of_a_token_expiring_now_or_of_the_cached_one_changes_nothing(tmp_path):
+    box = Box(tmp_path, cached=cached(60))
+    box.lc.store("oauth2", "tok_other", str(int(NOW)))
+    box.lc.store("oauth2", "tok_cached", str(int(NOW) + 9999))  # git approving our answer
+    assert box.state.token == cached(60) and box.locks.taken == []
+
+
+@pytest.mark.parametrize("age, counted", [(59, True), (60, False)])
+def test_only_a_token_rejected_within_a_minute_of_minting_counts(tmp_path, age, counted):
+    box = Box(tmp_path, cached=cached(age))
+    box.lc.erase("tok_cached")
+    assert box.state.token is None
+    assert box.state.erased == ((NOW,) if counted else ())
+    assert ("rejected" in box.stderr.getvalue()) == counted
+
+
+def test_three_quick_rejections_raise_the_alarm_two_do_not(tmp_path):
+    box = Box(tmp_path, ["ok", "ok", "ok"])
+    for n in range(1, 4):
+        box.lc.erase(box.lc.token().token)
+        assert ("freshly minted tokens were rejected" in box.stderr.getvalue()) == (n == 3)
+        box.clock.now += 10
+
+
+def test_a_rejected_environment_token_is_marked_dead_and_masked(tmp_path):
+    secret = "ghu_" + "d" * 36
+    env = Grant(access_token=secret, origin="GH_TOKEN")
+    box = Box(tmp_path, ["revoked", "ok"], env_grants=[env])
+    box.lc.env = {"GH_TOKEN": secret}
+    assert box.lc.token().origin == "store"
+    assert box.state.is_dead(secret) and box.store.grant == STORED  # the login untouched
+    said = box.stderr.getvalue()
+    assert "GH_TOKEN (ghu_…dddd) was rejected" in said and secret not in said
+
+
+@pytest.mark.parametrize("origins, message", [
+    (["GH_TOKEN", "store"], "the login for profile 'p' was rejected and deleted"),
+    (["GH_TOKEN", "COPILOT_GITHUB_TOKEN"], "GH_TOKEN and COPILOT_GITHUB_TOKEN was rejected"),
+])
+def test_what_no_login_says_names_what_was_rejected(tmp_path, origins, message):
+    envs = [Grant(access_token=f"ghu_{o}", origin=o) for o in origins if o != "store"]
+    box = Box(tmp_path, ["revoked"] * len(origins), env_grants=envs,
+              grant=STORED if "store" in origins else None)
+    with pytest.raises(LoginRequired) as e:
+        box.lc.token()
+    assert str(e.value).startswith(message) and "git-credential-copilot login" in str(e.value)
+
+
+def test_a_login_an_older_version_stored_moves_under_its_servers_key(tmp_path):
+    """Stored under the bare profile name before logins were bound to their server: adopted
+    once by a profile on the default server - and gone with ``logout``, not resurrected."""
+    box = Box(tmp_path, ["ok"], grant=STORED)  # under "p", as an older version kept it
+    lc = lifecycle(box, issuer="srv", login_key="p@srv", legacy_login=True)
+    assert lc.token().token == "tok_minted_1"
+    assert set(box.store.data) == {"p@srv"}
+    assert Grant.from_dict(box.store.data["p@srv"]) == STORED
+    login.logout(lc)
+    assert box.store.data == {}
+    with pytest.raises(LoginRequired, match="not logged in"):
+        lc.token()
+
+
+def test_a_profile_on_another_server_never_adopts_a_bare_login(tmp_path):
+    box = Box(tmp_path, ["ok"], grant=STORED)
+    lc = lifecycle(box, issuer="other", login_key="p@other")
+    with pytest.raises(LoginRequired, match="not logged in"):
+        lc.token()
+    assert set(box.store.data) == {"p"} and box.provider.minted == []
+
+
+@pytest.mark.parametrize("lifetime, refresh_in, longest", [
+    (1800, 1500, 1425),  # Copilot: the useful life ends at refresh_at; a quarter of it
+    (3600, 3600, 2715),  # OAuth: expiry less the margin; a quarter of it
+    (200, 200, 140),  # a short-lived token: at least a minute between mints
+    (30, 30, 0),
+])
+def test_the_longest_min_ttl_a_server_allows(lifetime, refresh_in, longest):
+    from helper.core.lifecycle import longest_min_ttl
+
+    token = Token("t", int(NOW) + lifetime, int(NOW) + refresh_in, int(NOW))
+    assert longest_min_ttl(token) == longest
+
+
+def test_a_min_ttl_at_the_limit_is_asked_of_the_server_one_above_is_refused(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(1790))  # expired; its server allows 1365
+    with pytest.raises(CredentialError, match="allows is 1365 s"):
+        box.lc.token(min_ttl=1366)
+    assert box.provider.minted == []
+    assert box.lc.token(min_ttl=1365).token == "tok_minted_1"
+
+
+def test_a_min_ttl_learnt_from_another_servers_token_does_not_refuse(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(1790))
+    lc = lifecycle(box, issuer="another-server")
+    with pytest.raises(CredentialError, match="valid|allows"):
+        lc.token(min_ttl=1500)  # the new token is too short: said after one mint
+    assert len(box.provider.minted) == 1

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from helper import protocol
+from helper.commands import protocol
 from helper.errors import ProtocolError
 
 
@@ -96,7 +96,8 @@ def test_fuzz_random_bytes_give_a_credential_or_a_protocol_error(data):
     except ProtocolError as e:
         assert "\n" not in str(e)
         return
-    for value in cred[:6]:
+    for value in (cred.protocol, cred.host, cred.path, cred.username, cred.password,
+                  cred.password_expiry_utc):
         assert "\r" not in value and "\n" not in value and "\0" not in value
 
 
@@ -116,3 +117,176 @@ def test_fuzz_urls_with_tricky_hosts(host, scheme, path):
     except (ProtocolError, UnicodeEncodeError):
         return
     assert "\r" not in cred.host and "\0" not in cred.host
+
+
+# -- the limits at their edges -------------------------------------------------------------
+
+MIB = 1024 * 1024
+FULL_LINE = b"k=" + b"v" * (64 * 1024 - 2) + b"\n"  # 64 KiB of content, and its newline
+
+
+def test_exactly_1_mib_of_input_is_read_and_one_byte_more_is_refused():
+    data = FULL_LINE * 15 + b"password=" + b"p" * (MIB - 15 * len(FULL_LINE) - 10) + b"\n"
+    assert len(data) == MIB
+    assert len(read(data).password) == MIB - 15 * len(FULL_LINE) - 10
+    with pytest.raises(ProtocolError, match="1 MiB"):
+        read(data + b"\n")  # the blank line that ends it is input too
+
+
+def test_a_last_line_without_newline_may_be_64_kib_but_not_one_byte_more():
+    line = b"password=" + b"p" * (64 * 1024 - len(b"password="))
+    assert read(b"host=h\n" + line).password == line[9:].decode()
+    with pytest.raises(ProtocolError, match="64 KiB"):
+        read(b"host=h\n" + line + b"p")
+
+
+def test_a_line_without_newline_ends_the_input():
+    """Only EOF leaves a line unterminated: nothing after it is read, however it arrives."""
+    class Chunks:
+        def __init__(self, *chunks: bytes):
+            self.chunks = list(chunks)
+
+        def readline(self, limit: int = -1) -> bytes:
+            return self.chunks.pop(0) if self.chunks else b""
+
+    stream = Chunks(b"host=a.example\n", b"protocol=https", b"host=evil.example\n")
+    cred = protocol.read(stream)
+    assert (cred.host, cred.protocol) == ("a.example", "https")
+    assert stream.chunks == [b"host=evil.example\n"]
+
+
+# -- lines that are not key=value ------------------------------------------------------------
+
+def test_a_line_without_equals_sets_nothing():
+    cred = read(b"host=a.example\nhost\npassword\n")
+    assert (cred.host, cred.password) == ("a.example", "")
+
+
+def test_a_url_line_clears_what_came_before_and_later_lines_override_it():
+    """git's credential_from_url starts from an empty credential, arrays included."""
+    cred = read(b"host=evil.example\nusername=x\npassword=pw-before-url\nwwwauth[]=Basic\n"
+                b"url=https://api.githubcopilot.com//v1//\n")
+    assert (cred.host, cred.username, cred.password, cred.path) == (
+        "api.githubcopilot.com", "", "", "v1")
+    assert cred.arrays == {}
+    cred = read(b"url=https://a.example/\nhost=b.example\nwwwauth[]=Bearer\n")
+    assert (cred.host, cred.arrays) == ("b.example", {"wwwauth": ("Bearer",)})
+
+
+@pytest.mark.parametrize("data", [b"host=\n", b"url=https:///evil.example/\n",
+                                  b"host=api.githubcopilot.com\nurl=https:///x\n",
+                                  b"url=https://u@/x\n"])
+def test_an_explicitly_empty_host_is_refused(data):
+    with pytest.raises(ProtocolError, match="empty host"):
+        read(data)
+
+
+def test_no_host_line_at_all_is_no_host():
+    assert read(b"protocol=https\n\n").host == ""
+
+
+# -- url= is split as git's credential_from_url splits it ------------------------------------
+
+@pytest.mark.parametrize("url, parts", [
+    ("https://api.example.com", ("https", "api.example.com", "", "", "")),
+    ("https://api.example.com:8443/v1/chat/", ("https", "api.example.com:8443", "v1/chat", "", "")),
+    ("https://u@api.example.com/x", ("https", "api.example.com", "x", "u", "")),
+    ("https://u@api.example.com:8443/", ("https", "api.example.com:8443", "", "u", "")),
+    ("https://u:p%40ss@api.example.com/", ("https", "api.example.com", "", "u", "p@ss")),
+    ("https://:pw@api.example.com/", ("https", "api.example.com", "", "", "pw")),
+    ("https://@api.example.com/", ("https", "api.example.com", "", "", "")),
+    ("https://api.example.com/a@b:c", ("https", "api.example.com", "a@b:c", "", "")),
+    ("https://api.example.com/p?q=a@b", ("https", "api.example.com", "p?q=a@b", "", "")),
+    ("http://[::1]:8080/v1", ("http", "[::1]:8080", "v1", "", "")),
+    ("https://a%2Eexample.com/", ("https", "a.example.com", "", "", "")),
+])
+def test_url_parts_are_split_like_git(url, parts):
+    cred = read(f"url={url}\n".encode())
+    assert (cred.protocol, cred.host, cred.path, cred.username, cred.password) == parts
+
+
+@pytest.mark.parametrize("url", ["://api.example.com/", "api.example.com", "https:/x"])
+def test_a_url_without_a_scheme_is_refused(url):
+    with pytest.raises(ProtocolError, match="not a URL"):
+        read(f"url={url}\n".encode())
+
+
+@pytest.mark.parametrize("url", [
+    "https://evil.example?@api.githubcopilot.com/",  # '?' ends the authority (git, curl)
+    "https://evil.example#@api.githubcopilot.com/",  # '#' too
+    "https://user@evil@api.githubcopilot.com/",  # git: host 'evil@api…'; urllib: 'api…'
+    "https://evil.example\\@api.githubcopilot.com/",  # browsers read '\\' as '/'
+    "https://api.githubcopilot.com?x/y",  # git before 2.26.1: host 'api…?x'
+    "https://api.githubcopilot.com\t.evil.example/",  # urllib drops the tab, git keeps it
+    "https://[::1x/",  # urllib cannot read it at all
+])
+def test_a_url_naming_two_hosts_is_refused(url):
+    with pytest.raises(ProtocolError, match="ambiguously"):
+        read(f"url={url}\n".encode())
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+def test_a_password_git_hands_over_is_masked_in_every_message():
+    """store/erase bring a token the helper may never have issued: it is a secret too."""
+    from helper.console import Console
+
+    secret = "pasted-by-hand-not-token-shaped-9f3e"
+    read(f"protocol=https\nhost=api.example.com\npassword={secret}\n\n".encode())
+    err = io.StringIO()
+    Console(err).notice(f"the server refused {secret}")
+    assert secret not in err.getvalue() and "past…9f3e" in err.getvalue()
+    assert secret not in str(ProtocolError(f"echoed {secret}"))
+
+
+def test_the_repr_of_a_credential_masks_its_password():
+    cred = read(b"host=a.example\nusername=u\npassword=gho_0123456789abcdefghij\n")
+    assert "gho_0123456789abcdefghij" not in repr(cred)
+    assert "a.example" in repr(cred) and "'u'" in repr(cred)
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+def test_write_writes_each_pair_as_one_line_and_flushes():
+    class Recorder(io.StringIO):
+        flushed = 0
+
+        def flush(self) -> None:
+            self.flushed += 1
+            super().flush()
+
+    out = Recorder()
+    protocol.write(out, [("protocol", "https"), ("host", "a.example"), ("password", "p=q")])
+    assert out.getvalue() == "protocol=https\nhost=a.example\npassword=p=q\n"
+    assert out.flushed == 1
+
+
+@pytest.mark.parametrize("value", ["a\rb", "a\nb", "a\0b"])
+def test_write_refuses_each_control_character_and_writes_nothing(value):
+    out = io.StringIO()
+    with pytest.raises(ProtocolError, match="password"):
+        protocol.write(out, [("host", "a.example"), ("password", value)])
+    assert out.getvalue() == ""
+
+
+# -- the answer to get ---------------------------------------------------------------------------
+
+def test_the_answer_to_get_names_the_host_asked_about_and_the_tokens_expiry():
+    from helper.storage.records import Token
+
+    token = Token("tid=1", 1_800_000_000, 1_799_999_000, 1_799_990_000, username="octo")
+    asked = protocol.Credential(protocol="http", host="127.0.0.1:8080")
+    assert protocol.answer(asked, token, "api.example.com") == [
+        ("protocol", "http"), ("host", "127.0.0.1:8080"), ("username", "octo"),
+        ("password", "tid=1"), ("password_expiry_utc", "1800000000")]
+
+
+def test_without_protocol_host_or_user_the_answer_says_https_the_api_host_and_oauth2():
+    from helper.storage.records import Token
+
+    token = Token("tid=1", 5, 4, 3)
+    assert protocol.answer(protocol.Credential(), token, "api.example.com") == [
+        ("protocol", "https"), ("host", "api.example.com"), ("username", "oauth2"),
+        ("password", "tid=1"), ("password_expiry_utc", "5")]
+    assert protocol.encode(protocol.answer(protocol.Credential(), token, "")) == (
+        "protocol=https\nhost=\nusername=oauth2\npassword=tid=1\npassword_expiry_utc=5\n")

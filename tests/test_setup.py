@@ -451,7 +451,9 @@ def test_report_follows_setup_edits_and_teardown(logged_in):
 def test_help_names_setup_and_teardown(logged_in):
     result = logged_in.call("setup", "--help")
     ok(result)
-    assert "setup codex|claude-code|aider" in result.stdout
+    assert "{codex,claude-code,aider}" in result.stdout and "--dry-run" in result.stdout
+    top = logged_in.call("--help")
+    assert "setup" in top.stdout and "teardown" in top.stdout
 
 
 def test_report_says_when_our_command_is_gone(logged_in, tmp_path):
@@ -556,7 +558,7 @@ def test_setup_without_a_login_is_one_line_and_writes_nothing(sandbox):
 def test_an_unknown_tool_is_a_usage_error(logged_in):
     result = logged_in.call("setup", "vim")
     assert result.returncode == 2
-    assert "codex, claude-code, aider" in result.stderr
+    assert "'codex', 'claude-code', 'aider'" in result.stderr  # the choices
 
 
 # -- the installed command, and each tool's command run as the tool runs it ------------
@@ -685,3 +687,18 @@ def test_fuzz_codex_setup_then_teardown_gives_back_the_same_bytes(text, default)
         for change in changes:
             apply(change)
         assert path.read_bytes() == text.encode()
+
+
+def test_doctor_says_which_tools_are_set_up_and_whether_they_still_point_at_us(logged_in):
+    box = logged_in
+    before = box.call("doctor", "--format", "json")
+    assert '"tool codex"' in before.stdout and "not set up" in before.stdout
+    ok(box.call("setup", "codex"))
+    after = box.call("doctor")
+    line = next(x for x in after.stdout.splitlines() if "tool codex" in x)
+    assert "set up in" in line and str(codex_config(box)) in line
+    text = codex_config(box).read_text()
+    codex_config(box).write_text(text.replace('wire_api = "responses"', 'wire_api = "chat"'))
+    edited = box.call("doctor")
+    line = next(x for x in edited.stdout.splitlines() if "tool codex" in x)
+    assert "no longer points at this helper" in line and "setup codex" in edited.stdout

@@ -12,7 +12,7 @@ import threading
 import pytest
 from keyring.errors import KeyringError
 
-from helper import store
+from helper.storage import secrets as store
 from helper.errors import StoreError
 
 from conftest import MemoryKeyring
@@ -105,7 +105,7 @@ class TestFileStore(StoreContract):
     def test_a_full_disk_is_a_store_error_and_keeps_the_old_file(self, tmp_path, monkeypatch):
         import errno
 
-        from helper import files
+        from helper.storage import files
 
         s = self.make(tmp_path)
         s.write("copilot", {"access_token": "old"})

@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from helper.transport import ServerError, Transport
+from helper.net.transport import ServerError, Transport
 
 from conftest import FakeClock
 

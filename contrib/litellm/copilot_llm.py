@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -33,6 +34,12 @@ from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
 import helper
+
+try:  # the helper's own masking: every secret it handled, and anything token-shaped
+    from helper.errors import mask as _mask
+    from helper.errors import one_line as _one_line
+except ImportError:  # a helper whose modules moved: the conservative fallback below
+    _mask = _one_line = None
 
 PROVIDER = "copilot"
 # What the Copilot API expects from an editor integration.
@@ -46,6 +53,10 @@ COPILOT_HEADERS = {
 DEFAULT_TIMEOUT = 600.0
 # 401 is the usual answer for an expired token; Copilot Enterprise answers 403.
 REFUSED = (401, 403)
+# How much of an upstream error body an exception may quote (after masking).
+ERROR_TEXT_MAX = 300
+# Without the helper's masking: any unbroken run this long could be a credential.
+_LONG_WORD = re.compile(r"[^\s\"'<>(){}\[\],]{20,}")
 
 
 class CopilotLLM(CustomLLM):
@@ -119,7 +130,7 @@ class CopilotLLM(CustomLLM):
                 response.close()
                 helper.erase(token.token, self.profile)
                 continue
-            return _checked(response)
+            return _checked(response, token.token)
         raise AssertionError("unreachable")
 
     async def _asend(self, send: Any, body: dict, extra: dict | None) -> httpx.Response:
@@ -132,7 +143,7 @@ class CopilotLLM(CustomLLM):
                 continue
             if response.status_code >= 400:
                 await response.aread()
-            return _checked(response)
+            return _checked(response, token.token)
         raise AssertionError("unreachable")
 
     def _token(self) -> helper.Token:
@@ -165,13 +176,25 @@ def _request(token: helper.Token, body: dict, extra: dict | None) -> httpx.Reque
                          headers=headers)
 
 
-def _checked(response: httpx.Response) -> httpx.Response:
+def _checked(response: httpx.Response, token: str) -> httpx.Response:
     if response.status_code >= 400:
         if not response.is_stream_consumed:
             response.read()
-        text = response.text[:300].strip() or response.reason_phrase
+        text = _error_text(response.text, token) or response.reason_phrase
         raise CustomLLMError(status_code=response.status_code, message=f"Copilot API: {text}")
     return response
+
+
+def _error_text(text: str, token: str) -> str:
+    """An upstream error body fit for an exception, which callers log and show: the token we
+    sent and anything shaped like a credential masked first (a secret cut in two would no
+    longer be recognised), then one line of at most ERROR_TEXT_MAX characters."""
+    text = text[:ERROR_TEXT_MAX * 20]  # bound the work on a huge body; the cut comes after
+    if _one_line is not None and _mask is not None:
+        return _one_line(text.replace(token, _mask(token)) if token else text, ERROR_TEXT_MAX)
+    flat = _LONG_WORD.sub(lambda m: f"{m.group()[:4]}…", " ".join(text.split()))
+    flat = "".join(ch if ch.isprintable() else "?" for ch in flat)
+    return flat if len(flat) <= ERROR_TEXT_MAX else flat[:ERROR_TEXT_MAX - 1] + "…"
 
 
 def _timeout(timeout: Any) -> Any:

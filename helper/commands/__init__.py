@@ -1,2 +1,1 @@
-"""Commands of the command line that are more than a call into the life cycle, one module
-each; every one takes its arguments, streams and environment as parameters."""
+"""The command line: argument parsing, git's credential protocol, and one module per command."""

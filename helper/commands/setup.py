@@ -14,15 +14,19 @@ import math
 import os
 import shutil
 import sys
+import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import config, wiring
-from ..errors import EXIT_OK, HelperError, UsageError
-from ..tools import module, names, plan, record
-from ..tools.change import Change, apply, remove_dirs
-from ..tools.target import COPILOT, COPILOT_HEADERS, TERMS_LINE, Target, round_lifetime
+from helper.core import config
+from helper.core import wiring
+from helper.errors import HelperError, UsageError
+
+EXIT_OK = 0
+from helper.tools import module, names, plan, record
+from helper.tools.change import Change, apply, remove_dirs
+from helper.tools.target import COPILOT, COPILOT_HEADERS, TERMS_LINE, Target, round_lifetime
 
 COMMAND = "git-credential-copilot"
 
@@ -35,36 +39,12 @@ class Options:
     default: bool = False
 
 
-def parse(action: str, argv: Sequence[str], profile: str = "") -> Options:
-    """``TOOL [--dry-run] [--default] [--profile NAME]`` after ``setup``/``teardown``."""
-    tool, dry_run, default = "", False, False
-    items = list(argv)
-    while items:
-        item = items.pop(0)
-        name, eq, value = item.partition("=")
-        if name == "--profile":
-            if not eq:
-                if not items:
-                    raise UsageError("--profile needs a value")
-                value = items.pop(0)
-            profile = value
-        elif item == "--dry-run":
-            dry_run = True
-        elif item == "--default" and action == "setup":
-            default = True
-        elif item.startswith("-"):
-            raise UsageError(f"unknown option {item!r} for {action}; see --help")
-        elif not tool:
-            tool = item
-        else:
-            raise UsageError(f"unexpected argument {item!r}; see --help")
-    if tool not in names():
-        raise UsageError(f"{action} takes one of {', '.join(names())}"
-                         + (f", not {tool!r}" if tool else ""))
-    if default and tool != "codex":
+def parse_options(args: argparse.Namespace) -> Options:
+    """What the command line asked for (``commands.main`` parses it)."""
+    if getattr(args, "default", False) and args.tool != "codex":
         raise UsageError("--default goes with setup codex (the other tools have no default "
                          "provider to switch)")
-    return Options(tool, profile, dry_run, default)
+    return Options(args.tool, args.profile, args.dry_run, getattr(args, "default", False))
 
 
 # -- setup -------------------------------------------------------------------------------
@@ -72,7 +52,7 @@ def parse(action: str, argv: Sequence[str], profile: str = "") -> Options:
 
 def cmd_setup(args: Any, streams: Any, env: Mapping[str, str]) -> int:
     """Write the tool's config so it takes its tokens from us."""
-    options = parse("setup", args.extra, args.profile)
+    options = parse_options(args)
     say = streams.console.notice
     target, notes = measure(options.profile, env, streams.console)
     tool = module(options.tool)
@@ -143,15 +123,15 @@ def our_command(env: Mapping[str, str]) -> str:
 
 
 def _copilot_headers() -> dict[str, str]:
-    from ..copilot import EDITOR_HEADERS
+    from helper.providers.copilot import EDITOR_HEADERS
 
     return {name: EDITOR_HEADERS[name] for name in COPILOT_HEADERS}
 
 
 def _models(api_base: str, token: str, cfg: Any) -> tuple[list[dict[str, Any]] | None, str]:
     """The account's models (``GET {api_base}/models``), or None and why not."""
-    from ..copilot import EDITOR_HEADERS
-    from ..transport import Transport
+    from helper.providers.copilot import EDITOR_HEADERS
+    from helper.net.transport import Transport
 
     headers = {**EDITOR_HEADERS, "Authorization": f"Bearer {token}"}
     try:
@@ -172,7 +152,7 @@ def _models(api_base: str, token: str, cfg: Any) -> tuple[list[dict[str, Any]] |
 
 def cmd_teardown(args: Any, streams: Any, env: Mapping[str, str]) -> int:
     """Remove what setup added to the tool's config, and nothing else."""
-    options = parse("teardown", args.extra, args.profile)
+    options = parse_options(args)
     say = streams.console.notice
     rec = _record_to_undo(options, env)
     if rec is None:

@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from types import ModuleType
+
+    from helper.providers.base import Diagnostic
 
     from .record import Record
 
@@ -101,3 +103,24 @@ def _check(name: str, rec: Record, main: Path) -> ToolReport:
                 return ToolReport(name, path, ELSEWHERE, rec.profile,
                                   f"{dotted(key.path)} {now} in {path}")
     return ToolReport(name, main, SET_UP, rec.profile, f"profile {rec.profile}")
+
+
+def diagnostics(env: Mapping[str, str]) -> list[Diagnostic]:
+    """``doctor``'s lines for the LLM tools: which are set up, and whether their config
+    still points at us (read-only)."""
+    from helper.providers.base import passed, warned
+
+    lines = []
+    for found in report(env):
+        name = f"tool {found.name}" + (f" ({found.profile})" if found.profile else "")
+        if found.state == SET_UP:
+            lines.append(passed(name, f"set up in {found.config_path}"))
+        elif found.state == NOT_SET_UP:
+            lines.append(passed(name, "not set up (`git-credential-copilot setup "
+                                      f"{found.name}` when you use it)"))
+        else:
+            flag = f" --profile {found.profile}" if found.profile else ""
+            lines.append(warned(name, f"{found.config_path} no longer points at this helper"
+                                      + (f": {found.detail}" if found.detail else ""),
+                                f"git-credential-copilot{flag} setup {found.name}"))
+    return lines

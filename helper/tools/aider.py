@@ -22,7 +22,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-from .. import paths
+from helper.storage import paths
 from .plan import FILE, Wanted
 from .target import Target, choose, min_ttl
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from ..errors import StoreError
+from helper.errors import StoreError
 from .documents import ToolConfigError
 
 MAX_FILE = 1024 * 1024
@@ -76,7 +76,7 @@ def redact(line: str, ours: Collection[str] = ()) -> str:
     """``line`` with the value of a secret-named key masked, unless we wrote it."""
     import re
 
-    from ..errors import mask, scrub
+    from helper.errors import mask, scrub
 
     names = "|".join(SECRET_NAMES)
     pattern = (r'(?i)("?[\w.-]*(?:' + names + r')"?\s*[:=]\s*)'

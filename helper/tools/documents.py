@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from ..errors import HelperError
+from helper.errors import HelperError
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 

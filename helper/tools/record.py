@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import files, paths
-from ..errors import HelperError
+from helper.storage import files
+from helper.storage import paths
+from helper.errors import HelperError
 from .documents import MISSING
 
 VERSION = 1

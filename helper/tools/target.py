@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import EXPIRY_MARGIN
+from helper.storage.records import EXPIRY_MARGIN
 
 COPILOT, OAUTH = "copilot", "oauth"
 # The headers the Copilot API expects from an editor integration (the exchange's own,

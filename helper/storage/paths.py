@@ -1,0 +1,75 @@
+"""Where the helper keeps its files, per the XDG Base Directory spec, and the environment
+variables that decide it.
+
+Spec: https://specifications.freedesktop.org/basedir-spec/latest/
+
+- config: ``$XDG_CONFIG_HOME/git-credential-copilot/config.toml`` (or
+  ``$GIT_CREDENTIAL_COPILOT_CONFIG``)
+- state:  ``$XDG_STATE_HOME/git-credential-copilot/`` - short-lived tokens, locks
+- data:   ``$XDG_DATA_HOME/git-credential-copilot/`` - long-lived secrets when no keyring
+- cache:  ``$XDG_CACHE_HOME/git-credential-copilot/`` - what may be fetched again (discovery)
+
+The rules are the ``*_dir``/``*_file`` string functions (``os`` only: the cached ``get``
+calls them); the ``Path`` functions wrap them for the rest of the helper.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+APP = "git-credential-copilot"
+
+# The environment variables the configuration reads: where it is, and what overrides it.
+CONFIG_VAR = "GIT_CREDENTIAL_COPILOT_CONFIG"
+PROFILE_VAR = "GIT_CREDENTIAL_COPILOT_PROFILE"
+STORE_VAR = "GIT_CREDENTIAL_COPILOT_STORE"
+INTERACTIVE_VAR = "GIT_CREDENTIAL_COPILOT_INTERACTIVE"
+# Every variable that can change which profile answers, or where its files are.
+CONFIG_INPUTS = (CONFIG_VAR, "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME", PROFILE_VAR,
+                 STORE_VAR, INTERACTIVE_VAR)
+
+
+def _base(env: Mapping[str, str], var: str, fallback: str) -> str:
+    value = env.get(var, "")
+    # The spec says relative paths are invalid and must be ignored.
+    if value and os.path.isabs(value):
+        return value
+    return os.path.join(env.get("HOME") or os.path.expanduser("~"), fallback)
+
+
+def config_path(env: Mapping[str, str]) -> str:
+    return env.get(CONFIG_VAR) or os.path.join(_base(env, "XDG_CONFIG_HOME", ".config"), APP,
+                                               "config.toml")
+
+
+def state_path(env: Mapping[str, str]) -> str:
+    return os.path.join(_base(env, "XDG_STATE_HOME", ".local/state"), APP)
+
+
+def config_file(env: Mapping[str, str]) -> Path:
+    from pathlib import Path
+
+    return Path(config_path(env))
+
+
+def state_dir(env: Mapping[str, str]) -> Path:
+    from pathlib import Path
+
+    return Path(state_path(env))
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    from pathlib import Path
+
+    return Path(_base(env, "XDG_DATA_HOME", ".local/share")) / APP
+
+
+def cache_dir(env: Mapping[str, str]) -> Path:
+    from pathlib import Path
+
+    return Path(_base(env, "XDG_CACHE_HOME", ".cache")) / APP
