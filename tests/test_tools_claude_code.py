@@ -145,8 +145,6 @@ def test_an_enterprise_403_inside_a_run_is_replaced_too(claude):
     assert len(claude.helper_calls()) == 2
 
 
-@pytest.mark.xfail(reason="token --renew hands out a token minted in the last minute "
-                          "without asking the API", strict=False)
 def test_a_token_revoked_a_moment_after_minting_is_replaced_after_the_401(claude):
     server = claude.server
     server.tool_call = ("Read", {"file_path": str(claude.work / "notes.txt")})

@@ -133,8 +133,6 @@ def test_after_an_enterprise_403_inside_a_run_the_next_start_recovers(codex):
     assert codex.sent_tokens("/responses")[-1] == codex.cached_token()
 
 
-@pytest.mark.xfail(reason="token --renew hands out a token minted in the last minute "
-                          "without asking the API", strict=False)
 def test_a_token_revoked_a_moment_after_minting_is_replaced_after_the_401(codex):
     """As above, but the token dies seconds after it was minted: `--renew` must not hand
     out the same dead token again because it is new."""
