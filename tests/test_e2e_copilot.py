@@ -508,3 +508,29 @@ def test_closed_standard_streams_are_not_a_traceback(logged_in):
     no_input = subprocess.run(f"exec 0<&- ; {EXE} get", shell=True, capture_output=True,
                               env=box.env, timeout=60)
     assert no_input.returncode == 0 and b"password=" in no_input.stdout  # no host: a script
+
+
+def test_a_login_is_bound_to_its_server_and_kept_when_the_config_names_another(logged_in):
+    """Point api_url at another server: nothing minted by the first is served or sent there,
+    nothing is deleted, and switching back finds the first login and token intact."""
+    from fakeserver import FakeGitHub
+
+    box = logged_in
+    first = box.run("get", input=box.credential())
+    assert first.returncode == 0
+    original = box.config_path.read_text()
+    other = FakeGitHub().start()
+    try:
+        box.config_path.write_text(original.replace(f'api_url = "{box.server.url}"',
+                                                     f'api_url = "{other.url}"'))
+        moved = box.run("get", input=box.credential())
+        assert moved.returncode == 1 and "password=" not in moved.stdout
+        assert "now names another server" in moved.stderr
+        assert other.exchanges == 0 and not other.requests  # no token of ours went there
+        assert box.server.exchanges == 1
+        box.config_path.write_text(original)
+        back = box.run("get", input=box.credential())
+        assert back.returncode == 0 and back.pairs()["password"] == first.pairs()["password"]
+        assert box.server.exchanges == 1 and box.stored()  # the first login, intact
+    finally:
+        other.stop()

@@ -409,7 +409,7 @@ def test_a_token_from_another_server_is_not_served_and_its_login_is_not_used(tmp
     parts = Parts(lambda: box.provider, lambda: box.store, box.locks, box.clock)
     lc = Lifecycle("p", box.path, parts, Console(box.stderr), {}, Prompt(False),
                    issuer="srv", login_key="p@srv")
-    with pytest.raises(LoginRequired):
+    with pytest.raises(LoginRequired, match="now names another server or client"):
         lc.token()
     assert box.provider.minted == [] and "p" in box.store.data  # first login intact
 

@@ -165,7 +165,7 @@ class Lifecycle:
                 store.write(self.login_key, minted.grant.to_dict())
             return self.cache(state, self.stamp(minted.token, minted.grant or grant, provider))
         if not self.prompt.allowed:
-            raise LoginRequired(self._why_no_login(rejected))
+            raise LoginRequired(self._why_no_login(rejected, state))
         return self.authorize(state, provider, store)
 
     def _drop_dead_grant(self, grant: Grant, state: State, store: Store, why: str) -> State:
@@ -183,12 +183,16 @@ class Lifecycle:
         store.delete(self.login_key)
         return state
 
-    def _why_no_login(self, rejected: list[str]) -> str:
+    def _why_no_login(self, rejected: list[str], state: State) -> str:
         envs = [origin for origin in rejected if origin != STORE]
         if STORE in rejected:
             start = f"the login for profile {self.name!r} was rejected and deleted"
         elif envs:
             start = f"{' and '.join(envs)} was rejected (replace or unset it)"
+        elif state.token is not None and state.token.issuer != self.issuer:
+            start = (f"profile {self.name!r} now names another server or client than its "
+                     "login's (which is kept, for when the config names that one again): "
+                     "not logged in there")
         else:
             start = f"not logged in (profile {self.name!r})"
         return f"{start}{self.prompt.why_not}; run `{self.prompt.login_command}`"
