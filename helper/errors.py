@@ -40,7 +40,7 @@ thing a caller handles differently::
         +-- oauth2.browser.NoFlow, CodeRefused no flow can run here; the code was refused
 
 Private signals that never leave their module: ``fast._Uncertain``,
-``storage.cachefiles.Unusable``, ``net.jsonsafe.UnsafeJSON`` (a ValueError).
+``core.cachefiles.Unusable``, ``net.jsonsafe.UnsafeJSON`` (a ValueError).
 
 Masking is one pass over every message, whatever produced its text (a server echoing an
 Authorization header, an ``error_description`` quoting a refresh token, a keyring exception

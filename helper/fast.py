@@ -2,7 +2,7 @@
 
 A cached ``get`` runs once per LLM request, so its cost is the helper's cost. The installed
 command calls ``main`` first: it answers only when everything is certain, from the two small
-files the full path keeps (``helper.storage.cachefiles``), with the full path's own rules —
+files the full path keeps (``helper.core.cachefiles``), with the full path's own rules —
 the same input reader (``commands.protocol``), the same route choice (``core.routes``), the
 same token checks (``storage.records``), the same answer. Anything uncertain returns a
 ``Handoff`` to ``helper.commands.main``, which does the whole job with what was read.
@@ -19,9 +19,9 @@ import time
 
 from helper.commands import protocol
 from helper.errors import ProtocolError
-from helper.core import routes
+from helper.core import cachefiles, routes
 from helper.net.urls import host_of, transport_ok
-from helper.storage import cachefiles, paths, private
+from helper.storage import paths, private
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds here
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ import pytest
 from helper import fast as cached
 from helper import launch
 from helper.commands import main as cli
+from helper.core.lifecycle import save_state
 from helper.storage import state as statefile
 
 from conftest import EXE, Result
@@ -96,7 +97,7 @@ def test_get_without_a_config_file(ready):
     path = box.state_dir / "copilot.json"
     state = statefile.read(path, print)
     state.token.issuer = config.load({**box.env, **no_config}).profile("copilot").issuer
-    statefile.write(path, state, print)
+    save_state(path, state, print)
     both(box, "get", input=question, env=no_config)  # the first one keeps the routes
     result, fast = both(box, "get", input=question, env=no_config)
     assert fast and result.pairs()["host"] == "api.githubcopilot.com"
@@ -115,7 +116,7 @@ def test_ten_profiles_and_a_host_remembered_from_endpoints_api(ready):
     assert fast and again.stdout == first.stdout and again.pairs()["host"] == box.server.host
     # The state names another API host now: the remembered route is not taken on trust.
     state = statefile.read(box.state_dir / "copilot.json", print)
-    statefile.write(box.state_dir / "copilot.json", statefile.State(
+    save_state(box.state_dir / "copilot.json", statefile.State(
         state.token, "https://elsewhere.example", state.erased, state.dead), print)
     result, fast = both(box, "get", input=box.credential())
     assert not fast and result.stdout == ""
@@ -138,7 +139,7 @@ def test_a_profile_that_starts_remembering_a_host_earlier_in_order_is_seen(ready
 
     issuer = config.load(box.env).profile("second").issuer
     token = Token("second-token", now + 3600, now + 3000, now, box.server.url, "", issuer=issuer)
-    statefile.write(box.state_dir / "second.json", statefile.State(token, box.server.url), print)
+    save_state(box.state_dir / "second.json", statefile.State(token, box.server.url), print)
     result, _ = both(box, "get", input=box.credential())  # routing tries "second" first now
     assert result.pairs()["password"] == "second-token"
 
@@ -195,7 +196,7 @@ def test_a_stale_token_is_never_served_from_the_cache(ready):
     state = statefile.read(path, print)
     token = state.token
     token.refresh_at = int(time.time()) - 1
-    statefile.write(path, state, print)
+    save_state(path, state, print)
     result, fast = both(box, "get", input=box.credential())
     assert not fast and box.server.exchanges == 2
     assert result.pairs()["password"] != token.token
@@ -211,7 +212,7 @@ def test_a_renewal_does_not_rewrite_current_routes(ready, monkeypatch):
     path = box.state_dir / "copilot.json"
     state = statefile.read(path, print)
     state.token.refresh_at = int(time.time()) - 1
-    statefile.write(path, state, print)
+    save_state(path, state, print)
     out = io.StringIO()
     code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
     assert code is None and handoff.routes_current and handoff.credential is not None
@@ -307,7 +308,7 @@ def test_routes_saved_from_a_config_edited_in_the_same_coarse_tick_are_not_trust
         return _Stamped(result, second)
 
     from helper.core import routing
-    from helper.storage import cachefiles
+    from helper.core import cachefiles
 
     key = cachefiles.route_key(box.env, coarse, lambda: second + 400_000_000)
     assert key is not None and not key.settled  # read 0.4 s into the tick it was written in
@@ -437,7 +438,7 @@ def test_a_cached_get_imports_nothing_heavy_in_a_regular_install(ready, regular_
 
     current = statefile.read(box.state_dir / "copilot.json", print)
     current.token.issuer = config.load(no_config).profile("copilot").issuer
-    statefile.write(box.root / "state-github" / "git-credential-copilot" / "copilot.json",
+    save_state(box.root / "state-github" / "git-credential-copilot" / "copilot.json",
                     current, print)
     question = "protocol=https\nhost=api.githubcopilot.com\n\n"
     for args, data, env in [(("get",), box.credential(), box.env),

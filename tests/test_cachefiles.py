@@ -1,4 +1,4 @@
-"""The cached get's two files (helper.storage.cachefiles): what is encoded decodes to the same
+"""The cached get's two files (helper.core.cachefiles): what is encoded decodes to the same
 routes and token, and anything else - another key, another state file, a cut or edited
 line - is ``Unusable``, so the full path answers instead."""
 
@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import pytest
 
 from helper.core.routes import Route, RouteTable
-from helper.storage import cachefiles, paths
-from helper.storage.cachefiles import RACY, RouteKey, Unusable
+from helper.core import cachefiles
+from helper.storage import paths
+from helper.core.cachefiles import RACY, RouteKey, Unusable
 from helper.storage.records import STORE, Token
 
 NOW_NS = 1_800_000_000 * 1_000_000_000

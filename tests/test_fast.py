@@ -13,6 +13,7 @@ import pytest
 
 from helper import fast
 from helper.commands import main as cli
+from helper.core.lifecycle import save_state
 from helper.storage import state as statefile
 
 from conftest import Result
@@ -132,7 +133,7 @@ def test_the_handoff_says_what_was_read_and_that_the_routes_are_current(ready):
     path = box.state_dir / "copilot.json"
     state = statefile.read(path, print)
     state.token.refresh_at = int(time.time()) - 1
-    statefile.write(path, state, print)
+    save_state(path, state, print)
     code, _, handoff = fast_path(box, "get", input=box.credential())
     assert code is None and handoff.routes_current  # routed; only the token was stale
 
@@ -185,7 +186,7 @@ def test_a_token_that_is_not_fresh_is_never_served(ready):
     state = statefile.read(path, print)
     old = state.token.token
     state.token.refresh_at = int(time.time()) - 1
-    statefile.write(path, state, print)
+    save_state(path, state, print)
     result, answered = command(box, "token")
     assert not answered and result.stdout.strip() not in ("", old)
     assert box.server.exchanges == 2
@@ -231,7 +232,7 @@ def test_a_host_remembered_from_the_state_is_checked_against_the_token_file(read
     assert answered and result.stdout == first.stdout
     path = box.state_dir / "copilot.json"
     state = statefile.read(path, print)
-    statefile.write(path, statefile.State(state.token, "https://elsewhere.example"), print)
+    save_state(path, statefile.State(state.token, "https://elsewhere.example"), print)
     state.token.api_base = "https://elsewhere.example"
     result, answered = same(box, "get", input=box.credential())
     assert not answered and result.stdout == ""

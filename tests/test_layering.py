@@ -179,3 +179,35 @@ def test_only_the_providers_know_a_provider():
     found = reaches_into_providers()
     assert not found - KNOWN_REACHES, found - KNOWN_REACHES
     assert KNOWN_REACHES <= found, "gone now: remove from KNOWN_REACHES"
+
+
+# The layers, top to bottom: a module imports only its own layer and those below it. The
+# entry points (ENTRY_POINTS) sit above them all. Top-level modules are placed by name.
+LAYERS = (
+    ("helper.commands", "helper.api", "helper"),
+    ("helper.tools",),
+    ("helper.core",),
+    ("helper.providers",),
+    ("helper.oauth2",),
+    ("helper.console",),
+    ("helper.storage",),
+    ("helper.net",),
+    ("helper.errors", "helper.osdeps"),
+)
+
+
+def layer_of(name: str) -> int:
+    """The index of ``name``'s layer in LAYERS (the longest matching prefix decides)."""
+    best, found = -1, -1
+    for index, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), index
+    assert found >= 0, f"{name} is in no layer: add it to LAYERS"
+    return found
+
+
+def test_layers_import_downwards_only():
+    upward = {f"{a} -> {b}" for a, targets in graph().items() if a not in ENTRY_POINTS
+              for b in targets if layer_of(b) < layer_of(a)}
+    assert not upward, sorted(upward)

@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 from helper import __version__
 from helper.commands import protocol
 from helper.console import Answer, Console, Streams
-from helper.core import config, routing, wiring
+from helper.core import cachefiles, config, routing, wiring
 from helper.core import logins as login
 from helper.errors import ConfigError, HelperError, UsageError, remember_env, scrub
 from helper.net import urls
-from helper.storage import cachefiles
 
 if TYPE_CHECKING:
     from helper.commands.protocol import Writer

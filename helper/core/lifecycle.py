@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
+from helper.core import cachefiles
 from helper.storage import state as statefile
 from helper.errors import CredentialError, LoginRequired, mask
 from helper.storage.records import EXPIRY_MARGIN, STORE, Grant, Token, fingerprint
@@ -97,7 +98,7 @@ class Lifecycle:
         return statefile.read(self.state_path, self.console.notice)
 
     def write_state(self, state: State) -> None:
-        statefile.write(self.state_path, state, self.console.notice)
+        save_state(self.state_path, state, self.console.notice)
 
     def stored_grant(self, store: Store) -> Grant | None:
         raw = store.read(self.login_key)
@@ -354,6 +355,7 @@ class Lifecycle:
         """Forget the login and every copy of its token (the cached get's too)."""
         with self.parts.lock("logout"):
             self.parts.store().delete(self.login_key)
+            cachefiles.forget_token(str(self.state_path))
             statefile.remove(self.state_path)
 
     def erase_login(self, password: str) -> None:
@@ -431,6 +433,14 @@ class Description:
         self.login: Grant | None = None
         self.secrets_error = ""
         self.provider_error = ""
+
+
+def save_state(path: Path, state: State, notice: Callable[[str], None]) -> None:
+    """The state file, and the cached get's token file beside it: gone first, then written
+    stamped with the new state file."""
+    cachefiles.forget_token(str(path))
+    statefile.write(path, state, notice)
+    cachefiles.keep_token(str(path), state.api_base, state.dead, state.token, notice)
 
 
 def longest_min_ttl(token: Token) -> int:

@@ -15,9 +15,10 @@ from helper.core import routes
 from helper.core.lifecycle import Prompt
 from helper.errors import StoreError
 from helper.net.urls import host_of, transport_ok
-from helper.storage import cachefiles, paths, private
+from helper.core import cachefiles
+from helper.storage import paths, private
 from helper.storage import state as statefile
-from helper.storage.cachefiles import RouteKey
+from helper.core.cachefiles import RouteKey
 from helper.storage.files import quiet
 
 from typing import TYPE_CHECKING
