@@ -423,6 +423,33 @@ def test_a_configured_port_is_used():
         assert listener.redirect_uri == f"http://127.0.0.1:{port}/callback"
 
 
+# -- opening the browser -------------------------------------------------------------------
+
+
+def test_a_webbrowser_module_planted_in_the_repository_never_runs(tmp_path, monkeypatch):
+    """git runs helpers inside the repository; `python -m webbrowser` there would import a
+    webbrowser.py committed at its top instead of the standard library's."""
+    import time
+
+    from helper.oauth2 import browser
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    planted = tmp_path / "planted-ran"
+    (repo / "webbrowser.py").write_text(f"open({str(planted)!r}, 'w').close()\n")
+    opened = tmp_path / "browser-opened"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f"#!/bin/sh\ntouch {opened}\n")
+    fake.chmod(0o755)
+    monkeypatch.chdir(repo)
+    browser.open_browser("https://idp.example/authorize", {"BROWSER": str(fake),
+                                                           "PATH": os.environ["PATH"]})
+    deadline = time.monotonic() + 20
+    while not (opened.exists() or planted.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for a child's side effect, bounded
+    assert opened.exists() and not planted.exists()
+
+
 # -- choosing the flow -----------------------------------------------------------------------
 
 AUTH, DEVICE = "https://idp.example/authorize", "https://idp.example/device"
