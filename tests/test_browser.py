@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
+import responses
 
 from helper.console import Console
 from helper.net.transport import Transport
@@ -969,13 +970,16 @@ def test_discovery_without_a_device_endpoint_signs_in_through_the_browser(blocke
     assert cached["device_authorization_endpoint"] == ""
 
 
+@responses.activate
 def test_discovery_needs_an_endpoint_to_sign_in_at():
-    from helper.net.transport import ServerError
     from helper.oauth2 import rfc8414
 
     doc = {"issuer": "https://idp.example", "token_endpoint": "https://idp.example/token"}
-    with pytest.raises(ServerError, match="device_authorization_endpoint"):
-        rfc8414._endpoints(doc, "https://idp.example", "https://idp.example/.well-known/x")
-    found = rfc8414._endpoints({**doc, "authorization_endpoint": "https://idp.example/a"},
-                               "https://idp.example", "https://idp.example/.well-known/x")
+    openid, oauth = rfc8414.well_known_urls("https://idp.example")
+    responses.get(openid, json=doc)  # then, on the next fetch, the same with a sign-in endpoint
+    responses.get(openid, json={**doc, "authorization_endpoint": "https://idp.example/a"})
+    responses.get(oauth, status=404)
+    with pytest.raises(rfc8414.DiscoveryError, match="device_authorization_endpoint"):
+        rfc8414.fetch(Transport(), "https://idp.example")
+    found = rfc8414.fetch(Transport(), "https://idp.example")
     assert found == rfc8414.Endpoints("", "https://idp.example/token", "https://idp.example/a")

@@ -204,9 +204,10 @@ def test_auto_with_a_keyring_uses_it(tmp_path, monkeypatch):
 
 
 def test_viable_keyring_rejects_the_fail_backend(monkeypatch):
+    import keyring
     import keyring.backends.fail
 
-    monkeypatch.setattr(store, "_detect_backend", lambda: keyring.backends.fail.Keyring())
+    monkeypatch.setattr(keyring, "get_keyring", lambda: keyring.backends.fail.Keyring())
     backend, why = store.viable_keyring(1)
     assert backend is None and "no keyring backend" in why
 
