@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from helper import fast as cached
+from helper import launch
 from helper.commands import main as cli
 from helper.storage import state as statefile
 
@@ -355,15 +356,29 @@ def test_routes_are_not_kept_for_a_config_file_changed_this_instant(logged_in):
 
 
 def test_an_interrupt_while_reading_stdin_reaches_the_launcher():
-    """helper.fast lets an interrupt through: the launcher says it in one line, exit 130."""
+    """helper.fast lets an interrupt through: helper.launch says it in one line, exit 130."""
     class Interrupted:
         def readline(self, limit: int = -1) -> bytes:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         cached.main(["get"], Interrupted(), io.StringIO(), {})
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["git-credential-copilot", "get"])
+        patch.setattr(sys, "stdin", Shell(stdin=Interrupted()))
+        patch.setattr(sys, "stderr", err)
+        assert launch.main() == 130
+    assert err.getvalue() == "git-credential-copilot: interrupted\n"
     launcher = (Path(__file__).resolve().parent.parent / "scripts" / "git-credential-copilot")
-    assert "except KeyboardInterrupt:" in launcher.read_text() and "130" in launcher.read_text()
+    assert "raise SystemExit(launch.main())" in launcher.read_text()
+
+
+class Shell:
+    """A stand-in for sys.stdin: its ``buffer`` is what the cached path reads."""
+
+    def __init__(self, stdin: object):
+        self.buffer = stdin
 
 
 def test_main_in_process_answers_and_hands_off(ready):

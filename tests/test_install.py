@@ -338,7 +338,7 @@ def test_uninstall_leaves_a_foreign_command_alone(home: Path, clone: Path):
 def test_editable_install_runs_our_launcher():
     """The test venv's command (editable install) is our script, not pip's wrapper."""
     text = EXE.read_text()
-    assert "from helper.commands.main import main" in text and "import re" not in text
+    assert "launch.main()" in text and "import re" not in text
     version = subprocess.run([EXE, "--version"], capture_output=True, text=True, timeout=30)
     module = subprocess.run([sys.executable, "-m", "helper", "--version"],
                             capture_output=True, text=True, timeout=30)
@@ -384,8 +384,9 @@ def test_sdist_and_wheel_carry_everything(tmp_path: Path, clone: Path):
     (sdist,) = out.glob("*.tar.gz")
     with tarfile.open(sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    for wanted in ("README.md", "LICENSE", "install.sh", "contrib/git", "tests/test_install.py",
-                   "benchmarks/bench.py", f"scripts/{APP}", "docs/security.md"):
+    for wanted in ("README.md", "LICENSE", "install.sh", "setup.py", "contrib/git",
+                   "tests/test_install.py", "benchmarks/bench.py", f"scripts/{APP}",
+                   "docs/security.md"):
         assert any(n == wanted or n.startswith(wanted + "/") for n in names), wanted
     (wheel,) = out.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -19,8 +19,8 @@ PACKAGE = ROOT / "helper"
 # when its cycle is gone (test_known_cycles_still_exist says when), so none comes back.
 KNOWN: set[frozenset[str]] = set()
 # The command line's entry points: the cached path reads git's input with the command
-# line's own reader, and ``python -m helper`` runs it.
-ENTRY_POINTS = ("helper.fast", "helper.__main__")
+# line's own reader, the installed command hands over to it, and ``python -m helper`` runs it.
+ENTRY_POINTS = ("helper.fast", "helper.launch", "helper.__main__")
 
 
 def modules() -> dict[str, Path]:

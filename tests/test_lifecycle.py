@@ -72,7 +72,7 @@ class FakeProvider:
     ``accepted``: what the API says of a cached token when ``renew`` asks."""
 
     env_overrides = ("COPILOT_GITHUB_TOKEN",)
-    accepted = False
+    accepted: bool | None = None
 
     def accepts(self, token: Token) -> bool:
         self.probes = getattr(self, "probes", 0) + 1
@@ -423,7 +423,8 @@ def lifecycle(box: Box, **kwargs: object) -> Lifecycle:
 
 
 def test_renew_drops_the_rejected_token_even_when_no_new_one_can_be_minted(tmp_path):
-    box = Box(tmp_path, ["down", "ok"], cached=cached(600))  # the API refuses it (accepted=False)
+    box = Box(tmp_path, ["down", "ok"], cached=cached(600))
+    box.provider.accepted = False  # the API refuses it
     with pytest.raises(ServerError):
         box.lc.renew()
     assert box.provider.probes == 1 and box.locks.taken == ["renew"]
@@ -583,3 +584,40 @@ def test_a_min_ttl_learnt_from_another_servers_token_does_not_refuse(tmp_path):
     with pytest.raises(CredentialError, match="valid|allows"):
         lc.token(min_ttl=1500)  # the new token is too short: said after one mint
     assert len(box.provider.minted) == 1
+
+
+def test_renew_replaces_a_token_rejected_just_after_it_was_minted(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(5))  # minted 5 s ago, revoked since
+    box.provider.accepted = False
+    assert box.lc.renew().token == "tok_minted_1"
+    assert len(box.provider.minted) == 1
+
+
+def test_renewers_that_saw_the_same_rejected_token_get_one_new_token(tmp_path):
+    box = Box(tmp_path, ["ok", "ok"], cached=cached(600))
+    first: list[Token] = []
+
+    def rejected_while_another_renews(token: Token) -> bool:
+        if not first:  # the other caller renews between this probe and this lock
+            box.provider.accepts = lambda token: False
+            first.append(box.lc.renew())
+        return False
+
+    box.provider.accepts = rejected_while_another_renews
+    late = lifecycle(box)
+    assert late.renew().token == first[0].token == "tok_minted_1"
+    assert len(box.provider.minted) == 1
+
+
+def test_fresh_tokens_the_api_keeps_rejecting_stop_being_minted_at_the_alarm(tmp_path):
+    box = Box(tmp_path, ["ok"] * 10, cached=cached(5))
+    box.provider.accepted = False  # every token, however new
+    minted = []
+    for _ in range(6):
+        try:
+            minted.append(box.lc.renew().token)
+        except CredentialError as e:
+            assert "not minting another" in str(e)
+        box.clock.now += 1
+    assert len(box.provider.minted) == 2  # then the third rejection raises the alarm
+    assert "freshly minted tokens were rejected" in box.stderr.getvalue()

@@ -609,8 +609,9 @@ def test_aider_happy_path_with_the_installed_command(logged_in, tmp_path):
     assert started["key"] in box.server.copilot_tokens
     assert started["base"] == box.server.url
     settings_file = box.data_dir / "aider-copilot.model-settings.yml"
-    assert started["argv"] == ["--model", "openai/gpt-4o", "--model-settings-file",
-                               str(settings_file), "--yes", "src/"]
+    argv = started["argv"]
+    assert argv[:4] == ["--model", "openai/gpt-4o", "--model-settings-file", str(settings_file)]
+    assert argv[4] == "--analytics-log" and argv[6:] == ["--yes", "src/"]  # its failures, read
     import yaml
 
     assert yaml.safe_load(settings_file.read_text()) == [{

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from helper import osdeps
 from helper.errors import HelperError, LockTimeout
 
 from typing import TYPE_CHECKING
@@ -345,7 +346,7 @@ def _default_port(scheme: str) -> int | None:
 
 def is_ours(value: str) -> bool:
     first = value.split()[0] if value.split() else ""
-    return first == OURS or first.endswith("git-credential-copilot")
+    return first == OURS or first.endswith((osdeps.APP, osdeps.command_file()))
 
 
 def storing(value: str) -> bool:

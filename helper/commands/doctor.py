@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from helper import osdeps
 from helper.errors import HelperError, mask, one_line, scrub
 from helper.providers.base import (
     FAIL, OK, Checkup, Diagnostic, every_answer_final, failed, failure, passed, server_time,
@@ -319,7 +320,13 @@ def extra_sources() -> list[Source]:
     the environment that returns Diagnostics (read-only, no network). Plug one in here."""
     from helper import tools
 
-    return [tools.diagnostics]
+    return [tools.diagnostics, wsl]
+
+
+def wsl(env: Mapping[str, str]) -> list[Diagnostic]:
+    """Under WSL: where logins are kept, how a browser sign-in opens (``helper.osdeps``)."""
+    return [warned(f.name, f.detail, f.fix) if f.fix else passed(f.name, f.detail)
+            for f in osdeps.wsl_findings(env)]
 
 
 def collect_extra(env: Mapping[str, str], sources: Sequence[Source]) -> list[Diagnostic]:

@@ -229,23 +229,32 @@ class Lifecycle:
         """For callers that ask again at start and after a 401 and cannot say which token
         failed (Codex with refresh_interval_ms = 0, Claude Code's apiKeyHelper). A start is
         not a rejection: the cached token is kept while the API still accepts it (one cheap
-        authenticated request, where the provider has one). A rejected one is replaced
-        once: a token minted in the last minute is another caller's renewal, and is handed
-        out as it is. The cache is checked before the lock, so renewers of a just-minted
-        token never queue behind each other."""
+        authenticated request, ``Provider.accepts``). A rejected one is replaced once,
+        however many callers report it: under the lock, a token other than the one they
+        saw rejected is another caller's renewal. Where the provider cannot tell, a token
+        minted in the last minute is taken for that renewal. Fresh tokens the API keeps
+        rejecting stop being minted at the alarm (``state.ERASE_ALARM`` in 5 minutes)."""
         state = self.read_state()
-        if self._just_minted(state, min_ttl):
-            return state.token  # type: ignore[return-value]
-        if (state.token is not None and self._usable(state, min_ttl)
-                and self.parts.provider().accepts(state.token)):
-            return state.token
-        self._check_min_ttl(state.token, min_ttl)
+        seen, verdict = state.token, None
+        if seen is not None and self._usable(state, min_ttl):
+            verdict = self.parts.provider().accepts(seen)
+            if verdict or (verdict is None and self._just_minted(state, min_ttl)):
+                return seen
+        self._check_min_ttl(seen, min_ttl)
         with self.parts.lock("renew"):
             fresh = self.read_state()
-            if self._just_minted(fresh, min_ttl):
-                return fresh.token  # type: ignore[return-value]
+            if fresh.token is not None and self._usable(fresh, min_ttl) and (
+                    seen is None or fresh.token.token != seen.token
+                    or (verdict is None and self._just_minted(fresh, min_ttl))):
+                return fresh.token
             if fresh.token is not None:
-                fresh = self._drop_token(fresh, counted=False)
+                quick = verdict is False and self.now() - fresh.token.minted_at < QUICK_REJECT
+                fresh = self._drop_token(fresh, counted=quick)
+            if fresh.recent_erases(self.now()) >= statefile.ERASE_ALARM:
+                raise CredentialError(
+                    "the API rejected each of the last tokens minted for it: not minting "
+                    "another for a few minutes (a subscription or policy problem, not a stale "
+                    "token); see `git-credential-copilot status`")
             token = self._mint(fresh)
             self._check_min_ttl(token, min_ttl)
             return token

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hmac
 import html
-import os
 import secrets
 import socket
 import socketserver
@@ -44,6 +43,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from helper import osdeps
 from helper.errors import one_line
 from helper.oauth2.errors import OAuth2Error
 
@@ -284,7 +284,7 @@ def peer_trusted(ours: tuple[str, int], peer: tuple[str, int],
         owner = socket_owner(table, peer, ours)
     except (OSError, ValueError):
         return True, None  # no table here; nobody else can make ours vanish or unreadable
-    return owner in (os.geteuid(), 0), owner
+    return owner == 0 or (owner is not None and osdeps.owned(owner)), owner
 
 
 def socket_owner(table: str, local: tuple[str, int], remote: tuple[str, int]) -> int | None:

@@ -232,11 +232,12 @@ class Provider(ABC):
     def mint(self, grant: Grant) -> Minted:
         """A fresh short-lived token from a grant. Raises GrantRevoked when it is dead."""
 
-    def accepts(self, token: Token) -> bool:
+    def accepts(self, token: Token) -> bool | None:
         """Does the API still accept ``token``? One cheap authenticated request, for callers
-        that cannot say whether their token was rejected (``token --renew``). False when
-        the provider has no such request: the caller's word is taken."""
-        return False
+        that cannot say whether their token was rejected (``token --renew``). None when it
+        cannot tell (no such request, or no clear answer): the life cycle then goes by the
+        token's age."""
+        return None
 
     @abstractmethod
     def authorize(self, console: Console) -> Authorization:

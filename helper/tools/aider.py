@@ -65,12 +65,14 @@ def wanted(target: Target, env: Mapping[str, str], default: bool) -> tuple[list[
         "# aider reads its key once, at start: this asks for a token with at least "
         f"{seconds // 60} min left." if seconds else
         "# aider reads its key once, at start: this asks for a fresh token.",
-        "# When aider reports 401 or \"token expired\", quit and start it again.",
+        "# aider exits 0 even when its requests failed: it logs them to a private file here,",
+        "# and when one never completed (401/403 \"token expired\") this erases that token,",
+        "# says so and exits 1, so the next start gets a new one.",
     ]
     files = []
-    notes = [f"sessions start with a token at least {seconds // 60} min from expiry; restart "
-             "the launcher when aider reports an expired token"]
-    run = ['exec "${AIDER:-aider}"']
+    notes = [f"sessions start with a token at least {seconds // 60} min from expiry; after a "
+             "rejected token the launcher exits 1 and the next start gets a new one"]
+    run = ['"${AIDER:-aider}"']
     if target.is_copilot:
         model, listed = choose(target.models, "/chat/completions", PREFER, DEFAULT_MODEL)
         settings = settings_path(env, target.profile)
@@ -89,7 +91,23 @@ def wanted(target: Target, env: Mapping[str, str], default: bool) -> tuple[list[
         f"env_lines=$({target.command_line(*token_args)}) || exit 1",
         'eval "$env_lines"',
         "export OPENAI_API_BASE OPENAI_API_KEY",
-        " ".join(run) + ' "$@"',
+        f'dir=$(mktemp -d "${{TMPDIR:-/tmp}}/aider-{target.profile}.XXXXXX")',
+        "trap 'rm -rf \"$dir\"' EXIT",
+        "trap ':' INT  # Ctrl-C is aider's: the check below still runs",
+        "status=0",
+        " ".join(run) + ' --analytics-log "$dir/events" "$@" || status=$?',
+        "started=$(grep -c '\"event\": \"message_send_starting\"' \"$dir/events\""
+        " 2>/dev/null || true)",
+        "answered=$(grep -c '\"event\": \"message_send\",' \"$dir/events\" 2>/dev/null"
+        " || true)",
+        'if [ "$(( ${started:-0} - ${answered:-0} ))" -gt 0 ]; then',
+        f'  printf \'password=%s\\n\\n\' "$OPENAI_API_KEY" | {target.command_line("erase")}'
+        " || true",
+        f'  echo "aider-{target.profile}: a request to the API failed (see aider\'s message '
+        f'above); the token is dropped: start aider-{target.profile} again for a new one" >&2',
+        '  [ "$status" -ne 0 ] || status=1',
+        "fi",
+        'exit "$status"',
     ]
     files.insert(0, Wanted(launcher, FILE, content="\n".join(lines) + "\n", mode=0o755))
     notes.append(f"start it with: {launcher.name}" + (

@@ -27,13 +27,12 @@ import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from helper import osdeps
 from helper.errors import StoreError
 from .documents import ToolConfigError
 
 MAX_FILE = 1024 * 1024
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_NOFOLLOW, _NONBLOCK, _CLOEXEC = osdeps.NOFOLLOW, osdeps.NONBLOCK, osdeps.EVERY_OPEN
 SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTHORIZATION", "HEADERS", "COOKIE")
 
 
@@ -184,7 +183,7 @@ def backup(path: Path, text: str, mode: int, now: float | None = None) -> Path:
 def _write_new(path: Path, text: str, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
     try:
-        os.fchmod(fd, mode)  # the umask may have taken bits away
+        osdeps.chmod_fd(fd, mode)  # the umask may have taken bits away
         _write_all(fd, text.encode("utf-8"))
         os.fsync(fd)
     finally:

@@ -96,16 +96,17 @@ class CopilotProvider(Provider):
                     raise
             return Minted(token=token, grant=renewed)
 
-    def accepts(self, token: Token) -> bool:
-        """``GET {api}/models`` with the token: 200 means the API accepts it. 401 and 403
-        (Copilot Enterprise's answer for an expired token) mean it does not; so does
-        anything else, since a renewal is then the safer answer."""
+    def accepts(self, token: Token) -> bool | None:
+        """``GET {api}/models`` with the token: 200 means the API accepts it; 401 and 403
+        (Copilot Enterprise's answer for an expired token) mean it does not. Anything else
+        (a 5xx, no answer) tells nothing."""
         url = f"{token.api_base or exchange.DEFAULT_API_BASE}/models"
         headers = {"Authorization": f"Bearer {token.token}", **exchange.EDITOR_HEADERS}
         try:
-            return self.transport.request("GET", url, headers=headers).status == 200
+            status = self.transport.request("GET", url, headers=headers).status
         except CredentialError:
-            return False
+            return None
+        return True if status == 200 else False if status in (401, 403) else None
 
     def authorize(self, console: Console) -> Authorization:
         with translated():
