@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
+import responses
 
 from helper.console import Console
 from helper.net.transport import Transport
@@ -421,6 +422,33 @@ def test_a_configured_port_is_used():
         port = probe.getsockname()[1]
     with rfc8252.Listener(port) as listener:
         assert listener.redirect_uri == f"http://127.0.0.1:{port}/callback"
+
+
+# -- opening the browser -------------------------------------------------------------------
+
+
+def test_a_webbrowser_module_planted_in_the_repository_never_runs(tmp_path, monkeypatch):
+    """git runs helpers inside the repository; `python -m webbrowser` there would import a
+    webbrowser.py committed at its top instead of the standard library's."""
+    import time
+
+    from helper.oauth2 import browser
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    planted = tmp_path / "planted-ran"
+    (repo / "webbrowser.py").write_text(f"open({str(planted)!r}, 'w').close()\n")
+    opened = tmp_path / "browser-opened"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f"#!/bin/sh\ntouch {opened}\n")
+    fake.chmod(0o755)
+    monkeypatch.chdir(repo)
+    browser.open_browser("https://idp.example/authorize", {"BROWSER": str(fake),
+                                                           "PATH": os.environ["PATH"]})
+    deadline = time.monotonic() + 20
+    while not (opened.exists() or planted.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for a child's side effect, bounded
+    assert opened.exists() and not planted.exists()
 
 
 # -- choosing the flow -----------------------------------------------------------------------
@@ -942,13 +970,16 @@ def test_discovery_without_a_device_endpoint_signs_in_through_the_browser(blocke
     assert cached["device_authorization_endpoint"] == ""
 
 
+@responses.activate
 def test_discovery_needs_an_endpoint_to_sign_in_at():
-    from helper.net.transport import ServerError
     from helper.oauth2 import rfc8414
 
     doc = {"issuer": "https://idp.example", "token_endpoint": "https://idp.example/token"}
-    with pytest.raises(ServerError, match="device_authorization_endpoint"):
-        rfc8414._endpoints(doc, "https://idp.example", "https://idp.example/.well-known/x")
-    found = rfc8414._endpoints({**doc, "authorization_endpoint": "https://idp.example/a"},
-                               "https://idp.example", "https://idp.example/.well-known/x")
+    openid, oauth = rfc8414.well_known_urls("https://idp.example")
+    responses.get(openid, json=doc)  # then, on the next fetch, the same with a sign-in endpoint
+    responses.get(openid, json={**doc, "authorization_endpoint": "https://idp.example/a"})
+    responses.get(oauth, status=404)
+    with pytest.raises(rfc8414.DiscoveryError, match="device_authorization_endpoint"):
+        rfc8414.fetch(Transport(), "https://idp.example")
+    found = rfc8414.fetch(Transport(), "https://idp.example")
     assert found == rfc8414.Endpoints("", "https://idp.example/token", "https://idp.example/a")

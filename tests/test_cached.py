@@ -21,7 +21,7 @@ from helper.commands import main as cli
 from helper.core.lifecycle import save_state
 from helper.storage import state as statefile
 
-from conftest import EXE, Result
+from conftest import EXE, Result, uncached
 
 HEAVY = ("re", "json", "pathlib", "tomllib", "tomli", "collections", "typing", "dataclasses",
          "requests", "keyring", "filelock", "urllib3", "hashlib", "ssl", "helper.commands.main",
@@ -398,6 +398,27 @@ def test_main_in_process_answers_and_hands_off(ready):
     assert code is None
     assert cli.main(["get"], stdin=io.BytesIO(), stdout=out, stderr=io.StringIO(), env=box.env,
                     handoff=handoff) == 0 and "password=" in out.getvalue()
+
+
+def test_logout_leaves_no_copy_of_the_token_for_the_cached_get(logged_in):
+    box = logged_in
+    assert box.call("get", input=box.credential()).returncode == 0
+    token_file = box.state_dir / "tokens" / "copilot"
+    assert token_file.exists()
+    assert box.call("logout").returncode == 0
+    assert not token_file.exists()
+
+
+def test_something_planted_where_the_token_files_go_costs_speed_not_tokens(logged_in):
+    import shutil
+
+    box = uncached(logged_in)
+    shutil.rmtree(box.state_dir / "tokens", ignore_errors=True)
+    (box.state_dir / "tokens").write_text("not a directory")
+    for _ in range(2):
+        result = box.run("get", input=box.credential())
+        assert result.returncode == 0 and "password=" in result.stdout, result.stderr
+    assert box.server.exchanges == 2  # the store's check, then one mint; the second get cached
 
 
 # -- a regular install: what a user's cached get imports ------------------------------------

@@ -260,6 +260,17 @@ def test_safe_url(value, shown):
     assert doctor.safe_url(value) == shown
 
 
+@pytest.mark.parametrize("value, shown", [
+    ("user:s3cret@proxy.corp:3128", "…@proxy.corp:3128"),  # requests adds the scheme itself
+    ("http://user:s3cret@proxy.corp:3128/", "http://…@proxy.corp:3128/"),
+    ("http://proxy.corp:3128", "http://proxy.corp:3128"),
+])
+def test_doctor_never_prints_a_proxy_password(value, shown):
+    from helper.commands.doctor import safe_url
+
+    assert safe_url(value) == shown and "s3cret" not in safe_url(value)
+
+
 @pytest.mark.parametrize("value", [
     "!f() { echo password=ghp_" + "z" * 36 + "; }; f",
     "!f() { echo username=me; echo password=hunter2hunter2; }; f",

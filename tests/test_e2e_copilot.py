@@ -368,6 +368,34 @@ def test_repeated_erases_of_fresh_tokens_say_it_is_not_a_stale_token(logged_in):
     assert "subscription or policy" not in results[0].stderr
 
 
+def test_erase_at_the_login_host_still_drops_only_the_login_it_names(logged_in):
+    box = logged_in
+    login = box.stored()["access_token"]
+    box.call("erase", input=box.credential(host=box.login_host, password="gho_someoneelse"))
+    assert box.stored()["access_token"] == login
+    box.call("erase", input=box.credential(host=box.login_host, password=login))
+    assert box.stored() == {}
+
+
+def test_a_persons_erase_says_what_it_dropped_and_never_raises_the_alarm(logged_in):
+    box = logged_in
+    for _ in range(4):
+        assert box.call("get", input=box.credential()).returncode == 0
+        erased = box.call("erase", input=box.credential())
+        assert "dropped the cached token" in erased.stderr
+        assert "rejected" not in erased.stderr and "fault" not in erased.stderr
+
+
+def test_rejections_of_fresh_tokens_raise_the_alarm_and_never_contradict(logged_in):
+    box = logged_in
+    said = []
+    for _ in range(3):
+        token = box.call("get", input=box.credential()).pairs()["password"]
+        said.append(box.call("erase", input=box.credential(password=token)).stderr)
+    assert "3 freshly minted tokens were rejected" in said[-1]
+    assert not any("kept the login" in s or "server may be at fault" in s for s in said)
+
+
 def test_token_command_formats(logged_in):
     box = logged_in
     raw = box.call("token")

@@ -281,3 +281,30 @@ def test_slow_down_adds_5_seconds_or_takes_the_servers_longer_interval(stated, w
     waits = FakeClock()
     assert poll(code(interval=5), waits).access_token == "gho_x"
     assert waits.sleeps == want
+
+
+@pytest.mark.parametrize("interval, want", [(0, 5), (None, 5), (0.2, 5), (1, 1), (7, 7)])
+@responses.activate
+def test_poll_interval_is_never_a_tight_loop(interval, want):
+    body = {"device_code": "d", "user_code": "U-1", "verification_uri": "https://x/a",
+            "expires_in": 600}
+    if interval is not None:
+        body["interval"] = interval
+    responses.post(CODE_URL, json=body)
+    responses.post(TOKEN_URL, json={"error": "authorization_pending"})
+    responses.post(TOKEN_URL, json={"access_token": "at_x", "token_type": "bearer"})
+    code = rfc8628.request_code(Transport(), CODE_URL, "client")
+    waits: list[float] = []
+    rfc8628.poll(Transport(sleep=lambda s: None), TOKEN_URL, "client", code,
+                 wait=waits.append, clock=lambda: sum(waits))
+    assert waits == [want, want]
+
+
+@responses.activate
+def test_a_device_code_built_with_interval_zero_still_waits():
+    responses.post(TOKEN_URL, json={"access_token": "at_x", "token_type": "bearer"})
+    code = rfc8628.DeviceCode("d", "U", "https://x", 600, 0)
+    waits: list[float] = []
+    rfc8628.poll(Transport(), TOKEN_URL, "client", code, wait=waits.append,
+                 clock=lambda: sum(waits))
+    assert waits == [1]
