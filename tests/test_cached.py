@@ -235,7 +235,6 @@ def test_anything_unusual_falls_through_with_stdin_intact(ready):
         (("get",), f"protocol=http\nhost={box.server.host}\r\n\n"),  # CR: refused
         (("get",), f"protocol=ftp\nhost={box.server.host}\n\n"),
         (("get",), "protocol=https\nhost=\n\n"),
-        (("get",), "protocol=https\nhost=unclaimed.example.com\n\n"),
         (("token", "--format", "json"), ""),
         (("token", "--renew"), ""),
         (("--profile", "nosuch", "get"), box.credential()),
@@ -245,6 +244,9 @@ def test_anything_unusual_falls_through_with_stdin_intact(ready):
         assert not fast, args
     result, _ = both(box, "get", input=url)
     assert result.pairs()["host"] == box.server.host and result.pairs()["password"]
+    # A host no profile claims: nothing, as the full path says, without starting it.
+    result, fast = both(box, "get", input="protocol=https\nhost=unclaimed.example.com\n\n")
+    assert fast and result.returncode == 0 and result.stdout == ""
 
 
 def test_only_profiles_the_config_names_are_answered_for(ready):
@@ -273,8 +275,9 @@ def test_a_profile_that_does_not_claim_the_host_gets_no_fast_answer(ready):
     assert cached.main(["get"], io.BytesIO(box.credential().encode()), io.StringIO(),
                        box.env)[0] == 0
     other = ["--profile", "other1", "get"]  # claims llm1.example.com, not the fake's host
-    assert cached.main(other, io.BytesIO(box.credential().encode()), io.StringIO(),
-                       box.env)[0] is None
+    out = io.StringIO()
+    assert cached.main(other, io.BytesIO(box.credential().encode()), out, box.env)[0] == 0
+    assert out.getvalue() == ""  # no token: the profile does not claim the host
     result = box.call(*other, input=box.credential())
     assert result.returncode == 0 and result.stdout == ""  # not ours: no token
 
@@ -387,9 +390,9 @@ def test_main_in_process_answers_and_hands_off(ready):
     out = io.StringIO()
     code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
     assert code == 0 and "password=" in out.getvalue()
-    source = io.BytesIO(b"url=https://x.example/\n\n")
+    source = io.BytesIO(f"url=ftp://{box.server.host}/\n\n".encode())  # the full path says no
     code, handoff = cached.main(["get"], source, io.StringIO(), box.env)
-    assert code is None and handoff.credential.host == "x.example"
+    assert code is None and handoff.credential.host == box.server.host
     assert cached.main(["login"], None, None, box.env)[0] is None
     out = io.StringIO()
     code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), io.StringIO(),
