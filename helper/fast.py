@@ -18,8 +18,8 @@ import sys
 import time
 
 from helper.commands import protocol
-from helper.errors import ProtocolError
 from helper.core import cachefiles, routes
+from helper.errors import ProtocolError
 from helper.net.urls import host_of, transport_ok
 from helper.storage import paths, private
 

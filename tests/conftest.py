@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 

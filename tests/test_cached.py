@@ -310,8 +310,7 @@ def test_routes_saved_from_a_config_edited_in_the_same_coarse_tick_are_not_trust
         result = os.stat_result(fields)
         return _Stamped(result, second)
 
-    from helper.core import routing
-    from helper.core import cachefiles
+    from helper.core import cachefiles, routing
 
     key = cachefiles.route_key(box.env, coarse, lambda: second + 400_000_000)
     assert key is not None and not key.settled  # read 0.4 s into the tick it was written in

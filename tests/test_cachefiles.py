@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from helper.core.routes import Route, RouteTable
 from helper.core import cachefiles
-from helper.storage import paths
 from helper.core.cachefiles import RACY, RouteKey, Unusable
+from helper.core.routes import Route, RouteTable
+from helper.storage import paths
 from helper.storage.records import STORE, Token
 
 NOW_NS = 1_800_000_000 * 1_000_000_000
@@ -147,7 +147,7 @@ STAMP = cachefiles.stamp(info(NOW_NS, ino=11, size=222, dev=4))
 
 
 def test_the_state_stamp_is_device_inode_size_and_mtime():
-    assert STAMP == f"4:11:222:{NOW_NS}"
+    assert f"4:11:222:{NOW_NS}" == STAMP
 
 
 def test_a_token_decodes_to_what_was_encoded():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from helper.core import config
-from helper.providers import base, registry
-from helper.net import urls
 from helper.errors import ConfigError
+from helper.net import urls
+from helper.providers import base, registry
 
 
 def load(tmp_path, text: str | None) -> config.Config:

@@ -10,10 +10,10 @@ import pytest
 import responses
 
 from helper.core import config
-from helper.providers.copilot import CopilotProvider, NoCopilotAccess
-from helper.providers.base import GrantRevoked
-from helper.storage.records import Grant
 from helper.net.transport import ServerError, Transport
+from helper.providers.base import GrantRevoked
+from helper.providers.copilot import CopilotProvider, NoCopilotAccess
+from helper.storage.records import Grant
 
 from conftest import FakeClock
 

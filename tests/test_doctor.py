@@ -14,8 +14,8 @@ from email.utils import formatdate
 
 import pytest
 
-from helper.commands import doctor
 from helper.commands import configure as gitconfig
+from helper.commands import doctor
 from helper.net import transport
 from helper.providers.copilot import diagnostics as copilot_checks
 

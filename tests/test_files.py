@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from helper.storage import files
-from helper.storage import state
+from helper.storage import files, state
 from helper.storage.lock import ProfileLock
 
 from conftest import EXE, require_executable, uncached
-
 
 # -- no FIFO, device or symlink where a file goes can block or fool the helper -------------
 

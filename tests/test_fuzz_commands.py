@@ -11,7 +11,6 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-
 KEYS = ["protocol", "host", "url", "path", "username", "password", "password_expiry_utc",
         "wwwauth[]", "capability[]", "", "=", "HOST"]
 TRICKY_HOSTS = ["api.githubcopilot.com.evil.com", "evil.com%0d", "evil.com\r",

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from helper.core import logins as login
-from helper.storage import records
-from helper.storage import state
 from helper.console import Console
-from helper.errors import CredentialError, LoginRequired
+from helper.core import logins as login
 from helper.core.lifecycle import RENEW_GRACE, Lifecycle, Parts, Prompt
-from helper.providers.base import GrantRevoked
-from helper.storage.records import Authorization, Grant, Minted, Token
+from helper.errors import CredentialError, LoginRequired
 from helper.net.transport import ServerError
+from helper.providers.base import GrantRevoked
+from helper.storage import records, state
+from helper.storage.records import Authorization, Grant, Minted, Token
 
 from conftest import FakeClock
 

@@ -103,12 +103,10 @@ def test_every_console_line_is_scrubbed_of_known_and_token_shaped_secrets():
 def test_no_record_type_shows_a_secret_in_its_repr():
     """A repr ends up in logs, tracebacks and debug prints: none may carry a secret."""
     from helper import api
-    from helper.core import config
     from helper.commands import protocol
-    from helper.storage import records
-    from helper.oauth2 import rfc6749
-    from helper.oauth2 import rfc8628
-    from helper.storage import state
+    from helper.core import config
+    from helper.oauth2 import rfc6749, rfc8628
+    from helper.storage import records, state
 
     secret = "gho_" + "s" * 36
     records = [

@@ -8,12 +8,12 @@ import pytest
 import responses
 
 from helper.core import config
-from helper.oauth2 import rfc8414
 from helper.errors import CredentialError
-from helper.providers.oauth import OAuthProvider
-from helper.providers.base import GrantRevoked
-from helper.storage.records import Grant
 from helper.net.transport import Transport
+from helper.oauth2 import rfc8414
+from helper.providers.base import GrantRevoked
+from helper.providers.oauth import OAuthProvider
+from helper.storage.records import Grant
 
 from conftest import FakeClock
 

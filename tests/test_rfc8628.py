@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import responses
 
+from helper.net.transport import ServerError, Transport
 from helper.oauth2 import rfc8628
 from helper.oauth2.rfc6749 import InvalidClient
-from helper.net.transport import ServerError, Transport
 
 from conftest import FakeClock
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 
 def test_status_with_a_locked_keyring_prints_every_line(logged_in, monkeypatch):
-    from helper.storage import secrets as storemod
     from helper.errors import StoreError
+    from helper.storage import secrets as storemod
 
     box = logged_in
     assert box.call("get", input=box.credential()).returncode == 0

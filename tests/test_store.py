@@ -15,8 +15,8 @@ import threading
 import pytest
 from keyring.errors import KeyringError
 
-from helper.storage import secrets as store
 from helper.errors import StoreError
+from helper.storage import secrets as store
 
 from conftest import DEFAULT_CONFIG, MemoryKeyring, uncached
 

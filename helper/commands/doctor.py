@@ -15,21 +15,36 @@ its way out (``errors.scrub``: every secret this process handled, anything token
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from helper import osdeps
-from helper.errors import HelperError, mask, one_line, scrub
+from helper import osdeps, tools
+from helper.commands import configure as gitconfig
+from helper.core import config, routing
+from helper.core.lifecycle import Prompt
+from helper.errors import ConfigError, HelperError, mask, one_line, scrub
+from helper.net.transport import Transport
+from helper.providers import registry
 from helper.providers.base import (
-    FAIL, OK, Checkup, Diagnostic, every_answer_final, failed, failure, passed, server_time,
+    FAIL,
+    OK,
+    Checkup,
+    Diagnostic,
+    every_answer_final,
+    failed,
+    failure,
+    passed,
+    server_time,
     warned,
 )
+from helper.storage import files, paths, secrets, state
 from helper.storage.records import Grant
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
@@ -51,7 +66,6 @@ MARKS = {OK: "✓", FAIL: "✗"}  # anything else (a warning): "!"
 
 
 def check_config(load: Callable[[], Config]) -> tuple[Diagnostic, Config | None]:
-    from helper.errors import ConfigError
 
     try:
         cfg = load()
@@ -218,7 +232,6 @@ def network_fix(env: Mapping[str, str]) -> str:
 def run_checks(env: Mapping[str, str], profile_name: str, console: Any,
                now: Callable[[], float] = time.time) -> list[Diagnostic]:
     """Every check for one profile, then what other parts of the helper report."""
-    from helper.core import config
 
     check, cfg = check_config(lambda: config.load(env))
     checks = [check, check_network_env(env)]
@@ -236,8 +249,6 @@ def run_checks(env: Mapping[str, str], profile_name: str, console: Any,
 
 def environment_checks(env: Mapping[str, str]) -> list[Diagnostic]:
     """Without a readable configuration: what each provider would take from the environment."""
-    from helper.core.lifecycle import Prompt
-    from helper.providers import registry
 
     login = Prompt(False).login_command
     return [check for name in registry.names()
@@ -246,11 +257,6 @@ def environment_checks(env: Mapping[str, str]) -> list[Diagnostic]:
 
 def profile_checks(cfg: Config, profile: Profile, env: Mapping[str, str], console: Any,
                    now: Callable[[], float]) -> list[Diagnostic]:
-    from helper.commands import configure as gitconfig
-    from helper.core import routing
-    from helper.net.transport import Transport
-    from helper.providers import registry
-    from helper.storage import files, paths, secrets, state
 
     transport = Transport(timeout=cfg.http_timeout, budget=0)  # doctor asks each once
     provider = registry.build(profile, transport, paths.cache_dir(env), env)
@@ -273,7 +279,6 @@ def profile_checks(cfg: Config, profile: Profile, env: Mapping[str, str], consol
 
 def _one_place(used: Any, login_key: str, env: Mapping[str, str]) -> Diagnostic:
     """The auto store: is a login also left in the file while the keyring is in use?"""
-    from helper.storage import files, paths, secrets
 
     spare = secrets.FileStore(paths.data_dir(env), files.quiet)
     try:
@@ -300,7 +305,6 @@ def reach_checks(provider: Provider, transport: Any, env: Mapping[str, str],
 
 
 def git_checks(urls: Sequence[str], env: Mapping[str, str]) -> list[Diagnostic]:
-    from helper.commands import configure as gitconfig
 
     checks = []
     for url in urls:
@@ -318,7 +322,6 @@ def git_checks(urls: Sequence[str], env: Mapping[str, str]) -> list[Diagnostic]:
 def extra_sources() -> list[Source]:
     """Other parts of the helper that report on themselves in doctor: each a function of
     the environment that returns Diagnostics (read-only, no network). Plug one in here."""
-    from helper import tools
 
     return [tools.diagnostics, wsl]
 
@@ -358,7 +361,6 @@ def render_text(checks: Sequence[Diagnostic]) -> str:
 
 
 def render_json(checks: Sequence[Diagnostic]) -> str:
-    import json
 
     return json.dumps({"ok": all(c.ok for c in checks),
                        "checks": [masked(c).as_dict() for c in checks]},

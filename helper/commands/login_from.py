@@ -8,11 +8,12 @@ one. This command only asks and reports. The source is only read, never changed.
 
 from __future__ import annotations
 
-from helper.errors import CredentialError, UsageError, mask
+from typing import TYPE_CHECKING
+
 from helper.core.lifecycle import Refused
+from helper.errors import CredentialError, UsageError, mask
 from helper.providers.base import WITH_TOKEN
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.console import Streams
     from helper.core.lifecycle import Lifecycle

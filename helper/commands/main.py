@@ -16,7 +16,7 @@ import argparse
 import io
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from helper import __version__
@@ -37,7 +37,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (UsageError, EXIT_USAGE), (ConfigError, EXIT_USAGE), (HelperError, EXIT_FAILED))
 
-DESCRIPTION = "Hands out fresh GitHub Copilot (or OAuth) tokens and never gets stuck on a stale one."
+DESCRIPTION = ("Hands out fresh GitHub Copilot (or OAuth) tokens and never gets stuck on a "
+               "stale one.")
 EPILOG = "exit codes: 0 ok, 1 no credential could be produced, 2 usage or configuration error"
 FORMATS = ("raw", "json", "env")
 
@@ -297,7 +298,8 @@ CREDENTIAL_ACTIONS = {"get": cmd_get, "store": cmd_store, "erase": cmd_erase}
 # -- commands for people and scripts ----------------------------------------------------
 
 
-def cmd_login(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_login(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile,
+              streams: Streams) -> int:
     if args.source:  # an existing login: LiteLLM's file, an editor's, or stdin
         from helper.commands.login_from import cmd_login_from
 
@@ -311,13 +313,15 @@ def cmd_login(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, 
     return EXIT_OK
 
 
-def cmd_logout(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_logout(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile,
+              streams: Streams) -> int:
     login.logout(lc)
     streams.console.notice(f"logged out of profile {profile.name!r}; nothing of it is stored")
     return EXIT_OK
 
 
-def cmd_token(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_token(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile,
+              streams: Streams) -> int:
     token = lc.renew(args.min_ttl) if args.renew else lc.token(args.min_ttl)
     streams.stdout.write(format_token(args.format, token, profile))
     streams.stdout.flush()
@@ -343,7 +347,8 @@ def format_token(fmt: str, token: Token, profile: config.Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_status(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_status(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile,
+              streams: Streams) -> int:
     from helper.commands.status import status
 
     lines, ok = status(lc, profile)

@@ -10,23 +10,22 @@ stdout and writes nothing. Everything else for a person goes to stderr.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import shutil
 import sys
-import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from helper.core import config
-from helper.core import wiring
+from helper.core import config, wiring
 from helper.errors import HelperError, UsageError
-
-EXIT_OK = 0
-from helper.tools import module, names, plan, record
+from helper.tools import module, plan, record
 from helper.tools.change import Change, apply, remove_dirs
 from helper.tools.target import COPILOT, COPILOT_HEADERS, TERMS_LINE, Target, round_lifetime
+
+EXIT_OK = 0
 
 COMMAND = "git-credential-copilot"
 
@@ -130,8 +129,8 @@ def _copilot_headers() -> dict[str, str]:
 
 def _models(api_base: str, token: str, cfg: Any) -> tuple[list[dict[str, Any]] | None, str]:
     """The account's models (``GET {api_base}/models``), or None and why not."""
-    from helper.providers.copilot import EDITOR_HEADERS
     from helper.net.transport import Transport
+    from helper.providers.copilot import EDITOR_HEADERS
 
     headers = {**EDITOR_HEADERS, "Authorization": f"Bearer {token}"}
     try:

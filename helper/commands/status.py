@@ -4,11 +4,11 @@ never a secret (each is masked)."""
 from __future__ import annotations
 
 import time
-
-from helper.errors import HelperError, mask, one_line
-from helper.core.lifecycle import Lifecycle
-
 from typing import TYPE_CHECKING
+
+from helper.core.lifecycle import Lifecycle
+from helper.errors import HelperError, mask, one_line
+
 if TYPE_CHECKING:
     from helper.providers.profile import Profile
 

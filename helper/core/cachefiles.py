@@ -27,8 +27,8 @@ import os
 import time
 
 from helper.core.routes import Route, RouteTable
-from helper.net.urls import host_of
 from helper.errors import StoreError
+from helper.net.urls import host_of
 from helper.storage import paths, private
 from helper.storage.records import Token
 

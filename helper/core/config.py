@@ -12,17 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from helper.storage import paths
+from helper.errors import ConfigError
+from helper.net.urls import is_host, url_problem
 from helper.providers import registry
 from helper.providers.base import FLOW, FLOWS, HOSTS, PORT, URL, ProviderSpec
 from helper.providers.profile import BUILTIN_NAME
 from helper.providers.profile import Profile as Profile  # re-exported: config.Profile
-from helper.errors import ConfigError
+from helper.storage import paths
 from helper.storage.records import fingerprint, is_number
-from helper.net.urls import is_host, url_problem
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from helper.core import cachefiles
-from helper.storage import state as statefile
 from helper.errors import CredentialError, LoginRequired, mask
+from helper.storage import state as statefile
 from helper.storage.records import EXPIRY_MARGIN, STORE, Grant, Token, fingerprint
 from helper.storage.state import State
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType

@@ -9,8 +9,8 @@ policy of git's ``store`` at the login host.
 
 from __future__ import annotations
 
-from helper.errors import mask
 from helper.core.lifecycle import Lifecycle, Refused, person
+from helper.errors import mask
 from helper.storage.records import Grant, Token
 
 

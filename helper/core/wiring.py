@@ -8,16 +8,15 @@ because the cached ``get`` must not import requests, keyring or filelock.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from helper.storage import paths
-from helper.storage import state
 from helper.core.lifecycle import Lifecycle, Parts
 from helper.core.routing import interactive, prompt
+from helper.storage import paths, state
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
-    from helper.core.config import Config, Profile
     from helper.console import Console
+    from helper.core.config import Config, Profile
     from helper.core.lifecycle import Lock, Store
     from helper.providers.base import Provider
 

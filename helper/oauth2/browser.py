@@ -26,13 +26,11 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from helper import osdeps
-from helper.oauth2 import rfc6749
-from helper.oauth2 import rfc7636
-from helper.oauth2 import rfc8252
 from helper.console import PREFIX, Console
+from helper.net.transport import Transport
+from helper.oauth2 import rfc6749, rfc7636, rfc8252
 from helper.oauth2.errors import OAuth2Error
 from helper.oauth2.rfc6749 import TokenResponse
-from helper.net.transport import Transport
 
 FLOWS = ("auto", "browser", "device")
 TIMEOUT = 300.0  # seconds a person has to finish signing in, like a device code's lifetime

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helper.storage import files
 from helper.errors import CredentialError, StoreError
-from helper.oauth2.errors import OAuth2Error
 from helper.net.transport import ServerError, Transport
 from helper.net.urls import url_problem
+from helper.oauth2.errors import OAuth2Error
+from helper.storage import files
 
 CACHE_TTL = 24 * 3600
 

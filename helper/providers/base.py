@@ -22,11 +22,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from helper.errors import CredentialError, UsageError
 from helper.oauth2.errors import OAuth2Error
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import BinaryIO

@@ -17,19 +17,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from helper.providers.base import (
+    FLOW,
+    HOSTS,
+    PORT,
+    STR,
+    URL,
+    Checkup,
+    Diagnostic,
+    GrantRevoked,
+    Problem,
+    Provider,
+    ProviderSpec,
+    failed,
+    passed,
     translated,
-    FLOW, HOSTS, PORT, STR, URL, Checkup, Diagnostic, GrantRevoked, Problem, Provider,
-    ProviderSpec, failed, passed,
 )
 from helper.storage.records import Authorization, Grant, Minted, Token
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
-    from helper.oauth2 import rfc6749
-    from helper.oauth2 import rfc8414
     from helper.console import Console
+    from helper.oauth2 import rfc6749, rfc8414
     from helper.providers.profile import Profile
 
 # -- the configuration (read on every get: no heavy imports) -------------------------------
@@ -123,7 +133,8 @@ class OAuthProvider(Provider):
                 port=int(p.setting("redirect_port") or 0))
             grant = Grant(access_token="" if answer.refresh_token else answer.access_token,
                           refresh_token=answer.refresh_token or "",
-                          expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
+                          expires_at=answer.expires_at,
+                          refresh_expires_at=answer.refresh_expires_at)
             return Authorization(grant=grant, token=self._token(answer))
 
     def servers(self) -> list[str]:
@@ -145,8 +156,8 @@ class OAuthProvider(Provider):
                      refresh_at=expires_at, minted_at=now)
 
     def _endpoints(self) -> rfc8414.Endpoints:
-        from helper.storage import files
         from helper.oauth2 import rfc8414
+        from helper.storage import files
 
         p = self.profile
         device, token = p.setting("device_authorization_url"), p.setting("token_url")

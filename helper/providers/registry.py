@@ -8,12 +8,12 @@ module keeps its top-level imports light.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from helper.errors import ConfigError
 from helper.providers import copilot, oauth
 from helper.providers.base import Provider, ProviderSpec
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from helper import osdeps
-from helper.storage import files
-from helper.storage import paths
-from helper.net.deadline import call_with_timeout
 from helper.errors import StoreError, one_line, remember_fields, remember_secret
+from helper.net.deadline import call_with_timeout
+from helper.storage import files, paths
 
 SERVICE = "git-credential-copilot"
 KEYRING_TIMEOUT = 10.0

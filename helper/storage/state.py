@@ -1,9 +1,9 @@
 """The state file: one small JSON file per profile in the state directory.
 
 A cached ``get`` does not read it: it reads the token file the life cycle writes beside it
-in ``<state_dir>/tokens/`` (``helper.core.cachefiles``), stamped with this file's stat. Every other command
-reads this file first, so this module imports only the standard library's json and the
-helper's file primitives.
+in ``<state_dir>/tokens/`` (``helper.core.cachefiles``), stamped with this file's stat.
+Every other command reads this file first, so this module imports only the helper's file
+primitives.
 
 The file holds the current short-lived token (a Copilot token or an OAuth access token)
 with its timing, the times recent tokens were erased (to tell a stale token from a policy
@@ -13,10 +13,11 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from helper.storage import files
 from helper.storage.records import Token, fingerprint, seconds
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from helper.storage import paths
+
 from .plan import FILE, Wanted
 from .target import Target, choose, min_ttl
 

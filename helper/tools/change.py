@@ -29,6 +29,7 @@ from pathlib import Path
 
 from helper import osdeps
 from helper.errors import StoreError
+
 from .documents import ToolConfigError
 
 MAX_FILE = 1024 * 1024

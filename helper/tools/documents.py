@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from helper.errors import HelperError
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 

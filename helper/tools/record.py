@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helper.storage import files
-from helper.storage import paths
 from helper.errors import HelperError
+from helper.storage import files, paths
+
 from .documents import MISSING
 
 VERSION = 1

@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from helper.errors import CredentialError
+from helper.net.urls import host_of
 from helper.providers.base import (
-    translated,
-    HOSTS, STR, URL, Checkup, Diagnostic, GrantRevoked, Imported, Problem, Provider,
+    HOSTS,
+    STR,
+    URL,
+    Checkup,
+    Diagnostic,
+    GrantRevoked,
+    Imported,
+    Problem,
+    Provider,
     ProviderSpec,
+    translated,
 )
 from helper.providers.copilot import exchange, github
 from helper.providers.copilot.exchange import EDITOR_HEADERS, NoCopilotAccess, local_times
 from helper.storage.records import Authorization, Grant, Minted, Token
-from helper.net.urls import host_of
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import BinaryIO
 

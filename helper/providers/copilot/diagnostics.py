@@ -10,15 +10,22 @@ nothing is stored or refreshed (doctor changes nothing).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from helper.errors import CredentialError, HelperError, mask, one_line
 from helper.providers.base import (
-    Checkup, Diagnostic, GrantRevoked, every_answer_final, failed, failure, passed, warned,
+    Checkup,
+    Diagnostic,
+    GrantRevoked,
+    every_answer_final,
+    failed,
+    failure,
+    passed,
+    warned,
 )
 from helper.providers.copilot import exchange, github
 from helper.storage.records import STORE
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.net.transport import Transport
     from helper.providers.profile import Profile

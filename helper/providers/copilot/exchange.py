@@ -14,14 +14,13 @@ it and ``doctor`` checks with it.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from helper.errors import CredentialError, one_line
+from helper.net.urls import url_problem
 from helper.providers.base import GrantRevoked, server_time
 from helper.storage.records import EXPIRY_MARGIN, Token, seconds
-from helper.net.urls import url_problem
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any

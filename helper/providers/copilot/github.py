@@ -10,13 +10,12 @@ tokens (``refresh_token`` grant at ``{github_url}/login/oauth/access_token``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from helper.errors import CredentialError
 from helper.net.transport import header_safe, unsendable_line
-
 from helper.storage.records import Grant
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helper.net.transport import Transport
     from helper.oauth2 import rfc6749

@@ -19,12 +19,12 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helper.providers.base import WITH_TOKEN, Imported, SourceError
 from helper.storage import files
 from helper.storage.records import Grant
 
-from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
