@@ -28,7 +28,9 @@ bin=$HOME/.local/bin
 link=$bin/$app
 # The launcher's second line: how uninstall and upgrade know the command is theirs.
 marker="# $app launcher, written by install.sh; \`install.sh --uninstall\` removes it"
-# How the launcher starts Python: isolated from PYTHONPATH and the user's site-packages.
+# How the launcher starts Python: -I (no PYTHON* variables, no user site) and -S (no site,
+# no .pth files): faster, and nothing in the environment injects code into the helper. The
+# script then adds its venv's site-packages itself (scripts/git-credential-copilot).
 py_flags="-I -S"
 
 say() { printf '%s\n' "$*" >&2; }
@@ -160,11 +162,11 @@ path_advice() {
     esac
 }
 
-# What removes the helper's git config lines by hand (the sections `configure` marks as its
-# own, as `unconfigure` does), for when git config could not be read while the command still
-# existed.
+# What `unconfigure` removes, by hand: in each section configure marked (copilotConfigured),
+# the values "" and copilot of `helper`, then the marker. For when git could not read its
+# config while the command still existed; tests/test_install.py runs it after a configure.
 # shellcheck disable=SC2016 # printed for a person to run
-unset_by_hand='git config --global --name-only --get-regexp '\''^credential\..*\.copilotconfigured$'\'' | while read -r key; do git config --global --remove-section "${key%.copilotconfigured}"; done'
+unset_by_hand='git config --global --name-only --get-regexp '\''^credential\..*\.copilotconfigured$'\'' | while read -r key; do git config --global --unset-all "${key%.*}.helper" '\''^(copilot)?$'\''; git config --global --unset-all "$key"; done'
 
 # Undo `configure` while the command still exists. On failure, sets $left_in_git to the one
 # line that says what stays and how to remove it.
@@ -175,8 +177,11 @@ unconfigure_git() {
             [ -z "$out" ] || say "$out"
             return 0
         fi
-        why=$(printf '%s\n' "$out" | sed -n '$p')
-        left_in_git="install.sh: could not remove the helper from your git config (${why#"$app: "}); fix that, then run: $unset_by_hand"
+        # git's own reason when it cannot read the file (the helper's line would tell the
+        # person to run the helper again, and it is about to go), else the helper's.
+        why=$(git config --global --list 2>&1 >/dev/null | sed -n '$p') || true
+        [ -n "$why" ] || why=$(printf '%s\n' "$out" | sed -n '$p')
+        left_in_git="install.sh: could not remove the helper's entries from your git config (${why#"$app: "}); once that is fixed, run: $unset_by_hand"
         return 1
     fi
     names=$(git config --global --get-regexp '^credential\..*helper$' 2>/dev/null | grep copilot || true)

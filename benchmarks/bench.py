@@ -207,12 +207,13 @@ def _as_if_from_github_com(seeded: dict, none_env: dict) -> None:
     """Mark the seeded token as minted by github.com's Copilot (the built-in profile's
     server), so the cases without a config file find a token their profile may serve."""
     from helper.core import config
+    from helper.core.lifecycle import save_state
     from helper.storage import paths, state
 
     current = state.read(paths.state_dir(seeded) / "copilot.json", print)
     check(current.token is not None, "no token was cached by the seeding runs")
     current.token.issuer = config.load(none_env).profile("copilot").issuer  # type: ignore[union-attr]
-    state.write(paths.state_dir(none_env) / "copilot.json", current, print)
+    save_state(paths.state_dir(none_env) / "copilot.json", current, print)
 
 
 def cached_get(server: FakeGitHub, root: Path, bin_dir: Path, rounds: int) -> None:

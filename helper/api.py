@@ -10,13 +10,12 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from helper.core import config
-from helper.core import wiring
 from helper.console import Console
+from helper.core import config, wiring
 from helper.errors import mask
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from helper.core.lifecycle import Lifecycle
 

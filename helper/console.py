@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple, TextIO
+from typing import BinaryIO, NamedTuple, Protocol, TextIO
 
-if TYPE_CHECKING:
-    from helper.oauth2.rfc8628 import DeviceCode
+
+class DeviceCode(Protocol):
+    """What the device-code prompt shows (``oauth2.rfc8628.DeviceCode`` is one)."""
+
+    @property
+    def verification_uri(self) -> str: ...
+    @property
+    def verification_uri_complete(self) -> str: ...
+    @property
+    def user_code(self) -> str: ...
+    @property
+    def expires_in(self) -> float: ...
 
 PREFIX = "git-credential-copilot: "
 
@@ -106,6 +116,11 @@ class Answer:
     def _do(self, action: Callable[[], object]) -> int:
         try:
             result = action()
+        except UnicodeEncodeError as e:
+            from helper.errors import OutputError
+
+            raise OutputError(f"cannot write the answer to stdout: its encoding "
+                              f"({e.encoding}) cannot carry it; nothing was delivered") from e
         except (OSError, ValueError) as e:
             self._silence()
             from helper.errors import OutputError

@@ -1,8 +1,46 @@
-"""The helper's own error types, and secret masking for every message a person reads.
+"""The helper's own error types, drawn whole here, and secret masking for every message a
+person reads.
 
 Callers only ever see these types: errors from requests, keyring, filelock and the OS are
-translated where they happen (``raise ... from e``). Each carries the exit code the command
-line uses and a message that is one line saying what happened and what to do.
+translated where they happen (``raise ... from e``), and the OAuth layer's own errors are
+translated by the providers that call it. Each message is one line saying what happened and
+what to do. The exit code is chosen by the command line from the type
+(``commands.main.EXIT_CODES``: usage and configuration 2, everything else 1). One class per
+thing a caller handles differently::
+
+    Exception
+    +-- HelperError                     one line for a person, secrets masked
+    |   +-- UsageError                  the command line is wrong                     (exit 2)
+    |   +-- ConfigError                 the config file or an override is wrong      (exit 2)
+    |   +-- ProtocolError               git's input is malformed or hostile
+    |   +-- CredentialError             no credential could be produced
+    |   |   +-- LoginRequired           no usable login, and no prompt may be shown
+    |   |   +-- net.transport.ServerError       a server answered badly, or not in time
+    |   |   +-- net.transport.UnsendableError   a token no HTTP header can carry
+    |   |   +-- providers.base.GrantRevoked     the server says the login is dead: drop it
+    |   |   +-- providers.base.SourceError      a login to import cannot be read
+    |   |   +-- providers.copilot.exchange.NoCopilotAccess (NoCopilotSeat, AppNotAccepted)
+    |   |   |                                   the exchange refuses a live login: keep it
+    |   |   +-- providers.copilot.exchange.UnexpectedAnswer   an answer it cannot read
+    |   |   +-- core.lifecycle.Refused          a login offered for import was not accepted
+    |   +-- StoreError                  a file or the keyring could not be used
+    |   |   +-- storage.private.UnreadableFile  treated as absent, after one line
+    |   +-- LockTimeout                 another process held the profile lock too long
+    |   +-- OutputError                 stdout is closed or full: nothing was delivered
+    |   +-- commands.configure.GitError git config could not be read or written
+    |   +-- tools.documents.ToolConfigError    a tool's config file cannot be edited safely
+    +-- oauth2.errors.OAuth2Error       the OAuth layer's own (providers.base.translated)
+        +-- oauth2.rfc6749.OAuthError   an RFC 6749 §5.2 error response, one class a code
+        |   (InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
+        |    UnsupportedGrantType, InvalidScope, ServerSide; rfc8628: AuthorizationPending,
+        |    SlowDown, AccessDenied, ExpiredToken)
+        +-- oauth2.rfc8252.RedirectError       the loopback redirect gave no code
+        |   (Interfered, Refused, TimedOut, PortInUse)
+        +-- oauth2.rfc8414.DiscoveryError      no usable metadata for the issuer
+        +-- oauth2.browser.NoFlow, CodeRefused no flow can run here; the code was refused
+
+Private signals that never leave their module: ``fast._Uncertain``,
+``core.cachefiles.Unusable``, ``net.jsonsafe.UnsafeJSON`` (a ValueError).
 
 Masking is one pass over every message, whatever produced its text (a server echoing an
 Authorization header, an ``error_description`` quoting a refresh token, a keyring exception
@@ -15,15 +53,9 @@ masked in a message built by code that never saw it.
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_NO_CREDENTIAL = 1
-EXIT_USAGE = 2
-
 
 class HelperError(Exception):
-    """Base class: a one-line message for a person, and an exit code."""
-
-    exit_code = EXIT_NO_CREDENTIAL
+    """Base class: a one-line message for a person."""
 
     def __init__(self, *args: object):
         super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
@@ -32,13 +64,9 @@ class HelperError(Exception):
 class UsageError(HelperError):
     """The command line is wrong."""
 
-    exit_code = EXIT_USAGE
-
 
 class ConfigError(HelperError):
     """The configuration file or an environment override is wrong."""
-
-    exit_code = EXIT_USAGE
 
 
 class ProtocolError(HelperError):

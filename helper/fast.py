@@ -2,7 +2,7 @@
 
 A cached ``get`` runs once per LLM request, so its cost is the helper's cost. The installed
 command calls ``main`` first: it answers only when everything is certain, from the two small
-files the full path keeps (``helper.storage.cachefiles``), with the full path's own rules —
+files the full path keeps (``helper.core.cachefiles``), with the full path's own rules —
 the same input reader (``commands.protocol``), the same route choice (``core.routes``), the
 same token checks (``storage.records``), the same answer. Anything uncertain returns a
 ``Handoff`` to ``helper.commands.main``, which does the whole job with what was read.
@@ -18,10 +18,10 @@ import sys
 import time
 
 from helper.commands import protocol
+from helper.core import cachefiles, routes
 from helper.errors import ProtocolError
-from helper.core import routes
 from helper.net.urls import host_of, transport_ok
-from helper.storage import cachefiles, paths, private
+from helper.storage import paths, private
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds here
 if TYPE_CHECKING:
@@ -115,8 +115,11 @@ def _answer_get(asked: protocol.Credential, override: str, env: Mapping[str, str
     if not transport_ok(asked.protocol, asked.host):
         raise _Uncertain
     state_dir = paths.state_path(env)
-    route, by_remembered = _choose(state_dir, host, override, env, stat, handoff)
-    token, api_base = _fresh_token(state_dir, route, env, stat)
+    choice = _choose(state_dir, host, override, env, stat, handoff)
+    if choice is None:
+        return ""  # no profile claims it: git moves on to its next helper, as the full path says
+    route, by_remembered = choice.route, choice.by_remembered
+    token, api_base = _fresh_token(state_dir, route, env)
     if by_remembered and host_of(api_base) != host:
         raise _Uncertain  # the state no longer names that API host
     base = token.api_base or route.api_base
@@ -126,28 +129,29 @@ def _answer_get(asked: protocol.Credential, override: str, env: Mapping[str, str
 def _answer_token(override: str, env: Mapping[str, str], stat: Callable[[str], os.stat_result],
                   handoff: Handoff) -> str:
     state_dir = paths.state_path(env)
-    route, _ = _choose(state_dir, "", override, env, stat, handoff)
-    token, _ = _fresh_token(state_dir, route, env, stat)
+    choice = _choose(state_dir, "", override, env, stat, handoff)
+    if choice is None:
+        raise _Uncertain
+    token, _ = _fresh_token(state_dir, choice.route, env)
     return token.token + "\n"
 
 
 def _choose(state_dir: str, host: str, override: str, env: Mapping[str, str],
-            stat: Callable[[str], os.stat_result], handoff: Handoff,
-            ) -> tuple[routes.Route, bool]:
+            stat: Callable[[str], os.stat_result], handoff: Handoff) -> routes.Choice | None:
+    """The route the saved routes choose (None: no profile claims the host); _Uncertain
+    unless they are current."""
     key = cachefiles.route_key(env, stat)
     data = private.read_private(cachefiles.routes_file(state_dir, key)) if key else None
     if key is None or data is None:
         raise _Uncertain
     table, remembered = cachefiles.decode_routes(data.decode("utf-8"), key)
     choice = routes.choose(table, host, lambda name: remembered.get(name, ""), override)
-    if choice is None:
-        raise _Uncertain  # not ours, or not certain: the full path decides
     handoff.routes_current = True
-    return choice.route, choice.by_remembered
+    return choice
 
 
 def _fresh_token(state_dir: str, route: routes.Route, env: Mapping[str, str],
-                 stat: Callable[[str], os.stat_result]) -> tuple[Token, str]:
+                 ) -> tuple[Token, str]:
     """The profile's token and its state's API base, if fresh and this caller's; else
     _Uncertain."""
     data = private.read_private(cachefiles.token_file(state_dir, route.name))

@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -396,3 +396,36 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
         if (service, username) not in self.entries:
             raise PasswordDeleteError("not found")
         del self.entries[(service, username)]
+
+
+# The default profile with the bounds a test sets, and its exchange at a server the test names
+# (point_exchange_at): for tests of deadlines, of an unreachable host and of hostile answers.
+BOUNDED_CONFIG = """\
+store = "file"
+http_timeout = {timeout}
+retry_budget = {budget}
+keyring_timeout = {keyring}
+
+[profiles.copilot]
+github_url = "http://localhost:{port}"
+api_url = "{api}"
+hosts = ["{host}"]
+"""
+
+
+def point_exchange_at(box: Sandbox, api_url: str, budget: float = 2, timeout: float = 2,
+                      keyring: float = 1) -> None:
+    """Send the default profile's exchange to ``api_url`` with these bounds, keeping its login.
+    Bounds are short where a test waits them out: the test's time is the bound's."""
+    text = (BOUNDED_CONFIG.replace("{api}", api_url).replace("{budget}", str(budget))
+            .replace("{timeout}", str(timeout)).replace("{keyring}", str(keyring)))
+    login = box.stored_path().read_bytes() if box.stored_path().exists() else None
+    box.write_config(text)
+    if login is not None:  # a login at that server too (logins are kept per server)
+        box.stored_path().write_bytes(login)
+        box.stored_path().chmod(0o600)
+
+
+def call_token(box: Sandbox, env: dict | None = None, *args: str) -> Result:
+    """``token`` in process, with ``env`` added to the sandbox's environment."""
+    return box.call("token", *args, env=env)

@@ -2,8 +2,12 @@
 
 It implements what the helper talks to - GitHub's device flow (errors as HTTP 200, like
 GitHub), ``/user``, GitHub's refresh grant for expiring user tokens, the Copilot token
-exchange, and a Copilot chat endpoint that answers 401 ``unauthorized: token expired`` for
-invalidated tokens - and counts every request, so tests assert on the server's own numbers.
+exchange - and what the LLM tools talk to with the tokens it hands out (``ModelAPI``: the
+Responses, Messages and chat completions APIs and ``/models``, which answer 401
+``unauthorized: token expired``, or Enterprise's 403, for tokens the server no longer
+takes), and counts every request, so tests assert on the server's own numbers. The fake
+IdP serves the same model API under ``/v1`` as a company gateway; ``RefusingProxy`` keeps
+real tools off the internet.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class FakeServer:
         self.issued: list[str] = []  # every secret this server handed out
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str, dict]] = []
+        self.bodies: list[tuple[str, dict]] = []  # (path, parsed body) of every POST
         self.device_grants: dict[str, DeviceGrant] = {}
         self.delay: float = 0.0  # seconds every answer waits (crash tests kill mid-request)
         self.clock_offset: float = 0.0  # the server's clock minus ours (Date, expires_at)
@@ -157,6 +162,8 @@ class FakeServer:
                 with server.lock:
                     server.counts[key] += 1
                     server.requests.append((method, key, dict(self.headers)))
+                    if method == "POST":
+                        server.bodies.append((key, form))
                     fault = server.faults.get(key, []).pop(0) if server.faults.get(key) else None
                 if server.delay:
                     time.sleep(server.delay)  # a slow server, so kills land mid-request
@@ -205,8 +212,204 @@ class FakeServer:
         return Handler
 
 
-class FakeGitHub(FakeServer):
-    """GitHub (device flow, /user, refresh) and Copilot (exchange, chat) in one server."""
+class ModelAPI:
+    """The model endpoints an LLM gateway serves, as the real ones answer them: the OpenAI
+    Responses API (``POST /responses``, streamed as server-sent events or not), the Anthropic
+    Messages API (``POST /v1/messages``, streamed), chat completions and ``GET /models``.
+
+    Every call checks its bearer token (``Authorization: Bearer`` and/or Anthropic's
+    ``x-api-key``; when both come they must agree) with the server's own ``_live``: a token
+    the server did not mint, or revoked, gets ``expired_status`` (401; Copilot Enterprise
+    answers 403), counted in ``refused[path]``. Knobs:
+
+    - ``revoke_api_tokens()``: every token minted so far dies now (``on_revoke``, if set,
+      is called after, e.g. to age the helper's cached token as the time that passed);
+    - ``revoke_after_model_calls = N``: once N model calls have been answered, the next one
+      finds every token revoked (N = 0: the first one does), so a tool's next call in the
+      same run is refused; it fires once;
+    - ``tool_call = (name, arguments)``: a first turn is answered with a call of that tool
+      (if the request offers it), so one prompt costs two model calls;
+    - ``editor_header_paths``: paths that answer 400 without Copilot's editor headers;
+    - ``models``: what ``GET /models`` lists; with ``strict_models`` a model call naming a
+      model not listed for its endpoint (``supported_endpoints``) answers 400, as Copilot's
+      ``model_not_supported`` does.
+    """
+
+    EDITOR_HEADERS = ("Copilot-Integration-Id", "Editor-Version", "Editor-Plugin-Version")
+
+    def _init_model_api(self) -> None:
+        self.expired_status = 401
+        self.revoke_after_model_calls: int | None = None
+        self.on_revoke = None
+        self.model_calls = 0  # model calls answered 200
+        self.refused: Counter[str] = Counter()  # refused for the token, per path
+        self.tool_call: tuple[str, dict] | None = None
+        self.editor_header_paths: set[str] = set()
+        self.models: list[dict] = [{"id": "gpt-4o", "object": "model"}]
+        self.strict_models = False
+        self.reply_text = "hello"
+
+    # -- to be filled by subclasses ------------------------------------------------------
+
+    def _live(self, token: str) -> bool:
+        raise NotImplementedError
+
+    def _revoke(self) -> None:
+        raise NotImplementedError
+
+    def _refusal(self, path: str):
+        raise NotImplementedError
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def revoke_api_tokens(self) -> None:
+        """Every API token minted so far dies now."""
+        self._revoke()
+        if self.on_revoke is not None:
+            self.on_revoke()
+
+    @staticmethod
+    def bearer(headers) -> str:
+        """The token a call carries; "" when it carries none or two different ones."""
+        auth = headers.get("Authorization", "")
+        sent = {auth[len("Bearer "):]} if auth.startswith("Bearer ") else set()
+        if headers.get("x-api-key"):
+            sent.add(headers["x-api-key"])
+        return sent.pop() if len(sent) == 1 else ""
+
+    def _check(self, headers, path: str, model_call: bool = True):
+        """None when the call may go on, else the answer that refuses it."""
+        if model_call:
+            with self.lock:
+                due = self.model_calls == self.revoke_after_model_calls
+                if due:
+                    self.revoke_after_model_calls = None
+            if due:
+                self.revoke_api_tokens()
+        if not self._live(self.bearer(headers)):
+            with self.lock:
+                self.refused[path] += 1
+            return self._refusal(path)
+        missing = [h for h in self.EDITOR_HEADERS if not headers.get(h)]
+        if path in self.editor_header_paths and missing:
+            return 400, {"error": {"message": f"bad request: missing {missing[0]} header"}}
+        return None
+
+    def _serves(self, model: object, path: str) -> bool:
+        """Is ``model`` listed for the endpoint at ``path`` (always, unless strict)?"""
+        if not self.strict_models:
+            return True
+        return any(m.get("id") == model and path in m.get("supported_endpoints", [path])
+                   for m in self.models)
+
+    @staticmethod
+    def _unsupported(model: object):
+        return 400, {"error": {"message": f"The requested model {model} is not supported.",
+                               "code": "model_not_supported"}}
+
+    def _answered(self) -> None:
+        """Count one model call answered."""
+        with self.lock:
+            self.model_calls += 1
+
+    def _wants_tool(self, offered: list[str], answered: bool) -> str:
+        """The tool to call on this turn, or "" to answer in text."""
+        if self.tool_call is None or answered or self.tool_call[0] not in offered:
+            return ""
+        return self.tool_call[0]
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def _responses(self, headers, form):
+        refused = self._check(headers, "/responses")
+        if refused:
+            return refused
+        if not self._serves(form.get("model"), "/responses"):
+            return self._unsupported(form.get("model"))
+        items = form.get("input") if isinstance(form.get("input"), list) else []
+        answered = any(isinstance(i, dict) and i.get("type") == "function_call_output"
+                       for i in items)
+        offered = [t.get("name", "") for t in form.get("tools") or [] if isinstance(t, dict)]
+        tool = self._wants_tool(offered, answered)
+        self._answered()
+        if tool:
+            output = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": tool,
+                      "arguments": json.dumps(self.tool_call[1]), "status": "completed"}
+        else:
+            output = {"type": "message", "id": "msg_1", "role": "assistant",
+                      "status": "completed", "content": [
+                          {"type": "output_text", "text": self.reply_text, "annotations": []}]}
+        response = {"id": "resp_1", "object": "response", "created_at": int(time.time()),
+                    "status": "completed", "model": form.get("model", ""), "output": [output],
+                    "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
+                              "input_tokens_details": {"cached_tokens": 0},
+                              "output_tokens_details": {"reasoning_tokens": 0}}}
+        if not form.get("stream"):
+            return 200, response
+        return 200, _responses_sse(response, output), {"Content-Type": "text/event-stream"}
+
+    def _messages(self, headers, form):
+        refused = self._check(headers, "/v1/messages")
+        if refused:
+            return refused
+        if not self._serves(form.get("model"), "/v1/messages"):
+            return self._unsupported(form.get("model"))
+        messages = form.get("messages") if isinstance(form.get("messages"), list) else []
+        answered = any(isinstance(block, dict) and block.get("type") == "tool_result"
+                       for m in messages if isinstance(m, dict)
+                       for block in (m.get("content") if isinstance(m.get("content"), list)
+                                     else []))
+        offered = [t.get("name", "") for t in form.get("tools") or [] if isinstance(t, dict)]
+        tool = self._wants_tool(offered, answered)
+        self._answered()
+        if tool:
+            block = {"type": "tool_use", "id": "toolu_1", "name": tool,
+                     "input": self.tool_call[1]}
+        else:
+            block = {"type": "text", "text": self.reply_text}
+        message = {"id": "msg_1", "type": "message", "role": "assistant",
+                   "model": form.get("model", ""), "content": [block],
+                   "stop_reason": "tool_use" if tool else "end_turn", "stop_sequence": None,
+                   "usage": {"input_tokens": 1, "output_tokens": 1}}
+        if not form.get("stream"):
+            return 200, message
+        return 200, _messages_sse(message), {"Content-Type": "text/event-stream"}
+
+    def _chat(self, headers, form):
+        refused = self._check(headers, "/chat/completions")
+        if refused:
+            return refused
+        if not self._serves(form.get("model"), "/chat/completions"):
+            return self._unsupported(form.get("model"))
+        self._answered()
+        if form.get("stream"):
+            return 200, _sse(["hel", "lo"]), {"Content-Type": "text/event-stream"}
+        return 200, {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o",
+                     "choices": [{"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant", "content": "hello"}}],
+                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+    def _models(self, headers, form):
+        refused = self._check(headers, "/models", model_call=False)
+        if refused:
+            return refused
+        return 200, _models_list(self.models)
+
+
+def model_routes(prefix: str) -> dict:
+    """The ModelAPI's routes: the OpenAI ones under ``prefix`` (the base URL OpenAI clients
+    are given); Anthropic's at ``/v1/messages`` (its clients are given the bare host)."""
+    return {
+        ("POST", f"{prefix}/responses"): ModelAPI._responses,
+        ("POST", "/v1/messages"): ModelAPI._messages,
+        ("POST", f"{prefix}/chat/completions"): ModelAPI._chat,
+        ("GET", f"{prefix}/models"): ModelAPI._models,
+    }
+
+
+class FakeGitHub(ModelAPI, FakeServer):
+    """GitHub (device flow, /user, refresh) and Copilot (exchange, and the model API at the
+    root, as ``endpoints.api`` serves it) in one server."""
 
     def __init__(self, *, interval: int = 1, copilot_ttl: int = 1800, refresh_in: int = 1500,
                  auto_approve: bool = False, expiring_user_tokens: bool = False) -> None:
@@ -222,6 +425,9 @@ class FakeGitHub(FakeServer):
         self.no_copilot: set[str] = set()  # logins without a subscription (403)
         self.app_not_accepted: set[str] = set()  # github tokens Copilot answers 404 for
         self.slow_down_polls = 0  # answer slow_down this many times first
+        self._init_model_api()
+        # The Copilot API refuses the newer endpoints without an editor's headers.
+        self.editor_header_paths = {"/responses", "/v1/messages"}
 
     # -- test controls -------------------------------------------------------------------
 
@@ -352,35 +558,25 @@ class FakeGitHub(FakeServer):
             "annotations_enabled": False, "chat_enabled": True,
         }
 
-    def _copilot_auth(self, headers):
-        auth = headers.get("Authorization", "")
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+    def _live(self, token: str) -> bool:
         with self.lock:
             expires = self.copilot_tokens.get(token)
         return expires is not None and expires > time.time()
 
-    def _chat(self, headers, form):
-        if not self._copilot_auth(headers):
-            return 401, b"unauthorized: token expired\n", {"Content-Type": "text/plain"}
-        if form.get("stream"):
-            return 200, _sse(["hel", "lo"]), {"Content-Type": "text/event-stream"}
-        return 200, {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o",
-                     "choices": [{"index": 0, "finish_reason": "stop",
-                                  "message": {"role": "assistant", "content": "hello"}}],
-                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+    def _refusal(self, path: str):
+        """What the Copilot API answers for a token it no longer takes (Enterprise: 403)."""
+        return self.expired_status, b"unauthorized: token expired\n", \
+            {"Content-Type": "text/plain"}
 
-    def _models(self, headers, form):
-        if not self._copilot_auth(headers):
-            return 401, b"unauthorized: token expired\n", {"Content-Type": "text/plain"}
-        return 200, {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]}
+    def _revoke(self) -> None:
+        self.invalidate_copilot_tokens()
 
     routes = {
         ("POST", "/login/device/code"): _device_code,
         ("POST", "/login/oauth/access_token"): _access_token,
         ("GET", "/user"): _user,
         ("GET", "/copilot_internal/v2/token"): _exchange,
-        ("POST", "/chat/completions"): _chat,
-        ("GET", "/models"): _models,
+        **model_routes(""),
     }
 
 
@@ -396,6 +592,60 @@ def _sse(pieces: list[str]) -> bytes:
     events.append("data: [DONE]\n\n")
     return "".join(events).encode()
 
+
+
+def _events(pairs: list[tuple[str, dict]]) -> bytes:
+    """Server-sent events with an ``event:`` name, as the Responses and Messages APIs send."""
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in pairs).encode()
+
+
+def _responses_sse(response: dict, output: dict) -> bytes:
+    """A Responses API answer streamed: created, the item (text in deltas), completed."""
+    created = {**response, "status": "in_progress", "output": []}
+    events = [("response.created", {"type": "response.created", "response": created}),
+              ("response.output_item.added",
+               {"type": "response.output_item.added", "output_index": 0,
+                "item": {**output, "status": "in_progress"}})]
+    if output["type"] == "message":
+        text = output["content"][0]["text"]
+        for piece in (text[: len(text) // 2], text[len(text) // 2:]):
+            events.append(("response.output_text.delta",
+                           {"type": "response.output_text.delta", "item_id": output["id"],
+                            "output_index": 0, "content_index": 0, "delta": piece}))
+    events += [("response.output_item.done",
+                {"type": "response.output_item.done", "output_index": 0, "item": output}),
+               ("response.completed", {"type": "response.completed", "response": response})]
+    return _events(events)
+
+
+def _messages_sse(message: dict) -> bytes:
+    """An Anthropic Messages answer streamed: message_start, one content block, the stop."""
+    block = message["content"][0]
+    start = {**message, "content": [], "stop_reason": None}
+    if block["type"] == "text":
+        opened = {"type": "text", "text": ""}
+        delta = {"type": "text_delta", "text": block["text"]}
+    else:
+        opened = {**block, "input": {}}
+        delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+    return _events([
+        ("message_start", {"type": "message_start", "message": start}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": opened}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta",
+                           "delta": {"stop_reason": message["stop_reason"],
+                                     "stop_sequence": None},
+                           "usage": {"output_tokens": 1}}),
+        ("message_stop", {"type": "message_stop"}),
+    ])
+
+
+def _models_list(models: list[dict]) -> dict:
+    """The model list in the shape the Copilot API answers (``data``), plus the ``models``
+    key Codex decodes (empty: Codex then uses its built-in model metadata)."""
+    return {"object": "list", "data": models, "models": []}
 
 @dataclass
 class Family:
@@ -423,10 +673,10 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-class FakeIdP(FakeServer):
+class FakeIdP(ModelAPI, FakeServer):
     """An OAuth 2.0 server: discovery, RFC 8628 (errors as HTTP 400), the authorization code
     grant with PKCE S256 and a consent knob, rotating refresh tokens with reuse detection,
-    and a gateway endpoint that checks access tokens.
+    and an LLM gateway under ``/v1`` (the ModelAPI) that takes its access tokens.
 
     ``consent``: what the person at /authorize does - "approve" (redirect with a code at
     once), "deny" (redirect with access_denied) or "hold" (a page that never redirects).
@@ -461,6 +711,7 @@ class FakeIdP(FakeServer):
         self.access_tokens: dict[str, float] = {}
         self.replays = 0
         self.refreshes = 0
+        self._init_model_api()
 
     def revoke_all(self) -> None:
         with self.lock:
@@ -612,12 +863,18 @@ class FakeIdP(FakeServer):
                                  "error_description": "refresh token reuse detected"}
             return 400, {"error": "invalid_grant", "error_description": "unknown refresh token"}
 
-    def _gateway(self, headers, form):
-        auth = headers.get("Authorization", "")
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+    def _live(self, token: str) -> bool:
         with self.lock:
-            ok = self.access_tokens.get(token, 0) > time.time()
-        return (200, {"ok": True}) if ok else (401, {"error": "invalid_token"})
+            return self.access_tokens.get(token, 0) > time.time()
+
+    def _refusal(self, path: str):
+        return self.expired_status, {"error": "invalid_token"}, \
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+    def _revoke(self) -> None:
+        """Every access token dies; the refresh tokens live on."""
+        with self.lock:
+            self.access_tokens.clear()
 
     routes = {
         ("GET", "/.well-known/openid-configuration"): _oidc,
@@ -626,5 +883,46 @@ class FakeIdP(FakeServer):
         ("GET", "/login"): _login,
         ("GET", "/authorize"): _authorize,
         ("POST", "/token"): _token,
-        ("GET", "/v1/models"): _gateway,
+        **model_routes("/v1"),
     }
+
+
+class RefusingProxy:
+    """An HTTP proxy on 127.0.0.1 that forwards nothing: it records where each request
+    wanted to go (``CONNECT host:port``, or the absolute URL of a plain request) and answers
+    403. A tool run with ``HTTPS_PROXY`` pointing here cannot reach the internet, fails
+    fast instead of hanging on a lookup, and the test can say where it tried to go."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _refuse(self) -> None:
+                proxy.attempts.append(f"{self.command} {self.path}")
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+
+            do_CONNECT = do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = _refuse
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": 0.02})
+
+    def start(self) -> RefusingProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
+import responses
 
 from helper.console import Console
 from helper.net.transport import Transport
@@ -69,8 +70,8 @@ class HttpBrowser:
         self.pages: list[tuple[int, str]] = []
         self.hops: list[tuple[int, str]] = []  # (status, URL) of every request, in order
         self._threads: list[threading.Thread] = []
-        self._session = requests.Session()
-        self._session.trust_env = False  # no proxy between us and 127.0.0.1
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy between us and 127.0.0.1
 
     def __call__(self, url: str, env=None) -> None:
         self.opened.append(url)
@@ -93,7 +94,7 @@ class HttpBrowser:
         """GET ``url`` and its redirects (at most 10), each hop rewritten first."""
         for _ in range(10):
             url = self.rewrite(url)
-            answer = self._session.get(url, timeout=10, allow_redirects=False)
+            answer = self.session.get(url, timeout=10, allow_redirects=False)
             self.hops.append((answer.status_code, url))
             if answer.status_code not in (301, 302, 303, 307) or "Location" not in answer.headers:
                 return answer
@@ -194,7 +195,7 @@ def test_the_start_link_sets_a_cookie_the_redirect_must_bring_back():
         link = answering(listener, code="c-1", state="s-1")
         waiting = Waiting(listener, "s-1", timeout=10)
         person = HttpBrowser()
-        first = person._session.get(link, allow_redirects=False, timeout=10)
+        first = person.session.get(link, allow_redirects=False, timeout=10)
         back = person.follow(first.headers["Location"])
         assert waiting.outcome() == "c-1" and back.status_code == 200
     cookie = first.headers["Set-Cookie"]
@@ -246,7 +247,7 @@ def test_the_state_without_the_cookie_ends_the_sign_in():
         link = answering(listener, code="c-1", state="s-1")
         waiting = Waiting(listener, "s-1", timeout=10)
         person = HttpBrowser()
-        to_callback = person._session.get(link, allow_redirects=False, timeout=10)
+        to_callback = person.session.get(link, allow_redirects=False, timeout=10)
         cookieless = plain_session().get(to_callback.headers["Location"], timeout=10)
         failure = waiting.outcome()  # the person's own answer, later, finds nobody waiting
     assert cookieless.status_code == 400 and "Sign-in stopped" in cookieless.text
@@ -284,10 +285,10 @@ def test_the_socket_table_names_the_account_at_the_other_end():
                 os.geteuid()
             assert rfc8252.peer_trusted(ours.getsockname(), peer.getsockname()) == (
                 True, os.geteuid())
+            gone = ours.getpeername()
             peer.close()  # no process holds it now: whoever sent a request is gone
-            assert rfc8252.socket_owner(table, peer_address := ours.getpeername(),
-                                        ours.getsockname()) is None
-            assert rfc8252.peer_trusted(ours.getsockname(), peer_address)[0] is False
+            assert rfc8252.socket_owner(table, gone, ours.getsockname()) is None
+            assert rfc8252.peer_trusted(ours.getsockname(), gone)[0] is False
 
 
 def test_without_a_socket_table_every_peer_is_trusted():
@@ -421,6 +422,33 @@ def test_a_configured_port_is_used():
         port = probe.getsockname()[1]
     with rfc8252.Listener(port) as listener:
         assert listener.redirect_uri == f"http://127.0.0.1:{port}/callback"
+
+
+# -- opening the browser -------------------------------------------------------------------
+
+
+def test_a_webbrowser_module_planted_in_the_repository_never_runs(tmp_path, monkeypatch):
+    """git runs helpers inside the repository; `python -m webbrowser` there would import a
+    webbrowser.py committed at its top instead of the standard library's."""
+    import time
+
+    from helper.oauth2 import browser
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    planted = tmp_path / "planted-ran"
+    (repo / "webbrowser.py").write_text(f"open({str(planted)!r}, 'w').close()\n")
+    opened = tmp_path / "browser-opened"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f"#!/bin/sh\ntouch {opened}\n")
+    fake.chmod(0o755)
+    monkeypatch.chdir(repo)
+    browser.open_browser("https://idp.example/authorize", {"BROWSER": str(fake),
+                                                           "PATH": os.environ["PATH"]})
+    deadline = time.monotonic() + 20
+    while not (opened.exists() or planted.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for a child's side effect, bounded
+    assert opened.exists() and not planted.exists()
 
 
 # -- choosing the flow -----------------------------------------------------------------------
@@ -942,13 +970,16 @@ def test_discovery_without_a_device_endpoint_signs_in_through_the_browser(blocke
     assert cached["device_authorization_endpoint"] == ""
 
 
+@responses.activate
 def test_discovery_needs_an_endpoint_to_sign_in_at():
-    from helper.net.transport import ServerError
     from helper.oauth2 import rfc8414
 
     doc = {"issuer": "https://idp.example", "token_endpoint": "https://idp.example/token"}
-    with pytest.raises(ServerError, match="device_authorization_endpoint"):
-        rfc8414._endpoints(doc, "https://idp.example", "https://idp.example/.well-known/x")
-    found = rfc8414._endpoints({**doc, "authorization_endpoint": "https://idp.example/a"},
-                               "https://idp.example", "https://idp.example/.well-known/x")
+    openid, oauth = rfc8414.well_known_urls("https://idp.example")
+    responses.get(openid, json=doc)  # then, on the next fetch, the same with a sign-in endpoint
+    responses.get(openid, json={**doc, "authorization_endpoint": "https://idp.example/a"})
+    responses.get(oauth, status=404)
+    with pytest.raises(rfc8414.DiscoveryError, match="device_authorization_endpoint"):
+        rfc8414.fetch(Transport(), "https://idp.example")
+    found = rfc8414.fetch(Transport(), "https://idp.example")
     assert found == rfc8414.Endpoints("", "https://idp.example/token", "https://idp.example/a")

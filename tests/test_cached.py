@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 
 from helper import fast as cached
+from helper import launch
 from helper.commands import main as cli
+from helper.core.lifecycle import save_state
 from helper.storage import state as statefile
 
-from conftest import EXE, Result
+from conftest import EXE, Result, uncached
 
 HEAVY = ("re", "json", "pathlib", "tomllib", "tomli", "collections", "typing", "dataclasses",
          "requests", "keyring", "filelock", "urllib3", "hashlib", "ssl", "helper.commands.main",
@@ -95,7 +97,7 @@ def test_get_without_a_config_file(ready):
     path = box.state_dir / "copilot.json"
     state = statefile.read(path, print)
     state.token.issuer = config.load({**box.env, **no_config}).profile("copilot").issuer
-    statefile.write(path, state, print)
+    save_state(path, state, print)
     both(box, "get", input=question, env=no_config)  # the first one keeps the routes
     result, fast = both(box, "get", input=question, env=no_config)
     assert fast and result.pairs()["host"] == "api.githubcopilot.com"
@@ -114,7 +116,7 @@ def test_ten_profiles_and_a_host_remembered_from_endpoints_api(ready):
     assert fast and again.stdout == first.stdout and again.pairs()["host"] == box.server.host
     # The state names another API host now: the remembered route is not taken on trust.
     state = statefile.read(box.state_dir / "copilot.json", print)
-    statefile.write(box.state_dir / "copilot.json", statefile.State(
+    save_state(box.state_dir / "copilot.json", statefile.State(
         state.token, "https://elsewhere.example", state.erased, state.dead), print)
     result, fast = both(box, "get", input=box.credential())
     assert not fast and result.stdout == ""
@@ -137,7 +139,7 @@ def test_a_profile_that_starts_remembering_a_host_earlier_in_order_is_seen(ready
 
     issuer = config.load(box.env).profile("second").issuer
     token = Token("second-token", now + 3600, now + 3000, now, box.server.url, "", issuer=issuer)
-    statefile.write(box.state_dir / "second.json", statefile.State(token, box.server.url), print)
+    save_state(box.state_dir / "second.json", statefile.State(token, box.server.url), print)
     result, _ = both(box, "get", input=box.credential())  # routing tries "second" first now
     assert result.pairs()["password"] == "second-token"
 
@@ -194,7 +196,7 @@ def test_a_stale_token_is_never_served_from_the_cache(ready):
     state = statefile.read(path, print)
     token = state.token
     token.refresh_at = int(time.time()) - 1
-    statefile.write(path, state, print)
+    save_state(path, state, print)
     result, fast = both(box, "get", input=box.credential())
     assert not fast and box.server.exchanges == 2
     assert result.pairs()["password"] != token.token
@@ -210,7 +212,7 @@ def test_a_renewal_does_not_rewrite_current_routes(ready, monkeypatch):
     path = box.state_dir / "copilot.json"
     state = statefile.read(path, print)
     state.token.refresh_at = int(time.time()) - 1
-    statefile.write(path, state, print)
+    save_state(path, state, print)
     out = io.StringIO()
     code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
     assert code is None and handoff.routes_current and handoff.credential is not None
@@ -233,7 +235,6 @@ def test_anything_unusual_falls_through_with_stdin_intact(ready):
         (("get",), f"protocol=http\nhost={box.server.host}\r\n\n"),  # CR: refused
         (("get",), f"protocol=ftp\nhost={box.server.host}\n\n"),
         (("get",), "protocol=https\nhost=\n\n"),
-        (("get",), "protocol=https\nhost=unclaimed.example.com\n\n"),
         (("token", "--format", "json"), ""),
         (("token", "--renew"), ""),
         (("--profile", "nosuch", "get"), box.credential()),
@@ -243,6 +244,9 @@ def test_anything_unusual_falls_through_with_stdin_intact(ready):
         assert not fast, args
     result, _ = both(box, "get", input=url)
     assert result.pairs()["host"] == box.server.host and result.pairs()["password"]
+    # A host no profile claims: nothing, as the full path says, without starting it.
+    result, fast = both(box, "get", input="protocol=https\nhost=unclaimed.example.com\n\n")
+    assert fast and result.returncode == 0 and result.stdout == ""
 
 
 def test_only_profiles_the_config_names_are_answered_for(ready):
@@ -271,8 +275,9 @@ def test_a_profile_that_does_not_claim_the_host_gets_no_fast_answer(ready):
     assert cached.main(["get"], io.BytesIO(box.credential().encode()), io.StringIO(),
                        box.env)[0] == 0
     other = ["--profile", "other1", "get"]  # claims llm1.example.com, not the fake's host
-    assert cached.main(other, io.BytesIO(box.credential().encode()), io.StringIO(),
-                       box.env)[0] is None
+    out = io.StringIO()
+    assert cached.main(other, io.BytesIO(box.credential().encode()), out, box.env)[0] == 0
+    assert out.getvalue() == ""  # no token: the profile does not claim the host
     result = box.call(*other, input=box.credential())
     assert result.returncode == 0 and result.stdout == ""  # not ours: no token
 
@@ -305,8 +310,7 @@ def test_routes_saved_from_a_config_edited_in_the_same_coarse_tick_are_not_trust
         result = os.stat_result(fields)
         return _Stamped(result, second)
 
-    from helper.core import routing
-    from helper.storage import cachefiles
+    from helper.core import cachefiles, routing
 
     key = cachefiles.route_key(box.env, coarse, lambda: second + 400_000_000)
     assert key is not None and not key.settled  # read 0.4 s into the tick it was written in
@@ -355,15 +359,29 @@ def test_routes_are_not_kept_for_a_config_file_changed_this_instant(logged_in):
 
 
 def test_an_interrupt_while_reading_stdin_reaches_the_launcher():
-    """helper.fast lets an interrupt through: the launcher says it in one line, exit 130."""
+    """helper.fast lets an interrupt through: helper.launch says it in one line, exit 130."""
     class Interrupted:
         def readline(self, limit: int = -1) -> bytes:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         cached.main(["get"], Interrupted(), io.StringIO(), {})
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["git-credential-copilot", "get"])
+        patch.setattr(sys, "stdin", Shell(stdin=Interrupted()))
+        patch.setattr(sys, "stderr", err)
+        assert launch.main() == 130
+    assert err.getvalue() == "git-credential-copilot: interrupted\n"
     launcher = (Path(__file__).resolve().parent.parent / "scripts" / "git-credential-copilot")
-    assert "except KeyboardInterrupt:" in launcher.read_text() and "130" in launcher.read_text()
+    assert "raise SystemExit(launch.main())" in launcher.read_text()
+
+
+class Shell:
+    """A stand-in for sys.stdin: its ``buffer`` is what the cached path reads."""
+
+    def __init__(self, stdin: object):
+        self.buffer = stdin
 
 
 def test_main_in_process_answers_and_hands_off(ready):
@@ -371,9 +389,9 @@ def test_main_in_process_answers_and_hands_off(ready):
     out = io.StringIO()
     code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), out, box.env)
     assert code == 0 and "password=" in out.getvalue()
-    source = io.BytesIO(b"url=https://x.example/\n\n")
+    source = io.BytesIO(f"url=ftp://{box.server.host}/\n\n".encode())  # the full path says no
     code, handoff = cached.main(["get"], source, io.StringIO(), box.env)
-    assert code is None and handoff.credential.host == "x.example"
+    assert code is None and handoff.credential.host == box.server.host
     assert cached.main(["login"], None, None, box.env)[0] is None
     out = io.StringIO()
     code, handoff = cached.main(["get"], io.BytesIO(box.credential().encode()), io.StringIO(),
@@ -382,6 +400,27 @@ def test_main_in_process_answers_and_hands_off(ready):
     assert code is None
     assert cli.main(["get"], stdin=io.BytesIO(), stdout=out, stderr=io.StringIO(), env=box.env,
                     handoff=handoff) == 0 and "password=" in out.getvalue()
+
+
+def test_logout_leaves_no_copy_of_the_token_for_the_cached_get(logged_in):
+    box = logged_in
+    assert box.call("get", input=box.credential()).returncode == 0
+    token_file = box.state_dir / "tokens" / "copilot"
+    assert token_file.exists()
+    assert box.call("logout").returncode == 0
+    assert not token_file.exists()
+
+
+def test_something_planted_where_the_token_files_go_costs_speed_not_tokens(logged_in):
+    import shutil
+
+    box = uncached(logged_in)
+    shutil.rmtree(box.state_dir / "tokens", ignore_errors=True)
+    (box.state_dir / "tokens").write_text("not a directory")
+    for _ in range(2):
+        result = box.run("get", input=box.credential())
+        assert result.returncode == 0 and "password=" in result.stdout, result.stderr
+    assert box.server.exchanges == 2  # the store's check, then one mint; the second get cached
 
 
 # -- a regular install: what a user's cached get imports ------------------------------------
@@ -422,7 +461,7 @@ def test_a_cached_get_imports_nothing_heavy_in_a_regular_install(ready, regular_
 
     current = statefile.read(box.state_dir / "copilot.json", print)
     current.token.issuer = config.load(no_config).profile("copilot").issuer
-    statefile.write(box.root / "state-github" / "git-credential-copilot" / "copilot.json",
+    save_state(box.root / "state-github" / "git-credential-copilot" / "copilot.json",
                     current, print)
     question = "protocol=https\nhost=api.githubcopilot.com\n\n"
     for args, data, env in [(("get",), box.credential(), box.env),

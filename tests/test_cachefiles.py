@@ -1,4 +1,4 @@
-"""The cached get's two files (helper.storage.cachefiles): what is encoded decodes to the same
+"""The cached get's two files (helper.core.cachefiles): what is encoded decodes to the same
 routes and token, and anything else - another key, another state file, a cut or edited
 line - is ``Unusable``, so the full path answers instead."""
 
@@ -9,9 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from helper.core import cachefiles
+from helper.core.cachefiles import RACY, RouteKey, Unusable
 from helper.core.routes import Route, RouteTable
-from helper.storage import cachefiles, paths
-from helper.storage.cachefiles import RACY, RouteKey, Unusable
+from helper.storage import paths
 from helper.storage.records import STORE, Token
 
 NOW_NS = 1_800_000_000 * 1_000_000_000
@@ -162,7 +163,7 @@ def test_the_token_file_of_a_profile():
 
 
 def test_the_state_stamp_is_device_inode_size_and_mtime():
-    assert STAMP == f"4:11:222:{NOW_NS}"
+    assert f"4:11:222:{NOW_NS}" == STAMP
 
 
 def test_a_token_decodes_to_what_was_encoded():

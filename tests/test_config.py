@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from helper.core import config
-from helper.providers import base as providers
-from helper.net import urls
 from helper.errors import ConfigError
+from helper.net import urls
+from helper.providers import base, registry
 
 
 def load(tmp_path, text: str | None) -> config.Config:
@@ -120,14 +120,13 @@ def test_oauth_profile(tmp_path):
 
 def test_builtin_defaults_are_consistent():
     """The built-in table's invariants: https everywhere, valid hosts, known keys only."""
-    for name in providers.REGISTRY:
-        plugin = providers.plugin(name)
-        assert set(plugin.DEFAULTS) <= set(plugin.KEYS)
-        assert set(plugin.KEYS.values()) <= {config.URL, config.STR, config.HOSTS, config.FLOW,
-                                             config.PORT}
-        for key, value in plugin.DEFAULTS.items():
-            if plugin.KEYS[key] == config.URL:
+    for name in registry.names():
+        spec = registry.spec(name)
+        assert spec.name == name and issubclass(spec.provider, base.Provider)
+        assert set(spec.defaults) <= set(spec.keys)
+        assert set(spec.keys.values()) <= set(base.KINDS)
+        for key, value in spec.defaults.items():
+            if spec.keys[key] == base.URL:
                 assert value.startswith("https://") and not urls.url_problem(value)
-            if plugin.KEYS[key] == config.HOSTS:
+            if spec.keys[key] == base.HOSTS:
                 assert all(urls.is_host(host) and host == host.lower() for host in value)
-        assert plugin.PROVIDER.kind == name

@@ -1,4 +1,5 @@
-"""What a person reads: the device-code prompt and its countdown (stderr only)."""
+"""What a person reads: the device-code prompt and its countdown, on stderr only, and no
+terminal escape a server's text carries."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from helper.console import Console
 from helper.oauth2.rfc8628 import DeviceCode
 
 from conftest import EXE, FakeClock, require_executable
+from fakeserver import Fault
+from procs import Watched
 
+INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
 CODE = DeviceCode("dev", "WDJB-MJHT", "https://example.com/device", expires_in=900, interval=5,
                   verification_uri_complete="https://example.com/device?code=WDJB-MJHT")
 
@@ -99,3 +103,27 @@ def test_live_countdown_on_a_real_pseudo_terminal(sandbox):
     os.close(primary)
     assert re.search(rb"waiting for you to enter the code\.\.\. 1[45]:\d\d left", seen)
     assert b"password=" in out and b"WDJB" not in out
+
+
+# -- stderr only, and nothing a server says can drive the terminal -------------------------
+
+
+@pytest.mark.slow  # a real process waits a real poll interval
+def test_interactive_prompt_goes_to_stderr_never_stdout(sandbox):
+    watched = Watched(sandbox.start("get", env=INTERACTIVE), stdin=sandbox.credential().encode())
+    code = watched.user_code()
+    sandbox.server.approve(code)
+    status, out, err = watched.finish()
+    assert status == 0
+    assert code not in out and "/login/device" not in out
+    assert out.startswith("protocol=")
+
+
+def test_server_text_cannot_inject_terminal_escapes(sandbox):
+    hostile = b'"\\u001b[2J\\u001b]0;owned\\u0007 go to evil.com"'
+    sandbox.server.inject("/login/device/code", Fault(
+        status=400, body=b'{"error": "invalid_client", "error_description": ' + hostile + b"}"))
+    result = sandbox.call("get", input=sandbox.credential(), env=INTERACTIVE)
+    assert result.returncode == 1
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "invalid_client" in result.stderr

@@ -1,4 +1,5 @@
-"""The Copilot token exchange, unit-tested against recorded answers (responses)."""
+"""The Copilot token exchange, unit-tested against recorded answers (responses); and a token's
+lifetime taken from the server's clock, whatever the local clock says."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import pytest
 import responses
 
 from helper.core import config
-from helper.providers.copilot import CopilotProvider, NoCopilotAccess
+from helper.net.transport import ServerError, Transport
 from helper.providers.base import GrantRevoked
+from helper.providers.copilot import CopilotProvider, NoCopilotAccess
 from helper.storage.records import Grant
-from helper.net.transport import ServerError
 
 from conftest import FakeClock
 
@@ -20,11 +21,10 @@ EXCHANGE = "https://api.github.com/copilot_internal/v2/token"
 
 
 def provider() -> CopilotProvider:
-    cfg = config.Config(path=None, retry_budget=1)
-    made = CopilotProvider(cfg.profile("copilot"), cfg, Path("/nonexistent"))
     clock = FakeClock()  # retries wait out the budget on the fake clock, not in real time
-    made.transport.sleep, made.transport.clock = clock.sleep, clock
-    return made
+    transport = Transport(budget=1, sleep=clock.sleep, clock=clock)
+    return CopilotProvider(config.Config(path=None).profile("copilot"), transport,
+                           Path("/nonexistent"))
 
 
 def mint(grant: Grant | None = None):
@@ -112,3 +112,30 @@ def test_a_dead_github_refresh_token_means_the_grant_is_dead():
     old = Grant(access_token="ghu_old", refresh_token="ghr_old", expires_at=int(time.time()) - 1)
     with pytest.raises(GrantRevoked, match="bad_refresh_token"):
         mint(old)
+
+
+# -- freshness from the server's clock -----------------------------------------------------
+
+
+@pytest.mark.parametrize("offset", [3 * 3600, -3 * 3600], ids=["server-ahead", "server-behind"])
+def test_a_clock_hours_off_neither_re_mints_nor_hands_out_dead_tokens(logged_in, offset):
+    import time
+
+    box = logged_in
+    box.server.clock_offset = offset
+    before = time.time()
+    first = box.call("get", input=box.credential()).pairs()
+    second = box.call("get", input=box.credential()).pairs()
+    assert first["password"] == second["password"] and box.server.exchanges == 1
+    expiry = int(first["password_expiry_utc"])  # on the local clock, as git compares it
+    assert before + box.server.copilot_ttl - 5 <= expiry <= time.time() + box.server.copilot_ttl
+
+
+def test_without_a_date_header_refresh_in_bounds_the_lifetime():
+    from helper.providers.copilot import local_times
+
+    now = 1_000_000
+    # local clock 3 h behind: expires_at looks 3.5 h away, refresh_in says 25 min
+    assert local_times(now, now + 3 * 3600 + 1800, 1500, None) == (now + 1560, now + 1500)
+    # with a Date, expires_at minus Date is the lifetime, whatever the local clock says
+    assert local_times(now, 5_000_000 + 1800, 1500, 5_000_000) == (now + 1800, now + 1500)

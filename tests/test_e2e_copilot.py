@@ -368,6 +368,34 @@ def test_repeated_erases_of_fresh_tokens_say_it_is_not_a_stale_token(logged_in):
     assert "subscription or policy" not in results[0].stderr
 
 
+def test_erase_at_the_login_host_still_drops_only_the_login_it_names(logged_in):
+    box = logged_in
+    login = box.stored()["access_token"]
+    box.call("erase", input=box.credential(host=box.login_host, password="gho_someoneelse"))
+    assert box.stored()["access_token"] == login
+    box.call("erase", input=box.credential(host=box.login_host, password=login))
+    assert box.stored() == {}
+
+
+def test_a_persons_erase_says_what_it_dropped_and_never_raises_the_alarm(logged_in):
+    box = logged_in
+    for _ in range(4):
+        assert box.call("get", input=box.credential()).returncode == 0
+        erased = box.call("erase", input=box.credential())
+        assert "dropped the cached token" in erased.stderr
+        assert "rejected" not in erased.stderr and "fault" not in erased.stderr
+
+
+def test_rejections_of_fresh_tokens_raise_the_alarm_and_never_contradict(logged_in):
+    box = logged_in
+    said = []
+    for _ in range(3):
+        token = box.call("get", input=box.credential()).pairs()["password"]
+        said.append(box.call("erase", input=box.credential(password=token)).stderr)
+    assert "3 freshly minted tokens were rejected" in said[-1]
+    assert not any("kept the login" in s or "server may be at fault" in s for s in said)
+
+
 def test_token_command_formats(logged_in):
     box = logged_in
     raw = box.call("token")
@@ -508,3 +536,29 @@ def test_closed_standard_streams_are_not_a_traceback(logged_in):
     no_input = subprocess.run(f"exec 0<&- ; {EXE} get", shell=True, capture_output=True,
                               env=box.env, timeout=60)
     assert no_input.returncode == 0 and b"password=" in no_input.stdout  # no host: a script
+
+
+def test_a_login_is_bound_to_its_server_and_kept_when_the_config_names_another(logged_in):
+    """Point api_url at another server: nothing minted by the first is served or sent there,
+    nothing is deleted, and switching back finds the first login and token intact."""
+    from fakeserver import FakeGitHub
+
+    box = logged_in
+    first = box.run("get", input=box.credential())
+    assert first.returncode == 0
+    original = box.config_path.read_text()
+    other = FakeGitHub().start()
+    try:
+        box.config_path.write_text(original.replace(f'api_url = "{box.server.url}"',
+                                                     f'api_url = "{other.url}"'))
+        moved = box.run("get", input=box.credential())
+        assert moved.returncode == 1 and "password=" not in moved.stdout
+        assert "now names another server" in moved.stderr
+        assert other.exchanges == 0 and not other.requests  # no token of ours went there
+        assert box.server.exchanges == 1
+        box.config_path.write_text(original)
+        back = box.run("get", input=box.credential())
+        assert back.returncode == 0 and back.pairs()["password"] == first.pairs()["password"]
+        assert box.server.exchanges == 1 and box.stored()  # the first login, intact
+    finally:
+        other.stop()

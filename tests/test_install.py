@@ -289,23 +289,31 @@ def test_spaces_and_quotes_in_paths_and_uninstall_with_a_broken_git_config(tmp_p
     for kept in (data / APP, home / ".local/state" / APP, home / ".config" / APP):
         kept.mkdir(parents=True, exist_ok=True)
         (kept / "kept").write_text("{}")
+    for mine in ("credential.helper store", "credential.https://api.githubcopilot.com/.username me"):
+        assert run_sh(f"git config --global {mine}", home).returncode == 0  # the user's own
     gitconfig = home / ".gitconfig"
     good = gitconfig.read_text()
+    assert "copilotConfigured" in good and "helper = copilot" in good, good
     gitconfig.write_text(good + "[broken\n")
     gone = dash_install(["--uninstall"], home, data, clone, 60)
     assert gone.returncode == 1, gone.stderr
     assert not link.exists() and not link.is_symlink() and not venv.parent.exists()
     assert (data / APP / "kept").exists()
     last = gone.stderr.strip().splitlines()[-1]
-    assert last.startswith("install.sh: could not remove the helper from your git config ("), last
-    assert "bad config line" in last and "; fix that, then run: " in last, last
+    assert last.startswith("install.sh: could not remove the helper's entries from your git "
+                           "config (fatal: bad config line "), last
+    assert "; once that is fixed, run: " in last, last
 
     # The user fixes the file and pastes the command: exactly our lines go.
     gitconfig.write_text(good + "[user]\n\tname = Someone\n")
-    fixed = run_sh(last.split("; fix that, then run: ", 1)[1], home)
+    fixed = run_sh(last.split("; once that is fixed, run: ", 1)[1], home)
     assert fixed.returncode == 0, fixed.stderr
     left = run_sh("git config --global --list", home).stdout
-    assert "copilot" not in left and "helper" not in left and "user.name=Someone" in left, left
+    ours = [line for line in left.splitlines() if "copilotconfigured" in line
+            or line.endswith(".helper=copilot") or line.endswith(".helper=")]
+    assert not ours, left
+    for mine in ("credential.helper=store", "githubcopilot.com/.username=me", "user.name=Someone"):
+        assert mine in left, left
 
     # The rm -rf advice, pasted, removes those three folders and nothing else.
     before = tree(tmp_path)
@@ -330,7 +338,7 @@ def test_uninstall_leaves_a_foreign_command_alone(home: Path, clone: Path):
 def test_editable_install_runs_our_launcher():
     """The test venv's command (editable install) is our script, not pip's wrapper."""
     text = EXE.read_text()
-    assert "from helper.commands.main import main" in text and "import re" not in text
+    assert "launch.main()" in text and "import re" not in text
     version = subprocess.run([EXE, "--version"], capture_output=True, text=True, timeout=30)
     module = subprocess.run([sys.executable, "-m", "helper", "--version"],
                             capture_output=True, text=True, timeout=30)
@@ -376,8 +384,9 @@ def test_sdist_and_wheel_carry_everything(tmp_path: Path, clone: Path):
     (sdist,) = out.glob("*.tar.gz")
     with tarfile.open(sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    for wanted in ("README.md", "LICENSE", "install.sh", "contrib/git", "tests/test_install.py",
-                   "benchmarks/bench.py", f"scripts/{APP}", "docs/security.md"):
+    for wanted in ("README.md", "LICENSE", "install.sh", "setup.py", "contrib/git",
+                   "tests/test_install.py", "benchmarks/bench.py", f"scripts/{APP}",
+                   "docs/security.md"):
         assert any(n == wanted or n.startswith(wanted + "/") for n in names), wanted
     (wheel,) = out.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

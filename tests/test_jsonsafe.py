@@ -1,16 +1,26 @@
 """Bounded JSON (helper.net.jsonsafe): each limit at its edge, the last value accepted and
-the first refused, and what is refused is an ``UnsafeJSON`` (a ValueError) saying which."""
+the first refused, and what is refused is an ``UnsafeJSON`` (a ValueError) saying which.
+
+Then every reader of JSON (a server's answer, the state file, the secrets file, a keyring
+value): hostile JSON is garbage, one line and never a crash, and a planted file is treated as
+absent and rewritten."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import responses
 
 from helper.net import jsonsafe
 from helper.net.jsonsafe import UnsafeJSON, loads
+from helper.net.transport import ServerError, Transport
+
+from conftest import point_exchange_at, uncached
+from fakeserver import Fault
 
 MIB = 1024 * 1024
+EXCHANGE = "/copilot_internal/v2/token"
 
 
 def nested(levels: int) -> str:
@@ -106,3 +116,80 @@ def test_a_parser_that_still_recurses_too_deep_is_refused_the_same_way(monkeypat
     monkeypatch.setattr(jsonsafe.json, "loads", recursing)
     with pytest.raises(UnsafeJSON, match="nested too deeply"):
         loads("[1]")
+
+
+# -- every JSON read is bounded: hostile JSON is garbage, not a crash ----------------------
+
+
+DEEP = b"[" * 100000 + b"]" * 100000
+HOSTILE_JSON = [b"1e400", b'{"a": NaN}', b'{"a": -Infinity}', DEEP,
+                b'{"a": ' * 40 + b"1" + b"}" * 40, b'{"a": 1' + b"0" * 30 + b"}",
+                b" " * (1024 * 1024 + 1)]
+
+
+@pytest.mark.parametrize("data", HOSTILE_JSON, ids=lambda d: repr(d[:12]))
+def test_hostile_json_is_refused_as_a_value_error(data):
+    with pytest.raises(ValueError):
+        jsonsafe.loads(data)
+
+
+def test_ordinary_json_with_brackets_in_strings_is_accepted():
+    text = json.dumps({"a": "[[[[" * 100, "b": [1.5, -2, {"c": None}]})
+    assert jsonsafe.loads(text.encode()) == json.loads(text)
+
+
+@pytest.mark.parametrize("body", [DEEP, b'{"token": "x", "expires_at": 1e400}',
+                                  b'{"token": NaN}'], ids=["deep", "1e400", "NaN"])
+@responses.activate
+def test_server_garbage_is_one_line(body):
+    responses.post("https://api.example.com/t", status=400, body=body)
+    response = Transport().request("POST", "https://api.example.com/t")
+    with pytest.raises(ServerError, match="sent garbage") as e:
+        response.json_object()
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("body", [DEEP, b'{"token": "tid=1", "expires_at": 1e400}'],
+                         ids=["deep", "1e400"])
+def test_hostile_exchange_answer_is_one_line_not_an_internal_error(logged_in, body):
+    uncached(logged_in)
+    point_exchange_at(logged_in, logged_in.server.url, budget=0.3)  # retried garbage: short
+    logged_in.server.inject(EXCHANGE, *[Fault(status=200, body=body)] * 20)
+    result = logged_in.run("get", input=logged_in.credential())
+    assert result.returncode == 1 and "password=" not in result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "internal error" not in result.stderr and "garbage" in result.stderr
+
+
+@pytest.mark.parametrize("planted", [DEEP, b'{"token": {"token": "x", "expires_at": 1e400, '
+                                     b'"refresh_at": 1, "minted_at": 1}}', b'{"dead": NaN}'],
+                         ids=["deep", "1e400", "NaN"])
+def test_planted_state_file_is_treated_as_absent_once(logged_in, planted):
+    box = logged_in
+    box.state_dir.mkdir(parents=True, exist_ok=True)
+    (box.state_dir / "copilot.json").write_bytes(planted)
+    first = box.run("get", input=box.credential())
+    assert first.returncode == 0 and "ignoring" in first.stderr, first.stderr
+    second = box.run("get", input=box.credential())
+    assert second.returncode == 0 and second.stderr == ""  # rewritten: not failing every call
+    assert box.server.exchanges == 2  # the login's check at store, then the first get's
+
+
+def test_planted_store_file_is_treated_as_absent(logged_in):
+    uncached(logged_in)
+    logged_in.stored_path().write_bytes(DEEP)
+    result = logged_in.run("get", input=logged_in.credential())
+    assert result.returncode == 1 and "internal error" not in result.stderr
+    assert "ignoring" in result.stderr and "login" in result.stderr
+
+
+def test_planted_keyring_value_is_one_line():
+    from helper.errors import StoreError
+    from helper.storage.secrets import KeyringStore
+
+    class Backend:
+        def get_password(self, service, name):
+            return "[" * 50000 + "]" * 50000
+
+    with pytest.raises(StoreError, match="damaged"):
+        KeyringStore(Backend(), 5).read("copilot")

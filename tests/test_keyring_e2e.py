@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -107,3 +109,24 @@ def test_a_bus_that_never_answers_costs_bounded_time(sandbox, tmp_path):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
     assert elapsed < 8, elapsed
+
+
+def test_a_locked_keyring_is_one_clear_line_within_the_timeout(sandbox, tmp_path):
+    from secret_service import AVAILABLE, secret_service
+
+    if not AVAILABLE:
+        pytest.skip("dbus-daemon/gnome-keyring not installed (scripts/test installs them)")
+    with secret_service(tmp_path / "kr", "right-password") as bus:
+        keyring_env = {**sandbox.env, **bus}
+        create = "import keyring; keyring.set_password('x', 'y', 'z')"
+        subprocess.run([sys.executable, "-c", create], env=keyring_env, check=True, timeout=30,
+                       capture_output=True)
+    with secret_service(tmp_path / "kr", "wrong-password") as bus:
+        sandbox.config_path.write_text(sandbox.config_path.read_text().replace(
+            'store = "file"', 'store = "keyring"\nkeyring_timeout = 3'))
+        started = time.monotonic()
+        result = sandbox.run("get", input=sandbox.credential(), env=bus)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "locked" in result.stderr
+    assert elapsed < 10

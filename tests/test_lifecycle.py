@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from helper.core import logins as login
-from helper.storage import records
-from helper.storage import state
 from helper.console import Console
-from helper.errors import CredentialError, LoginRequired
+from helper.core import logins as login
 from helper.core.lifecycle import RENEW_GRACE, Lifecycle, Parts, Prompt
-from helper.providers.base import GrantRevoked
-from helper.storage.records import Authorization, Grant, Minted, Token
+from helper.errors import CredentialError, LoginRequired
 from helper.net.transport import ServerError
+from helper.providers.base import GrantRevoked
+from helper.storage import records, state
+from helper.storage.records import Authorization, Grant, Minted, Token
 
 from conftest import FakeClock
 
@@ -72,7 +71,7 @@ class FakeProvider:
     ``accepted``: what the API says of a cached token when ``renew`` asks."""
 
     env_overrides = ("COPILOT_GITHUB_TOKEN",)
-    accepted = False
+    accepted: bool | None = None
 
     def accepts(self, token: Token) -> bool:
         self.probes = getattr(self, "probes", 0) + 1
@@ -387,6 +386,34 @@ def test_a_persons_erase_says_what_it_dropped_and_is_not_counted(tmp_path):
     assert "rejected" not in said and box.state.erased == ()
 
 
+# -- logins are kept per server --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("legacy, adopted", [(True, True), (False, False)])
+def test_a_login_stored_by_an_older_version_is_adopted_only_on_the_default_server(
+        tmp_path, legacy, adopted):
+    box = Box(tmp_path, ["ok"])  # the login sits under the bare profile name, "p"
+    parts = Parts(lambda: box.provider, lambda: box.store, box.locks, box.clock)
+    lc = Lifecycle("p", box.path, parts, Console(box.stderr), {}, Prompt(False),
+                   issuer="srv", login_key="p@srv", legacy_login=legacy)
+    if adopted:
+        assert lc.token().token == "tok_minted_1"
+        assert set(box.store.data) == {"p@srv"}  # moved, not copied
+    else:
+        with pytest.raises(LoginRequired):
+            lc.token()
+        assert set(box.store.data) == {"p"} and box.provider.minted == []  # never sent
+
+
+def test_a_token_from_another_server_is_not_served_and_its_login_is_not_used(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(60))  # issuer "" : minted for another server
+    parts = Parts(lambda: box.provider, lambda: box.store, box.locks, box.clock)
+    lc = Lifecycle("p", box.path, parts, Console(box.stderr), {}, Prompt(False),
+                   issuer="srv", login_key="p@srv")
+    with pytest.raises(LoginRequired, match="now names another server or client"):
+        lc.token()
+    assert box.provider.minted == [] and "p" in box.store.data  # first login intact
+
 # -- found by mutation testing (scripts/mutation): each fails with its rule broken -------------
 
 
@@ -397,7 +424,8 @@ def lifecycle(box: Box, **kwargs: object) -> Lifecycle:
 
 
 def test_renew_drops_the_rejected_token_even_when_no_new_one_can_be_minted(tmp_path):
-    box = Box(tmp_path, ["down", "ok"], cached=cached(600))  # the API refuses it (accepted=False)
+    box = Box(tmp_path, ["down", "ok"], cached=cached(600))
+    box.provider.accepted = False  # the API refuses it
     with pytest.raises(ServerError):
         box.lc.renew()
     assert box.provider.probes == 1 and box.locks.taken == ["renew"]
@@ -608,13 +636,13 @@ def test_a_server_with_very_short_lived_tokens_still_serves_get(tmp_path):
     assert box.lc.token().token == "tok_minted_1"
 
 
-@pytest.mark.parametrize("age, probed", [(RENEW_GRACE - 1, False), (RENEW_GRACE, True)])
-def test_a_renewal_within_the_grace_minute_is_another_callers_and_is_kept(tmp_path, age, probed):
+@pytest.mark.parametrize("age, mints", [(RENEW_GRACE - 1, 0), (RENEW_GRACE, 1)])
+def test_where_the_api_cannot_say_a_token_minted_within_the_minute_is_kept(tmp_path, age, mints):
     assert RENEW_GRACE == 60
     box = Box(tmp_path, ["ok"], cached=cached(age))
+    box.provider.accepted = None  # the provider has no cheap authenticated request
     box.lc.renew()
-    assert (getattr(box.provider, "probes", 0) == 1) == probed
-    assert len(box.provider.minted) == (1 if probed else 0)
+    assert len(box.provider.minted) == mints
 
 
 def test_a_login_under_the_servers_key_comes_before_one_an_older_version_left(tmp_path):
@@ -698,3 +726,40 @@ def test_a_stored_login_is_tried_even_when_an_environment_variable_with_it_was_r
     state.write(box.path, state.State().mark_dead("gho_stored"), lambda line: None)
     assert box.lc.token().token == "tok_minted_1"
     assert box.provider.minted == [STORED]
+
+
+def test_renew_replaces_a_token_rejected_just_after_it_was_minted(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(5))  # minted 5 s ago, revoked since
+    box.provider.accepted = False
+    assert box.lc.renew().token == "tok_minted_1"
+    assert len(box.provider.minted) == 1
+
+
+def test_renewers_that_saw_the_same_rejected_token_get_one_new_token(tmp_path):
+    box = Box(tmp_path, ["ok", "ok"], cached=cached(600))
+    first: list[Token] = []
+
+    def rejected_while_another_renews(token: Token) -> bool:
+        if not first:  # the other caller renews between this probe and this lock
+            box.provider.accepts = lambda token: False
+            first.append(box.lc.renew())
+        return False
+
+    box.provider.accepts = rejected_while_another_renews
+    late = lifecycle(box)
+    assert late.renew().token == first[0].token == "tok_minted_1"
+    assert len(box.provider.minted) == 1
+
+
+def test_fresh_tokens_the_api_keeps_rejecting_stop_being_minted_at_the_alarm(tmp_path):
+    box = Box(tmp_path, ["ok"] * 10, cached=cached(5))
+    box.provider.accepted = False  # every token, however new
+    minted = []
+    for _ in range(6):
+        try:
+            minted.append(box.lc.renew().token)
+        except CredentialError as e:
+            assert "not minting another" in str(e)
+        box.clock.now += 1
+    assert len(box.provider.minted) == 2  # then the third rejection raises the alarm
+    assert "freshly minted tokens were rejected" in box.stderr.getvalue()

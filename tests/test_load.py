@@ -1,4 +1,6 @@
-"""Load: a crowd of `get` processes while the cached token goes stale every second.
+"""Load: a crowd of `get` processes while the cached token goes stale every second; and what
+a renewal costs: renewers of a fresh token never queue on the lock, and a refresh fsyncs
+nothing (docs/performance.md quotes both).
 
 CI runs LOAD_RACERS (default 60) processes; `LOAD_RACERS=200 scripts/test tests/test_load.py`
 runs the full count. `benchmarks/bench.py --load 200` reports p50/p95 wall times.
@@ -13,6 +15,8 @@ import subprocess
 import time
 
 import pytest
+
+from helper.storage.lock import ProfileLock
 
 from conftest import require_executable
 
@@ -42,6 +46,10 @@ def _expire_the_cached_token(box) -> None:
 def test_a_crowd_with_the_cache_expiring_mid_run(logged_in):
     require_executable()
     box = logged_in
+    # Bounds for a crowd on two busy cores: this test is about one refresh for the crowd,
+    # not about timeouts (tests/test_deadlines.py holds those), so no answer may be cut off.
+    box.write_config(box.config_path.read_text().replace(
+        "http_timeout = 2", "http_timeout = 30").replace("retry_budget = 2", "retry_budget = 30"))
     box.server.refresh_in = 1  # every token is due for refresh a second after it is minted
     assert box.call("get", input=box.credential()).returncode == 0  # a cached token
     data = box.credential().encode()
@@ -61,3 +69,36 @@ def test_a_crowd_with_the_cache_expiring_mid_run(logged_in):
     tokens = {dict(line.split("=", 1) for line in out.decode().splitlines())["password"]
               for out, _ in answers}
     assert tokens <= set(box.server.copilot_tokens)
+
+
+# -- renewers of a fresh token never queue on the lock; a refresh fsyncs no cache ----------
+
+
+def test_fifty_renewers_of_a_fresh_token_do_not_queue_on_the_lock(logged_in):
+    import time
+
+    require_executable()
+    box = logged_in
+    token = box.run("token").stdout
+    with ProfileLock(box.state_dir, "copilot", "get", lambda line: None):
+        started = time.monotonic()
+        procs = [box.start("token", "--renew") for _ in range(50)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        took = time.monotonic() - started
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs if e][:1]
+    assert {out.decode() for out, _ in outs} == {token}
+    assert box.server.exchanges == 1
+    assert took < 60, took  # none waited for the lock (it was held throughout)
+
+
+def test_a_refresh_fsyncs_nothing_but_a_login_it_stores(logged_in, monkeypatch):
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    assert logged_in.call("get", input=logged_in.credential()).returncode == 0
+    assert logged_in.server.exchanges == 1 and calls == []  # before: 4 (state file, lock note)
+    logged_in.call("logout")
+    token = logged_in.server.add_github_token()
+    logged_in.call("store", input=logged_in.credential(host=logged_in.login_host,
+                                                       password=token))
+    assert len(calls) == 2  # the login itself: the file and its directory

@@ -8,12 +8,12 @@ import pytest
 import responses
 
 from helper.core import config
-from helper.oauth2 import rfc8414
 from helper.errors import CredentialError
-from helper.providers.oauth import OAuthProvider
-from helper.providers.base import GrantRevoked
-from helper.storage.records import Grant
 from helper.net.transport import Transport
+from helper.oauth2 import rfc8414
+from helper.providers.base import GrantRevoked
+from helper.providers.oauth import OAuthProvider
+from helper.storage.records import Grant
 
 from conftest import FakeClock
 
@@ -26,10 +26,8 @@ def provider(tmp_path: Path, **keys) -> OAuthProvider:
                              scope="openid offline_access",
                              settings={"device_authorization_url": f"{ISSUER}/oauth/device",
                                        "token_url": TOKEN, **keys})
-    made = OAuthProvider(profile, config.Config(path=None, retry_budget=1), tmp_path)
     clock = FakeClock()  # retries wait out the budget on the fake clock, not in real time
-    made.transport.sleep, made.transport.clock = clock.sleep, clock
-    return made
+    return OAuthProvider(profile, Transport(budget=1, sleep=clock.sleep, clock=clock), tmp_path)
 
 
 def mint(tmp_path, refresh="rt_old"):

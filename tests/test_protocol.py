@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from helper.commands import protocol
 from helper.errors import ProtocolError
 
+from conftest import require_executable
+
 
 def read(data: bytes) -> protocol.Credential:
     return protocol.read(io.BytesIO(data))
@@ -223,6 +225,57 @@ def test_a_url_without_a_scheme_is_refused(url):
 def test_a_url_naming_two_hosts_is_refused(url):
     with pytest.raises(ProtocolError, match="ambiguously"):
         read(f"url={url}\n".encode())
+
+
+AMBIGUOUS_URLS = [
+    "https://evil.example?@api.githubcopilot.com/",  # '?' ends the authority (git, curl)
+    "https://evil.example#@api.githubcopilot.com/",  # '#' too
+    "https://user@evil@api.githubcopilot.com/",  # git: host 'evil@api…'; urllib: 'api…'
+    "https://evil.example\\@api.githubcopilot.com/",  # browsers read '\\' as '/'
+    "https://api.githubcopilot.com?x/y",  # git before 2.26.1: host 'api…?x'
+]
+
+
+@pytest.mark.parametrize("url", AMBIGUOUS_URLS)
+def test_url_naming_two_hosts_is_refused(url):
+    with pytest.raises(ProtocolError, match="ambiguously"):
+        protocol.read(io.BytesIO(f"url={url}\n".encode()))
+
+
+@pytest.mark.parametrize("data", [b"url=https:///evil.example/\n", b"host=\n",
+                                  b"host=api.githubcopilot.com\nurl=https:///x\n"])
+def test_an_explicitly_empty_host_is_not_no_host(data):
+    with pytest.raises(ProtocolError, match="empty host"):
+        protocol.read(io.BytesIO(data))
+
+
+def test_url_lines_apply_in_order_like_git():
+    """git's credential_from_url clears what came before; later lines override the URL."""
+    cred = protocol.read(io.BytesIO(
+        b"host=evil.example\nusername=x\nurl=https://api.githubcopilot.com//v1//\n"))
+    assert (cred.host, cred.username, cred.path) == ("api.githubcopilot.com", "", "v1")
+    cred = protocol.read(io.BytesIO(b"url=https://a.example/\nhost=b.example\n"))
+    assert cred.host == "b.example"
+
+
+@pytest.mark.parametrize("url, host, user", [
+    ("https://u:p@api.githubcopilot.com:443/x", "api.githubcopilot.com:443", "u"),
+    ("https://u@api.githubcopilot.com", "api.githubcopilot.com", "u"),
+    ("https://api.githubcopilot.com/a@b", "api.githubcopilot.com", ""),  # '@' in the path
+])
+def test_plain_urls_still_parse_like_git(url, host, user):
+    cred = protocol.read(io.BytesIO(f"url={url}\n".encode()))
+    assert (cred.host, cred.username) == (host, user)
+
+
+def test_ambiguous_url_gets_no_token_from_the_installed_command(logged_in):
+    require_executable()
+    for url in [f"http://evil.example?@{logged_in.server.host}/",
+                f"http:///{logged_in.server.host}/"]:
+        result = logged_in.run("get", input=f"url={url}\n\n")
+        assert result.returncode == 1 and "password=" not in result.stdout
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert logged_in.server.exchanges == 1  # the login's check at store; none since
 
 
 # -- secrets ---------------------------------------------------------------------------------

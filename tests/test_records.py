@@ -9,7 +9,15 @@ import hashlib
 import pytest
 
 from helper.storage.records import (
-    EXPIRY_MARGIN, STORE, Grant, Token, fingerprint, is_number, number, seconds)
+    EXPIRY_MARGIN,
+    STORE,
+    Grant,
+    Token,
+    fingerprint,
+    is_number,
+    number,
+    seconds,
+)
 
 NOW = 1_800_000_000
 FIELDS = {"token": "tid=abc;exp=1", "expires_at": NOW + 1800, "refresh_at": NOW + 1500,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import responses
 
+from helper.net.transport import ServerError, Transport
 from helper.oauth2 import rfc8628
 from helper.oauth2.rfc6749 import InvalidClient
-from helper.net.transport import ServerError, Transport
 
 from conftest import FakeClock
 
@@ -291,3 +291,30 @@ def test_an_error_page_is_said_as_the_status_it_came_with_not_as_garbage():
         rfc8628.request_code(Transport(), CODE_URL, "client")
     assert str(e.value).startswith(f"{CODE_URL} answered HTTP 404 (")
     assert "garbage" not in str(e.value)
+
+
+@pytest.mark.parametrize("interval, want", [(0, 5), (None, 5), (0.2, 5), (1, 1), (7, 7)])
+@responses.activate
+def test_poll_interval_is_never_a_tight_loop(interval, want):
+    body = {"device_code": "d", "user_code": "U-1", "verification_uri": "https://x/a",
+            "expires_in": 600}
+    if interval is not None:
+        body["interval"] = interval
+    responses.post(CODE_URL, json=body)
+    responses.post(TOKEN_URL, json={"error": "authorization_pending"})
+    responses.post(TOKEN_URL, json={"access_token": "at_x", "token_type": "bearer"})
+    code = rfc8628.request_code(Transport(), CODE_URL, "client")
+    waits: list[float] = []
+    rfc8628.poll(Transport(sleep=lambda s: None), TOKEN_URL, "client", code,
+                 wait=waits.append, clock=lambda: sum(waits))
+    assert waits == [want, want]
+
+
+@responses.activate
+def test_a_device_code_built_with_interval_zero_still_waits():
+    responses.post(TOKEN_URL, json={"access_token": "at_x", "token_type": "bearer"})
+    code = rfc8628.DeviceCode("d", "U", "https://x", 600, 0)
+    waits: list[float] = []
+    rfc8628.poll(Transport(), TOKEN_URL, "client", code, wait=waits.append,
+                 clock=lambda: sum(waits))
+    assert waits == [1]

@@ -48,7 +48,7 @@ NOT_POSIX = {
     r"^\s*(local|declare|typeset|function|source|mapfile|readarray)\s": "local x=1",
     r"\b\w+=\(": "names=(a b)",
     r"\$\{#?\w+\[": 'echo "${names[0]}"',
-    r"(?<![\w\\])\$'": "nl=$'\\n'",  # after a word it ends a regex: '^copilot$'
+    r"(?:^|[\s=(])\$'": "nl=$'\\n'",  # where a word starts; elsewhere it ends a regex: '^x$'
     r"\$\{\w+(,,?|\^\^?)\}": 'lower=${name,,}',
     r"\$\{\w+:[0-9]": 'head=${name:0:3}',
     r"\{[0-9]+\.\.[0-9]+\}": "for i in {1..3}; do :; done",

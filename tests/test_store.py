@@ -2,20 +2,23 @@
 
 Like keyring's own ``testing/backend.py``: ``StoreContract`` holds the tests, and each store's
 class is a few lines that say how to make one.
+
+Last, ``store = "auto"`` through the command: one login per profile, wherever it was put.
 """
 
 from __future__ import annotations
 
+import json
 import stat
 import threading
 
 import pytest
 from keyring.errors import KeyringError
 
-from helper.storage import secrets as store
 from helper.errors import StoreError
+from helper.storage import secrets as store
 
-from conftest import MemoryKeyring
+from conftest import DEFAULT_CONFIG, MemoryKeyring, uncached
 
 
 class HungKeyring(MemoryKeyring):
@@ -201,8 +204,70 @@ def test_auto_with_a_keyring_uses_it(tmp_path, monkeypatch):
 
 
 def test_viable_keyring_rejects_the_fail_backend(monkeypatch):
+    import keyring
     import keyring.backends.fail
 
-    monkeypatch.setattr(store, "_detect_backend", lambda: keyring.backends.fail.Keyring())
+    monkeypatch.setattr(keyring, "get_keyring", lambda: keyring.backends.fail.Keyring())
     backend, why = store.viable_keyring(1)
     assert backend is None and "no keyring backend" in why
+
+
+# -- one login per profile, wherever store = "auto" put it ---------------------------------
+
+
+def _auto_logged_in_to_file(box, monkeypatch):
+    """A login made while no keyring answered (in the file); now a keyring answers."""
+    from helper.storage import secrets as storemod
+
+    box.write_config(_AUTO_CONFIG)
+    token = box.server.add_github_token()
+    monkeypatch.setattr(storemod, "viable_keyring", lambda timeout: (None, "no keyring here"))
+    assert box.call("store", input=box.credential(host=box.login_host, username="octocat",
+                                                  password=token)).returncode == 0
+    assert box.stored()["access_token"] == token
+    keyring = MemoryKeyring()
+    monkeypatch.setattr(storemod, "viable_keyring", lambda timeout: (keyring, ""))
+    return token, keyring
+
+
+_AUTO_CONFIG = DEFAULT_CONFIG.replace('store = "file"', 'store = "auto"')
+
+
+def test_auto_finds_a_login_made_while_the_keyring_did_not_answer(sandbox, monkeypatch):
+    box = sandbox
+    token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    assert box.call("get", input=box.credential()).returncode == 0  # the file's login is used
+    status = box.call("status").stdout
+    assert f"login kept in: file {box.data_dir}" in status, status
+
+
+def test_logout_clears_the_login_wherever_it_is(sandbox, monkeypatch):
+    box = sandbox
+    token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    keyring.set_password("git-credential-copilot", box.login_key(),
+                         json.dumps({"access_token": box.server.add_github_token()}))
+    assert box.call("logout").returncode == 0
+    assert box.stored() == {} and keyring.entries == {}
+
+
+def test_a_dead_login_is_dropped_from_every_store(sandbox, monkeypatch):
+    box = sandbox
+    token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    uncached(box)
+    box.server.revoke_github(token)
+    result = box.call("get", input=box.credential())
+    assert result.returncode == 1 and "deleted it" in result.stderr
+    assert box.stored() == {} and keyring.entries == {}
+    assert box.call("get", input=box.credential()).returncode == 1
+    assert box.server.exchanges == 2  # the store's check, one refusal: never sent again
+
+
+def test_a_new_login_moves_to_the_keyring_and_leaves_no_copy(sandbox, monkeypatch):
+    box = sandbox
+    token, keyring = _auto_logged_in_to_file(box, monkeypatch)
+    fresh = box.server.add_github_token()
+    assert box.call("store", input=box.credential(host=box.login_host, username="octocat",
+                                                  password=fresh)).returncode == 0
+    assert box.stored() == {}
+    assert json.loads(keyring.entries[("git-credential-copilot", box.login_key())])["access_token"] \
+        == fresh

@@ -97,3 +97,19 @@ def test_redirects_are_not_followed():
     tr, _ = transport()
     assert tr.request("GET", URL).status == 302
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_timeouts_and_5xx_keep_their_retry_budget():
+    responses.post("https://api.example.com/t", status=503)
+    slept: list[float] = []
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(ServerError, match="kept failing"):
+        Transport(budget=20, sleep=sleep, clock=lambda: now[0]).request(
+            "POST", "https://api.example.com/t")
+    assert len(slept) >= 4 and sum(slept) <= 20

@@ -31,12 +31,16 @@ import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
-from helper.errors import HelperError, LockTimeout
+from filelock import FileLock, Timeout
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: kept out of the cached path's imports
+from helper import osdeps
+from helper.errors import HelperError, LockTimeout
+from helper.net.urls import host_of, is_loopback
+from helper.storage import files, paths, state
+
 if TYPE_CHECKING:
     from typing import Any
 
@@ -76,7 +80,6 @@ def claimed_urls(cfg: Any, env: Mapping[str, str], console: Any) -> list[str]:
 def profile_urls(cfg: Any, profile: Any, env: Mapping[str, str], console: Any) -> list[str]:
     """The URLs one profile claims: its hosts, the API host the exchange last named, and
     for a GHE.com tenant its Copilot API host."""
-    from helper.net.urls import host_of
 
     urls = [_url_for(host) for host in profile.hosts]
     api_base = _remembered_api_base(cfg, profile, env, console)
@@ -90,7 +93,6 @@ def profile_urls(cfg: Any, profile: Any, env: Mapping[str, str], console: Any) -
 
 def _url_for(host: str) -> str:
     """Tokens travel over https; plain http only to a loopback test server."""
-    from helper.net.urls import is_loopback
 
     name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
     return f"{'http' if is_loopback(name) else 'https'}://{host}"
@@ -98,7 +100,6 @@ def _url_for(host: str) -> str:
 
 def _remembered_api_base(cfg: Any, profile: Any, env: Mapping[str, str],
                          console: Any) -> str:
-    from helper.storage import files, paths, state
 
     try:
         return state.read(state.path_for(paths.state_dir(env), profile.name), files.quiet).api_base
@@ -240,9 +241,9 @@ def _read(scope: str, env: Mapping[str, str], action: str) -> str:
         if not e.detail:
             raise
         raise GitError(
-            f"cannot read the {scope} git config ({e.detail}); fix it (`git config "
-            f"--{scope} --edit` opens it), then run `git-credential-copilot {action}` again; "
-            "nothing was changed") from None
+            f"cannot read the {scope} git config ({e.detail}); fix that line in a text "
+            f"editor (git itself refuses to open a config it cannot parse), then run "
+            f"`git-credential-copilot {action}` again; nothing was changed") from None
 
 
 def _old_pair(section: Section) -> bool:
@@ -281,9 +282,7 @@ LOCK_NAME = "@git-config.lock"  # '@' is no profile name's: no profile's lock is
 def _one_at_a_time(env: Mapping[str, str], notice: Notice) -> Iterator[None]:
     """configure and unconfigure read the sections, then write: one run at a time, or two
     runs would each add the pair. An OS lock, released even when its holder is killed."""
-    from filelock import FileLock, Timeout
 
-    from helper.storage import files, paths
 
     directory = paths.state_dir(env) / "locks"
     files.ensure_private_dir(directory, notice)
@@ -345,7 +344,7 @@ def _default_port(scheme: str) -> int | None:
 
 def is_ours(value: str) -> bool:
     first = value.split()[0] if value.split() else ""
-    return first == OURS or first.endswith("git-credential-copilot")
+    return first == OURS or first.endswith((osdeps.APP, osdeps.command_file()))
 
 
 def storing(value: str) -> bool:

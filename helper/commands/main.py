@@ -16,17 +16,16 @@ import argparse
 import io
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from helper import __version__
 from helper.commands import protocol
 from helper.console import Answer, Console, Streams
-from helper.core import config, routing, wiring
+from helper.core import cachefiles, config, routing, wiring
 from helper.core import logins as login
 from helper.errors import ConfigError, HelperError, UsageError, remember_env, scrub
 from helper.net import urls
-from helper.storage import cachefiles
 
 if TYPE_CHECKING:
     from helper.commands.protocol import Writer
@@ -38,7 +37,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (UsageError, EXIT_USAGE), (ConfigError, EXIT_USAGE), (HelperError, EXIT_FAILED))
 
-DESCRIPTION = "Hands out fresh GitHub Copilot (or OAuth) tokens and never gets stuck on a stale one."
+DESCRIPTION = ("Hands out fresh GitHub Copilot (or OAuth) tokens and never gets stuck on a "
+               "stale one.")
 EPILOG = "exit codes: 0 ok, 1 no credential could be produced, 2 usage or configuration error"
 FORMATS = ("raw", "json", "env")
 
@@ -96,8 +96,9 @@ def parser(out: Writer) -> _Parser:
     command("erase", "git: forget a rejected token (only if it is the current one)")
     login = command("login", "sign in afresh, replacing what the profile had")
     source = login.add_mutually_exclusive_group()
-    source.add_argument("--from", dest="source", choices=("litellm", "editor"), default="",
-                        help="take the GitHub login LiteLLM or an editor plugin already has")
+    source.add_argument("--from", dest="source", default="", metavar="SOURCE",
+                        help="take a login another tool already has (copilot: litellm, "
+                             "editor); the profile's provider says which it knows")
     source.add_argument("--with-token", dest="source", action="store_const", const="stdin",
                         help="read the login token from stdin (checked with one exchange)")
     command("logout", "forget everything stored for the profile")
@@ -116,6 +117,18 @@ def parser(out: Writer) -> _Parser:
                                           help="the system git config, not the user's")
     doctor = command("doctor", "check each moving part and say what to fix (read-only)")
     doctor.add_argument("--format", choices=("text", "json"), default="text")
+    from helper.tools import names
+
+    for name, text in (("setup", "write an LLM tool's own config so it runs this helper for "
+                                 "its token (GitHub's terms govern Copilot use)"),
+                       ("teardown", "remove exactly what setup added to the tool's config")):
+        each = command(name, text)
+        each.add_argument("tool", choices=names())
+        each.add_argument("--dry-run", action="store_true",
+                          help="print the change as a unified diff; write nothing")
+        if name == "setup":
+            each.add_argument("--default", action="store_true",
+                              help="codex: make it Codex's default provider and model")
     return top
 
 
@@ -196,6 +209,11 @@ def run(args: argparse.Namespace, streams: Streams, env: Mapping[str, str],
         from helper.commands.doctor import cmd_doctor
 
         return cmd_doctor(args, streams, env)
+    if args.action in ("setup", "teardown"):  # they load the config themselves
+        from helper.commands import setup
+
+        return (setup.cmd_setup if args.action == "setup" else setup.cmd_teardown)(
+            args, streams, env)
     if args.action == "unconfigure":  # needs no config: it works with a broken one
         from helper.commands.configure import cmd_unconfigure
 
@@ -280,7 +298,8 @@ CREDENTIAL_ACTIONS = {"get": cmd_get, "store": cmd_store, "erase": cmd_erase}
 # -- commands for people and scripts ----------------------------------------------------
 
 
-def cmd_login(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_login(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile,
+              streams: Streams) -> int:
     if args.source:  # an existing login: LiteLLM's file, an editor's, or stdin
         from helper.commands.login_from import cmd_login_from
 
@@ -294,13 +313,15 @@ def cmd_login(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, 
     return EXIT_OK
 
 
-def cmd_logout(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_logout(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile,
+              streams: Streams) -> int:
     login.logout(lc)
     streams.console.notice(f"logged out of profile {profile.name!r}; nothing of it is stored")
     return EXIT_OK
 
 
-def cmd_token(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_token(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile,
+              streams: Streams) -> int:
     token = lc.renew(args.min_ttl) if args.renew else lc.token(args.min_ttl)
     streams.stdout.write(format_token(args.format, token, profile))
     streams.stdout.flush()
@@ -326,7 +347,8 @@ def format_token(fmt: str, token: Token, profile: config.Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_status(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile, streams: Streams) -> int:
+def cmd_status(args: argparse.Namespace, lc: Lifecycle, profile: config.Profile,
+              streams: Streams) -> int:
     from helper.commands.status import status
 
     lines, ok = status(lc, profile)

@@ -4,38 +4,31 @@ never a secret (each is masked)."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from helper.errors import HelperError, mask, one_line
 from helper.core.lifecycle import Lifecycle
+from helper.errors import HelperError, mask, one_line
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from helper.core.config import Profile
+    from helper.providers.profile import Profile
 
 
 def status(lc: Lifecycle, profile: Profile) -> tuple[list[str], bool]:
     """Lines describing the profile, and whether a token is at hand. Each part that fails
     (a locked or hung keyring, a server down) becomes its own line: the rest still prints."""
     lines = [f"profile: {profile.name} (provider {profile.provider})"]
-    stored = None
-    try:
-        store = lc.parts.store()
-        lines.append(f"secrets: {store.describe()}")
-        stored = lc.stored_grant(store)
-        holder = getattr(store, "holder", None)
-        if stored is not None and holder is not None:
-            lines.append(f"login kept in: {holder(lc.login_key)}")
-    except HelperError as e:
-        lines.append(f"secrets: unavailable: {one_line(str(e))}")
-    try:
-        grants = lc.parts.provider().sources(stored, lc.env)
-    except HelperError as e:
-        grants = []
-        lines.append(f"provider: unavailable: {one_line(str(e))}")
-    if grants:
-        first = grants[0]
-        who = first.username or "unknown user"
-        lines.append(f"login: {who} via {first.origin} ({mask(first.secret)})")
+    found = lc.describe()
+    if found.secrets:
+        lines.append(f"secrets: {found.secrets}")
+    if found.holder:
+        lines.append(f"login kept in: {found.holder}")
+    if found.secrets_error:
+        lines.append(f"secrets: unavailable: {found.secrets_error}")
+    if found.provider_error:
+        lines.append(f"provider: unavailable: {found.provider_error}")
+    if found.login is not None:
+        who = found.login.username or "unknown user"
+        lines.append(f"login: {who} via {found.login.origin} ({mask(found.login.secret)})")
     else:
         lines.append("login: none")
     try:

@@ -12,21 +12,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from helper.storage import paths
-from helper.providers import base as providers
 from helper.errors import ConfigError
-from helper.storage.records import fingerprint, is_number
 from helper.net.urls import is_host, url_problem
+from helper.providers import registry
+from helper.providers.base import FLOW, FLOWS, HOSTS, PORT, URL, ProviderSpec
+from helper.providers.profile import BUILTIN_NAME
+from helper.providers.profile import Profile as Profile  # re-exported: config.Profile
+from helper.storage import paths
+from helper.storage.records import fingerprint, is_number
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from typing import Any
 
 STORES = ("auto", "keyring", "file")
 INTERACTIVE = ("auto", "always", "never")
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-BUILTIN_NAME = "copilot"  # the profile that works with no file at all
 
 # Every default of the top-level keys, in one place.
 DEFAULTS: dict[str, str | float] = {
@@ -34,101 +36,29 @@ DEFAULTS: dict[str, str | float] = {
     "http_timeout": 10.0, "retry_budget": 20.0, "keyring_timeout": 10.0,
 }
 
-# The kinds of value a provider's key may take (providers declare theirs in KEYS).
-URL, STR, HOSTS = "url", "str", "hosts"
-FLOW, PORT = "flow", "port"  # the sign-in flow (oauth) and a loopback port
-FLOWS = ("auto", "browser", "device")
-# Keys every provider reads through the shared device flow; the rest are its settings.
-COMMON = ("hosts", "client_id", "client_secret", "scope")
-
-
-class Profile:
-    """One named source of tokens: the keys every provider shares, and ``settings``, the
-    provider's own keys (validated against its module's KEYS)."""
-
-    __slots__ = ("name", "provider", "hosts", "client_id", "client_secret", "scope", "settings")
-
-    def __init__(self, name: str, provider: str = BUILTIN_NAME, hosts: tuple[str, ...] = (),
-                 client_id: str = "", client_secret: str = "", scope: str = "",
-                 settings: Mapping[str, str] | None = None):
-        self.name = name
-        self.provider = provider
-        self.hosts = hosts
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.scope = scope
-        self.settings: Mapping[str, str] = settings or {}
-
-    def __repr__(self) -> str:  # a repr ends up in logs: never the client secret
-        from helper.errors import mask
-
-        secret = mask(self.client_secret) if self.client_secret else ""
-        return (f"Profile(name={self.name!r}, provider={self.provider!r}, hosts={self.hosts!r}, "
-                f"client_id={self.client_id!r}, client_secret={secret!r}, "
-                f"scope={self.scope!r}, settings={dict(self.settings)!r})")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Profile) and repr(self) == repr(other) and (
-            self.client_secret == other.client_secret)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def setting(self, key: str) -> str:
-        """A provider setting; empty when not set."""
-        return self.settings.get(key, "")
-
-    @property
-    def api_base(self) -> str:
-        """The API base callers should use when the token does not name one."""
-        return self.setting("api_base")
-
-    @property
-    def issuer(self) -> str:
-        """A fingerprint of the server and client that issue this profile's logins and
-        tokens (the provider's IDENTITY keys): a login or token issued under other values
-        is never served or sent anywhere."""
-        keys: tuple[str, ...] = providers.plugin(self.provider).IDENTITY
-        values = [self.provider, *(getattr(self, k) if k in COMMON else self.setting(k)
-                                   for k in keys)]
-        return fingerprint("\x1f".join(values))[:16]
-
-    @property
-    def login_key(self) -> str:
-        """Where the secret store keeps this profile's login: one per server, as git's own
-        stores key by host (switching the config to another server and back finds the first
-        login intact)."""
-        return f"{self.name}@{self.issuer}"
-
-    @property
-    def on_default_server(self) -> bool:
-        """Is every key that names the server at its provider's default (github.com for
-        Copilot)? A provider without defaults for them (oauth) has no default server."""
-        plugin = providers.plugin(self.provider)
-        return (all(key in plugin.DEFAULTS for key in plugin.IDENTITY)
-                and self.issuer == builtin(self.name, self.provider).issuer)
-
-    @property
-    def login_host(self) -> str:
-        """The host ``store``/``erase`` address to import or drop the login itself."""
-        host: str = providers.plugin(self.provider).login_host(self)
-        return host
-
-    def with_values(self, values: Mapping[str, object]) -> Profile:
-        """This profile with ``values`` (already checked) for shared keys and settings."""
-        common = {key: getattr(self, key) for key in COMMON}
-        settings = dict(self.settings)
-        for key, value in values.items():
-            if key in COMMON:
-                common[key] = value
-            else:
-                settings[key] = str(value)
-        return Profile(self.name, self.provider, common["hosts"], common["client_id"],
-                       common["client_secret"], common["scope"], settings)
-
-
 def builtin(name: str, provider: str) -> Profile:
     """A profile with nothing but its provider's defaults."""
-    return Profile(name, provider).with_values(providers.plugin(provider).DEFAULTS)
+    spec = registry.spec(provider)
+    return _finished(Profile(name, provider).with_values(spec.defaults), spec)
+
+
+def _finished(profile: Profile, spec: ProviderSpec) -> Profile:
+    """The profile with what its provider derives from its keys: the login host, the
+    issuer, and whether the keys naming its server are the provider's defaults (a provider
+    without defaults for them, oauth, has no default server)."""
+    issuer = _issuer(profile, spec.identity)
+    default = Profile(profile.name, profile.provider).with_values(spec.defaults)
+    on_default = (all(key in spec.defaults for key in spec.identity)
+                  and issuer == _issuer(default, spec.identity))
+    return profile.derived(spec.login_host(profile), issuer, on_default)
+
+
+def _issuer(profile: Profile, keys: tuple[str, ...]) -> str:
+    """A fingerprint of the server and client that issue the profile's logins and tokens
+    (the values of its provider's identity keys): a login or token issued under other
+    values is never served or sent anywhere."""
+    values = [profile.provider, *(profile.value(key) for key in keys)]
+    return fingerprint("\x1f".join(values))[:16]
 
 
 class Config:
@@ -240,12 +170,12 @@ def _profile(where: _Where, name: str, table: object, base: Profile | None) -> P
     if not isinstance(table, dict):
         raise where.error(key, "must be a table")
     provider = table.get("provider", base.provider if base else BUILTIN_NAME)
-    if not isinstance(provider, str) or provider not in providers.REGISTRY:
-        raise where.error(f"{key}.provider", f"must be one of {', '.join(providers.REGISTRY)}")
+    if not isinstance(provider, str) or provider not in registry.names():
+        raise where.error(f"{key}.provider", f"must be one of {', '.join(registry.names())}")
     if base is None or provider != base.provider:
         base = builtin(name, provider)
-    plugin = providers.plugin(provider)
-    allowed: dict[str, str] = plugin.KEYS
+    spec = registry.spec(provider)
+    allowed = spec.keys
     values: dict[str, object] = {}
     for field_name, value in table.items():
         if field_name == "provider":
@@ -257,10 +187,10 @@ def _profile(where: _Where, name: str, table: object, base: Profile | None) -> P
                 f"unknown key for provider {provider!r} (known: {', '.join(sorted(allowed))})",
             )
         values[field_name] = where.value(f"{key}.{field_name}", value, kind)
-    profile = base.with_values(values)
-    problem: tuple[str, str] | None = plugin.check(profile)
+    profile = _finished(base.with_values(values), spec)
+    problem = spec.check(profile)
     if problem is not None:
-        raise where.error(f"{key}.{problem[0]}" if problem[0] else key, problem[1])
+        raise where.error(f"{key}.{problem.key}" if problem.key else key, problem.message)
     return profile
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from helper.storage import state as statefile
+from helper.core import cachefiles
 from helper.errors import CredentialError, LoginRequired, mask
+from helper.storage import state as statefile
 from helper.storage.records import EXPIRY_MARGIN, STORE, Grant, Token, fingerprint
 from helper.storage.state import State
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
@@ -97,7 +98,7 @@ class Lifecycle:
         return statefile.read(self.state_path, self.console.notice)
 
     def write_state(self, state: State) -> None:
-        statefile.write(self.state_path, state, self.console.notice)
+        save_state(self.state_path, state, self.console.notice)
 
     def stored_grant(self, store: Store) -> Grant | None:
         raw = store.read(self.login_key)
@@ -165,7 +166,7 @@ class Lifecycle:
                 store.write(self.login_key, minted.grant.to_dict())
             return self.cache(state, self.stamp(minted.token, minted.grant or grant, provider))
         if not self.prompt.allowed:
-            raise LoginRequired(self._why_no_login(rejected))
+            raise LoginRequired(self._why_no_login(rejected, state))
         return self.authorize(state, provider, store)
 
     def _drop_dead_grant(self, grant: Grant, state: State, store: Store, why: str) -> State:
@@ -183,12 +184,16 @@ class Lifecycle:
         store.delete(self.login_key)
         return state
 
-    def _why_no_login(self, rejected: list[str]) -> str:
+    def _why_no_login(self, rejected: list[str], state: State) -> str:
         envs = [origin for origin in rejected if origin != STORE]
         if STORE in rejected:
             start = f"the login for profile {self.name!r} was rejected and deleted"
         elif envs:
             start = f"{' and '.join(envs)} was rejected (replace or unset it)"
+        elif state.token is not None and state.token.issuer != self.issuer:
+            start = (f"profile {self.name!r} now names another server or client than its "
+                     "login's (which is kept, for when the config names that one again): "
+                     "not logged in there")
         else:
             start = f"not logged in (profile {self.name!r})"
         return f"{start}{self.prompt.why_not}; run `{self.prompt.login_command}`"
@@ -229,23 +234,32 @@ class Lifecycle:
         """For callers that ask again at start and after a 401 and cannot say which token
         failed (Codex with refresh_interval_ms = 0, Claude Code's apiKeyHelper). A start is
         not a rejection: the cached token is kept while the API still accepts it (one cheap
-        authenticated request, where the provider has one). A rejected one is replaced
-        once: a token minted in the last minute is another caller's renewal, and is handed
-        out as it is. The cache is checked before the lock, so renewers of a just-minted
-        token never queue behind each other."""
+        authenticated request, ``Provider.accepts``). A rejected one is replaced once,
+        however many callers report it: under the lock, a token other than the one they
+        saw rejected is another caller's renewal. Where the provider cannot tell, a token
+        minted in the last minute is taken for that renewal. Fresh tokens the API keeps
+        rejecting stop being minted at the alarm (``state.ERASE_ALARM`` in 5 minutes)."""
         state = self.read_state()
-        if self._just_minted(state, min_ttl):
-            return state.token  # type: ignore[return-value]
-        if (state.token is not None and self._usable(state, min_ttl)
-                and self.parts.provider().accepts(state.token)):
-            return state.token
-        self._check_min_ttl(state.token, min_ttl)
+        seen, verdict = state.token, None
+        if seen is not None and self._usable(state, min_ttl):
+            verdict = self.parts.provider().accepts(seen)
+            if verdict or (verdict is None and self._just_minted(state, min_ttl)):
+                return seen
+        self._check_min_ttl(seen, min_ttl)
         with self.parts.lock("renew"):
             fresh = self.read_state()
-            if self._just_minted(fresh, min_ttl):
-                return fresh.token  # type: ignore[return-value]
+            if fresh.token is not None and self._usable(fresh, min_ttl) and (
+                    seen is None or fresh.token.token != seen.token
+                    or (verdict is None and self._just_minted(fresh, min_ttl))):
+                return fresh.token
             if fresh.token is not None:
-                fresh = self._drop_token(fresh, counted=False)
+                quick = verdict is False and self.now() - fresh.token.minted_at < QUICK_REJECT
+                fresh = self._drop_token(fresh, counted=quick)
+            if fresh.recent_erases(self.now()) >= statefile.ERASE_ALARM:
+                raise CredentialError(
+                    "the API rejected each of the last tokens minted for it: not minting "
+                    "another for a few minutes (a subscription or policy problem, not a stale "
+                    "token); see `git-credential-copilot status`")
             token = self._mint(fresh)
             self._check_min_ttl(token, min_ttl)
             return token
@@ -300,6 +314,11 @@ class Lifecycle:
         """Cache a token git hands us (with its expiry); never one we cannot time."""
         if not password:
             return
+        from helper.net.transport import header_safe, unsendable_line
+
+        if not header_safe(password):  # it could never be sent: say so, cache nothing
+            self.console.notice(f"not caching it: {unsendable_line(password, 'git store')}")
+            return
         state = self.read_state()
         if state.token is not None and state.token.token == password:
             return  # git approving the token we just handed out
@@ -315,6 +334,113 @@ class Lifecycle:
                       overrides=tuple(self.parts.provider().env_overrides), issuer=self.issuer)
         with self.parts.lock("store"):
             self.cache(self.read_state(), token)
+
+    # -- logins: run one, forget one, import one (the commands ask for these) ------------
+
+    def provider(self) -> Provider:
+        """The profile's provider, for what it knows (labels, import sources, hints). Tokens
+        and logins go through the operations here, which take the lock."""
+        return self.parts.provider()
+
+    def stored_login(self) -> Grant | None:
+        return self.stored_grant(self.parts.store())
+
+    def login(self) -> Token:
+        """A fresh login that replaces whatever the profile had."""
+        with self.parts.lock("login"):
+            return self.authorize(self.read_state().cleared(), self.parts.provider(),
+                                  self.parts.store())
+
+    def logout(self) -> None:
+        """Forget the login and every copy of its token (the cached get's too)."""
+        with self.parts.lock("logout"):
+            self.parts.store().delete(self.login_key)
+            cachefiles.forget_token(str(self.state_path))
+            statefile.remove(self.state_path)
+
+    def erase_login(self, password: str) -> None:
+        """Forget the login (only if it is ``password``, when given) and its cached token."""
+        with self.parts.lock("erase"):
+            store = self.parts.store()
+            stored = self.stored_grant(store)
+            if stored is not None and password and password not in (
+                stored.access_token, stored.refresh_token
+            ):
+                return
+            if stored is not None:
+                store.delete(self.login_key)
+            self.write_state(self.read_state().cleared())
+
+    def import_login(self, grant: Grant) -> Token:
+        """Make ``grant`` the profile's login only after one mint accepts it, and cache the
+        token that mint made (the next get needs none). Refused, and nothing changed, when
+        the provider refuses it or cannot be reached."""
+        with self.parts.lock("store"):
+            provider = self.parts.provider()
+            try:
+                minted = provider.mint(grant)
+            except CredentialError as e:
+                raise Refused(str(e), provider.refusal_hint(grant.secret),
+                              provider.mint_label) from e
+            login = minted.grant or grant
+            self.parts.store().write(self.login_key, login.to_dict())
+            return self.cache(self.read_state().cleared(),
+                              self.stamp(minted.token, login, provider))
+
+    def describe(self) -> Description:
+        """Where the login is kept and which one a get would try first, for ``status``.
+        Each part that fails (a locked or hung keyring) leaves its error; the rest answers."""
+        from helper.errors import HelperError, one_line
+
+        found = Description()
+        stored = None
+        try:
+            store = self.parts.store()
+            found.secrets = store.describe()
+            stored = self.stored_grant(store)
+            holder = getattr(store, "holder", None)  # the auto store: which of its two has it
+            if stored is not None and holder is not None:
+                found.holder = holder(self.login_key)
+        except HelperError as e:
+            found.secrets_error = one_line(str(e))
+        try:
+            grants = self.parts.provider().sources(stored, self.env)
+        except HelperError as e:
+            grants, found.provider_error = [], one_line(str(e))
+        found.login = grants[0] if grants else None
+        return found
+
+
+class Refused(CredentialError):
+    """The provider did not accept a login offered to it; nothing changed. ``hint`` says why
+    a login of that kind may be refused ("" when unknown), ``checker`` what refused it."""
+
+    def __init__(self, message: str, hint: str = "", checker: str = ""):
+        super().__init__(message)
+        self.hint = hint
+        self.checker = checker
+
+
+class Description:
+    """What ``status`` shows of a login: the store (``secrets``; ``holder``, which store
+    holds it) and ``login``, the one a get tries first; or the error of each part."""
+
+    __slots__ = ("secrets", "holder", "login", "secrets_error", "provider_error")
+
+    def __init__(self) -> None:
+        self.secrets = ""
+        self.holder = ""
+        self.login: Grant | None = None
+        self.secrets_error = ""
+        self.provider_error = ""
+
+
+def save_state(path: Path, state: State, notice: Callable[[str], None]) -> None:
+    """The state file, and the cached get's token file beside it: gone first, then written
+    stamped with the new state file."""
+    cachefiles.forget_token(str(path))
+    statefile.write(path, state, notice)
+    cachefiles.keep_token(str(path), state.api_base, state.dead, state.token, notice)
 
 
 def longest_min_ttl(token: Token) -> int:

@@ -1,7 +1,7 @@
 """Which profile answers for a host: one rule, on a plain value both paths build.
 
 The full path builds a ``RouteTable`` from the configuration; the cached ``get`` decodes the
-same table from the routes file the full path saved (``helper.storage.cachefiles``). Both
+same table from the routes file the full path saved (``helper.core.cachefiles``). Both
 call ``choose``. Standard library only, nothing imported: the cached ``get`` runs this.
 
 The rule: ``--profile`` (or ``GIT_CREDENTIAL_COPILOT_PROFILE``) wins, and must claim the

@@ -7,25 +7,23 @@ login prompt only appears where a person can see it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from collections.abc import Callable
-
-from helper.core import routes
+from helper.core import cachefiles, routes
+from helper.core.cachefiles import RouteKey
 from helper.core.lifecycle import Prompt
 from helper.errors import StoreError
 from helper.net.urls import host_of, transport_ok
-from helper.storage import cachefiles, paths, private
+from helper.storage import paths, private
 from helper.storage import state as statefile
-from helper.storage.cachefiles import RouteKey
 from helper.storage.files import quiet
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from helper.core.config import Config, Profile
     from helper.console import Console
+    from helper.core.config import Config, Profile
 
 __all__ = ["choose_profile", "interactive", "prompt", "transport_ok"]
 

@@ -8,16 +8,15 @@ because the cached ``get`` must not import requests, keyring or filelock.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from helper.storage import paths
-from helper.storage import state
 from helper.core.lifecycle import Lifecycle, Parts
 from helper.core.routing import interactive, prompt
+from helper.storage import paths, state
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
-    from helper.core.config import Config, Profile
     from helper.console import Console
+    from helper.core.config import Config, Profile
     from helper.core.lifecycle import Lock, Store
     from helper.providers.base import Provider
 
@@ -27,9 +26,11 @@ def real_parts(config: Config, profile: Profile, env: Mapping[str, str],
     """The provider the profile names, the configured store, the profile's file lock."""
 
     def provider() -> Provider:
-        from helper.providers.base import for_profile
+        from helper.net.transport import Transport
+        from helper.providers import registry
 
-        return for_profile(profile, config, paths.cache_dir(env), env)
+        transport = Transport(timeout=config.http_timeout, budget=config.retry_budget)
+        return registry.build(profile, transport, paths.cache_dir(env), env)
 
     def store() -> Store:
         from helper.storage import secrets as store

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from helper.net import jsonsafe
 from helper.errors import CredentialError, mask, one_line, remember_fields, remember_secret
+from helper.net import jsonsafe
 
 USER_AGENT = "git-credential-copilot"
 

@@ -6,8 +6,9 @@ RFC 8252 loopback redirect (``rfc8252``). Many companies block the device flow (
 conditional access ships a policy against it; it is what device-code phishing abuses), and
 some identity providers do not offer it at all: those users sign in here.
 
-The browser is started through the standard library's ``webbrowser`` (which honours
-``$BROWSER``) in a child process whose stdin and stdout are not ours: stdout is git's
+The browser is started by the command ``osdeps.browser_command`` names for this OS (the
+standard library's ``webbrowser``, which honours ``$BROWSER``; ``wslview`` under WSL without
+one) in a child process whose stdin and stdout are not ours: stdout is git's
 credential protocol, and a browser that inherited it would write into it, or keep git waiting
 for it to close. It is started on the listener's one-time start link, never on the
 authorization URL: any account can read a command line, and the ``state`` and PKCE challenge
@@ -19,19 +20,17 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from helper.oauth2 import rfc6749
-from helper.oauth2 import rfc7636
-from helper.oauth2 import rfc8252
+from helper import osdeps
 from helper.console import PREFIX, Console
-from helper.errors import CredentialError
-from helper.oauth2.rfc6749 import TokenResponse
 from helper.net.transport import Transport
+from helper.oauth2 import rfc6749, rfc7636, rfc8252
+from helper.oauth2.errors import OAuth2Error
+from helper.oauth2.rfc6749 import TokenResponse
 
 FLOWS = ("auto", "browser", "device")
 TIMEOUT = 300.0  # seconds a person has to finish signing in, like a device code's lifetime
@@ -43,11 +42,11 @@ DEVICE_REFUSALS = (rfc6749.UnauthorizedClient, rfc6749.UnsupportedGrantType)
 Opener = Callable[[str, Mapping[str, str]], None]
 
 
-class NoFlow(CredentialError):
+class NoFlow(OAuth2Error):
     """Neither sign-in flow can run here."""
 
 
-class CodeRefused(CredentialError):
+class CodeRefused(OAuth2Error):
     """The token endpoint would not redeem the authorization code."""
 
 
@@ -66,16 +65,15 @@ class Client:
         return f"Client(client_id={self.client_id!r}, token_endpoint={self.token_endpoint!r})"
 
 
-def can_open(env: Mapping[str, str], platform: str = sys.platform) -> bool:
+def can_open(env: Mapping[str, str], platform: str = osdeps.PLATFORM) -> bool:
     """Can a browser open here? macOS and Windows always; elsewhere with a display or
-    ``$BROWSER`` (without them ``webbrowser`` would start a text browser on the terminal)."""
-    if platform == "darwin" or platform.startswith(("win", "cygwin")):
-        return True
-    return any(env.get(name) for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"))
+    ``$BROWSER`` (without them ``webbrowser`` would start a text browser on the terminal),
+    or under WSL with ``wslview`` (``osdeps.browser_command``)."""
+    return osdeps.browser_command(env, platform) is not None
 
 
 def choose(flow: str, authorization_endpoint: str, device_endpoint: str,
-           env: Mapping[str, str], platform: str = sys.platform) -> str:
+           env: Mapping[str, str], platform: str = osdeps.PLATFORM) -> str:
     """``browser`` or ``device`` for a profile's ``flow`` setting."""
     if flow != "auto":
         return flow
@@ -86,7 +84,7 @@ def choose(flow: str, authorization_endpoint: str, device_endpoint: str,
 
 def sign_in(flow: str, client: Client, device_endpoint: str, device: Callable[[], TokenResponse],
             transport: Transport, console: Console, what: str, env: Mapping[str, str], *,
-            port: int = 0, platform: str = sys.platform, opener: Opener | None = None,
+            port: int = 0, platform: str = osdeps.PLATFORM, opener: Opener | None = None,
             timeout: float | None = None) -> TokenResponse:
     """Sign in with the flow ``flow`` picks; ``device()`` runs the device flow.
 
@@ -112,7 +110,7 @@ def sign_in(flow: str, client: Client, device_endpoint: str, device: Callable[[]
     if opener is None and can_open(env, platform):
         opener = open_browser
     elif opener is None:
-        console.notice("no browser can be opened here (no DISPLAY, WAYLAND_DISPLAY or BROWSER)")
+        console.notice(osdeps.NO_BROWSER)
     return authorization_code(client, transport, console, what, env, port=port, opener=opener,
                               timeout=timeout)
 
@@ -169,13 +167,17 @@ def redeem(transport: Transport, client: Client, code: str, redirect_uri: str,
 
 
 def open_browser(url: str, env: Mapping[str, str]) -> None:
-    """Open ``url`` with ``python -m webbrowser`` in a child of its own: it reads ``$BROWSER``
-    from ``env``; its stdin/stdout/stderr are not ours; we never wait for it."""
+    """Open ``url`` with this OS's opener (``python -m webbrowser``, which reads ``$BROWSER``
+    from ``env``; or ``wslview``) in a child of its own: its stdin/stdout/stderr are not ours;
+    we never wait for it."""
+    command = osdeps.browser_command(env)
+    if command is None:
+        return  # the link is on stderr; a person can still open it
     try:
         proc = subprocess.Popen(
             # -I and cwd="/": git runs us inside a repository, and `python -m` would import a
             # webbrowser.py planted at its top (or follow PYTHONPATH/PYTHONSTARTUP) first.
-            [sys.executable, "-I", "-m", "webbrowser", "-t", url], env=dict(env), cwd="/",
+            [*command, url], env=dict(env), cwd="/",
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
     except OSError:

@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from helper.errors import CredentialError, one_line
+from helper.errors import one_line
 from helper.net.transport import Response, ServerError, Transport
+from helper.oauth2.errors import OAuth2Error
 
 
-class OAuthError(CredentialError):
+class OAuthError(OAuth2Error):
     """An error response from a token endpoint (RFC 6749 §5.2)."""
 
     error = ""

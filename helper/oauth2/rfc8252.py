@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hmac
 import html
-import os
 import secrets
 import socket
 import socketserver
@@ -44,7 +43,9 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from helper.errors import CredentialError, one_line
+from helper import osdeps
+from helper.errors import one_line
+from helper.oauth2.errors import OAuth2Error
 
 HOST = "127.0.0.1"
 PATH = "/callback"
@@ -55,7 +56,7 @@ CONNECTION_TIMEOUT = 5.0  # seconds one browser connection may take, in all, to 
 TCP_TABLE = "/proc/net/tcp"  # Linux: every IPv4 TCP socket with the uid that owns it
 
 
-class RedirectError(CredentialError):
+class RedirectError(OAuth2Error):
     """The sign-in ended at the loopback listener without a usable code."""
 
 
@@ -283,7 +284,7 @@ def peer_trusted(ours: tuple[str, int], peer: tuple[str, int],
         owner = socket_owner(table, peer, ours)
     except (OSError, ValueError):
         return True, None  # no table here; nobody else can make ours vanish or unreadable
-    return owner in (os.geteuid(), 0), owner
+    return owner == 0 or (owner is not None and osdeps.owned(owner)), owner
 
 
 def socket_owner(table: str, local: tuple[str, int], remote: tuple[str, int]) -> int | None:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helper.storage import files
-from helper.errors import CredentialError
+from helper.errors import CredentialError, StoreError
 from helper.net.transport import ServerError, Transport
 from helper.net.urls import url_problem
+from helper.oauth2.errors import OAuth2Error
+from helper.storage import files
 
 CACHE_TTL = 24 * 3600
 
@@ -30,7 +31,7 @@ class Endpoints:
     authorization_endpoint: str = ""  # for browser sign-in
 
 
-class DiscoveryError(CredentialError):
+class DiscoveryError(OAuth2Error):
     """No usable metadata document was found for the issuer."""
 
 
@@ -53,7 +54,7 @@ def discover(transport: Transport, issuer: str, cache_path: Path,
         return cached[0]
     try:
         endpoints = fetch(transport, issuer)
-    except CredentialError as e:
+    except (CredentialError, OAuth2Error) as e:
         if cached is None:
             raise
         notice(f"using cached endpoints for {issuer}: {e}")
@@ -65,7 +66,7 @@ def discover(transport: Transport, issuer: str, cache_path: Path,
                                       "token_endpoint": endpoints.token_endpoint,
                                       "authorization_endpoint":
                                           endpoints.authorization_endpoint}, notice)
-    except CredentialError:
+    except StoreError:
         pass  # an unwritable cache only costs a fetch next time
     return endpoints
 

@@ -14,8 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from helper.errors import one_line
-from helper.oauth2.rfc6749 import ERRORS, OAuthError, TokenResponse, parse_token_response, raise_for_error
 from helper.net.transport import ServerError, Transport
+from helper.oauth2.rfc6749 import (
+    ERRORS,
+    OAuthError,
+    TokenResponse,
+    parse_token_response,
+    raise_for_error,
+)
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5  # §3.2: "If no value is provided, clients MUST use 5 as the default."

@@ -17,39 +17,53 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from helper.providers.base import GrantRevoked, Provider
+from helper.providers.base import (
+    FLOW,
+    HOSTS,
+    PORT,
+    STR,
+    URL,
+    Checkup,
+    Diagnostic,
+    GrantRevoked,
+    Problem,
+    Provider,
+    ProviderSpec,
+    failed,
+    passed,
+    translated,
+)
 from helper.storage.records import Authorization, Grant, Minted, Token
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: config reads KEYS/DEFAULTS on every get
 if TYPE_CHECKING:
-    from helper.oauth2 import rfc6749
-    from helper.oauth2 import rfc8414
-    from helper.core.config import Profile
     from helper.console import Console
+    from helper.oauth2 import rfc6749, rfc8414
+    from helper.providers.profile import Profile
 
-# -- the plug-in: this provider's configuration (read on every get: no heavy imports) ----
+# -- the configuration (read on every get: no heavy imports) -------------------------------
 
 KEYS = {
-    "issuer": "url", "device_authorization_url": "url", "token_url": "url",
-    "client_id": "str", "client_secret": "str", "scope": "str", "hosts": "hosts",
-    "api_base": "url", "audience": "str",
+    "issuer": URL, "device_authorization_url": URL, "token_url": URL,
+    "client_id": STR, "client_secret": STR, "scope": STR, "hosts": HOSTS,
+    "api_base": URL, "audience": STR,
     # browser sign-in: which flow, where to send the browser, a registered loopback port
-    "flow": "flow", "authorization_url": "url", "redirect_port": "port",
+    "flow": FLOW, "authorization_url": URL, "redirect_port": PORT,
 }
 DEFAULTS = {"scope": "openid offline_access", "flow": "auto", "redirect_port": "0"}
 # The keys that name the server and client issuing a login (see copilot.IDENTITY).
 IDENTITY = ("issuer", "token_url", "client_id", "audience")
 
 
-def check(profile: Profile) -> tuple[str, str] | None:
+def check(profile: Profile) -> Problem | None:
     """The keys without a default that the flow cannot do without."""
     if not profile.client_id:
-        return "client_id", "is required for provider 'oauth'"
+        return Problem("client_id", "is required for provider 'oauth'")
     sign_in = profile.setting("device_authorization_url") or profile.setting("authorization_url")
     if not profile.setting("issuer") and not (sign_in and profile.setting("token_url")):
-        return "", ("needs issuer, or token_url with device_authorization_url or "
-                    "authorization_url")
+        return Problem("", "needs issuer, or token_url with device_authorization_url or "
+                       "authorization_url")
     return None
 
 
@@ -64,7 +78,8 @@ DEFAULT_LIFETIME = 3600
 
 
 class OAuthProvider(Provider):
-    kind = "oauth"
+    grant_label = "refresh token"
+    mint_label = "the token endpoint"
 
     @property
     def login_label(self) -> str:
@@ -79,56 +94,70 @@ class OAuthProvider(Provider):
         return {"audience": audience} if audience else {}
 
     def mint(self, grant: Grant) -> Minted:
-        from helper.oauth2 import rfc6749
+        with translated():
+            from helper.oauth2 import rfc6749
 
-        if not grant.refresh_token:
-            raise GrantRevoked("the login holds no refresh token (ask for offline_access?)")
-        try:
-            answer = rfc6749.refresh(
-                self.transport, self._endpoints().token_endpoint, self.profile.client_id,
-                grant.refresh_token, self.profile.client_secret, self.profile.scope,
-            )
-        except rfc6749.ServerSide:
-            raise  # the server's trouble: keep the refresh token
-        except rfc6749.OAuthError as e:
-            raise GrantRevoked(f"the refresh token was refused: {e}") from e
-        rotated = None
-        if answer.refresh_token and answer.refresh_token != grant.refresh_token:
-            rotated = Grant(
-                refresh_token=answer.refresh_token,
-                refresh_expires_at=answer.refresh_expires_at or grant.refresh_expires_at,
-                username=grant.username,
-            )
-        return Minted(token=self._token(answer), grant=rotated)
+            if not grant.refresh_token:
+                raise GrantRevoked("the login holds no refresh token (ask for offline_access?)")
+            try:
+                answer = rfc6749.refresh(
+                    self.transport, self._endpoints().token_endpoint, self.profile.client_id,
+                    grant.refresh_token, self.profile.client_secret, self.profile.scope,
+                )
+            except rfc6749.ServerSide:
+                raise  # the server's trouble: keep the refresh token
+            except rfc6749.OAuthError as e:
+                raise GrantRevoked(f"the refresh token was refused: {e}") from e
+            rotated = None
+            if answer.refresh_token and answer.refresh_token != grant.refresh_token:
+                rotated = Grant(
+                    refresh_token=answer.refresh_token,
+                    refresh_expires_at=answer.refresh_expires_at or grant.refresh_expires_at,
+                    username=grant.username,
+                )
+            return Minted(token=self._token(answer), grant=rotated)
 
     def authorize(self, console: Console) -> Authorization:
-        from helper.oauth2 import browser
+        with translated():
+            from helper.oauth2 import browser
 
-        endpoints, p = self._endpoints(), self.profile
-        client = browser.Client(p.client_id, endpoints.token_endpoint,
-                                endpoints.authorization_endpoint, p.scope, p.client_secret,
-                                p.setting("audience"))
-        answer = browser.sign_in(
-            p.setting("flow") or "auto", client, endpoints.device_authorization_endpoint,
-            lambda: self._device_flow(console, endpoints.device_authorization_endpoint,
-                                      endpoints.token_endpoint),
-            self.transport, console, self.login_label, self.env,
-            port=int(p.setting("redirect_port") or 0))
-        grant = Grant(access_token="" if answer.refresh_token else answer.access_token,
-                      refresh_token=answer.refresh_token or "",
-                      expires_at=answer.expires_at, refresh_expires_at=answer.refresh_expires_at)
-        return Authorization(grant=grant, token=self._token(answer))
+            endpoints, p = self._endpoints(), self.profile
+            client = browser.Client(p.client_id, endpoints.token_endpoint,
+                                    endpoints.authorization_endpoint, p.scope, p.client_secret,
+                                    p.setting("audience"))
+            answer = browser.sign_in(
+                p.setting("flow") or "auto", client, endpoints.device_authorization_endpoint,
+                lambda: self._device_flow(console, endpoints.device_authorization_endpoint,
+                                          endpoints.token_endpoint),
+                self.transport, console, self.login_label, self.env,
+                port=int(p.setting("redirect_port") or 0))
+            grant = Grant(access_token="" if answer.refresh_token else answer.access_token,
+                          refresh_token=answer.refresh_token or "",
+                          expires_at=answer.expires_at,
+                          refresh_expires_at=answer.refresh_expires_at)
+            return Authorization(grant=grant, token=self._token(answer))
+
+    def servers(self) -> list[str]:
+        p = self.profile
+        return [u for u in (p.setting("issuer") or p.setting("token_url"), p.api_base) if u]
+
+    def diagnose(self, checkup: Checkup) -> list[Diagnostic]:
+        """Whether a login is stored. It is not tried: a refresh may rotate the refresh
+        token, and doctor changes nothing."""
+        if checkup.stored is not None:
+            return [passed("login", "a login is stored")]
+        return [failed("login", "no login stored", self.login_fix(checkup.login_command))]
 
     def _token(self, answer: rfc6749.TokenResponse) -> Token:
         now = int(time.time())
         expires_at = answer.expires_at or now + DEFAULT_LIFETIME
         # api_base is configuration for this provider: read from the profile, never cached.
         return Token(token=answer.access_token, expires_at=expires_at,
-                           refresh_at=expires_at, minted_at=now)
+                     refresh_at=expires_at, minted_at=now)
 
     def _endpoints(self) -> rfc8414.Endpoints:
-        from helper.storage import files
         from helper.oauth2 import rfc8414
+        from helper.storage import files
 
         p = self.profile
         device, token = p.setting("device_authorization_url"), p.setting("token_url")
@@ -145,5 +174,5 @@ class OAuthProvider(Provider):
                                  authorization or found.authorization_endpoint)
 
 
-
-PROVIDER = OAuthProvider
+SPEC = ProviderSpec(name="oauth", keys=KEYS, defaults=DEFAULTS, identity=IDENTITY,
+                    check=check, login_host=login_host, provider=OAuthProvider)

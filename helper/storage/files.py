@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from helper import osdeps
 from helper.net import jsonsafe
 from helper.storage import private
 from helper.storage.private import MAX_FILE, UnreadableFile, quiet
@@ -56,8 +57,8 @@ def read_json(path: Path, notice: Notice = quiet) -> dict[str, Any] | None:
     fd, info = opened
     try:
         private.check_owner(os.fspath(path), info)
-        if info.st_mode & 0o077:
-            os.fchmod(fd, 0o600)
+        if osdeps.exposed(info.st_mode):
+            osdeps.chmod_fd(fd, 0o600)
             notice(f"{path} was readable by others; made it private (0600)")
         data = private.read_fd(fd, os.fspath(path), MAX_FILE)
     finally:

@@ -17,8 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from helper.storage import files
 from helper.errors import LockTimeout, one_line
+from helper.storage import files
 
 LOCKS = "locks"  # its own directory: no profile's state file can be a lock or its note
 NOTICE_AFTER = 1.0

@@ -1,7 +1,8 @@
 """Where the helper keeps its files, per the XDG Base Directory spec, and the environment
 variables that decide it.
 
-Spec: https://specifications.freedesktop.org/basedir-spec/latest/
+Spec: https://specifications.freedesktop.org/basedir-spec/latest/ (Linux and macOS; the
+directories on Windows, in ``%APPDATA%`` and ``%LOCALAPPDATA%``: ``osdeps.app_dir``)
 
 - config: ``$XDG_CONFIG_HOME/git-credential-copilot/config.toml`` (or
   ``$GIT_CREDENTIAL_COPILOT_CONFIG``)
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import os
 
+from helper import osdeps
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-APP = "git-credential-copilot"
+APP = osdeps.APP
 
 # The environment variables the configuration reads: where it is, and what overrides it.
 CONFIG_VAR = "GIT_CREDENTIAL_COPILOT_CONFIG"
@@ -30,25 +33,15 @@ PROFILE_VAR = "GIT_CREDENTIAL_COPILOT_PROFILE"
 STORE_VAR = "GIT_CREDENTIAL_COPILOT_STORE"
 INTERACTIVE_VAR = "GIT_CREDENTIAL_COPILOT_INTERACTIVE"
 # Every variable that can change which profile answers, or where its files are.
-CONFIG_INPUTS = (CONFIG_VAR, "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME", PROFILE_VAR,
-                 STORE_VAR, INTERACTIVE_VAR)
-
-
-def _base(env: Mapping[str, str], var: str, fallback: str) -> str:
-    value = env.get(var, "")
-    # The spec says relative paths are invalid and must be ignored.
-    if value and os.path.isabs(value):
-        return value
-    return os.path.join(env.get("HOME") or os.path.expanduser("~"), fallback)
+CONFIG_INPUTS = (CONFIG_VAR, PROFILE_VAR, STORE_VAR, INTERACTIVE_VAR, *osdeps.DIR_INPUTS)
 
 
 def config_path(env: Mapping[str, str]) -> str:
-    return env.get(CONFIG_VAR) or os.path.join(_base(env, "XDG_CONFIG_HOME", ".config"), APP,
-                                               "config.toml")
+    return env.get(CONFIG_VAR) or os.path.join(osdeps.app_dir("config", env), "config.toml")
 
 
 def state_path(env: Mapping[str, str]) -> str:
-    return os.path.join(_base(env, "XDG_STATE_HOME", ".local/state"), APP)
+    return osdeps.app_dir("state", env)
 
 
 def config_file(env: Mapping[str, str]) -> Path:
@@ -66,10 +59,10 @@ def state_dir(env: Mapping[str, str]) -> Path:
 def data_dir(env: Mapping[str, str]) -> Path:
     from pathlib import Path
 
-    return Path(_base(env, "XDG_DATA_HOME", ".local/share")) / APP
+    return Path(osdeps.app_dir("data", env))
 
 
 def cache_dir(env: Mapping[str, str]) -> Path:
     from pathlib import Path
 
-    return Path(_base(env, "XDG_CACHE_HOME", ".cache")) / APP
+    return Path(osdeps.app_dir("cache", env))

@@ -5,12 +5,16 @@ Every file the helper writes may hold a secret: it is created 0600 inside a 0700
 written to a temporary file and renamed over the target (a crash leaves the old or the new
 file, never half of one), and read with ``O_NOFOLLOW`` and ``O_NONBLOCK`` (a symlink or a
 FIFO planted where a file goes is refused at once instead of followed or blocking on).
+What differs on Windows (no uid or mode bits, text-mode opens, no signal 0, renames over an
+open file) is answered by ``helper.osdeps``.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
+from helper import osdeps
 from helper.errors import StoreError
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
@@ -20,9 +24,7 @@ if TYPE_CHECKING:
     Notice = Callable[[str], None]
 
 MAX_FILE = 1024 * 1024
-NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+NOFOLLOW, NONBLOCK, CLOEXEC = osdeps.NOFOLLOW, osdeps.NONBLOCK, osdeps.EVERY_OPEN
 _REGULAR, _DIRECTORY, _LINK, _KIND = 0o100000, 0o040000, 0o120000, 0o170000
 
 
@@ -58,7 +60,7 @@ def open_regular(path: str, follow: bool = False) -> tuple[int, os.stat_result] 
 
 
 def check_owner(path: str, info: os.stat_result) -> None:
-    if info.st_uid != os.geteuid():
+    if not osdeps.owned(info.st_uid):
         raise UnreadableFile(f"{path} belongs to another user (uid {info.st_uid})")
 
 
@@ -88,7 +90,7 @@ def read_private(path: str, limit: int = MAX_FILE) -> bytes | None:
     fd, info = opened
     try:
         check_owner(path, info)
-        if info.st_mode & 0o077:
+        if osdeps.exposed(info.st_mode):
             raise UnreadableFile(f"{path} is readable by others")
         data = read_fd(fd, path, limit)
     finally:
@@ -108,9 +110,9 @@ def ensure_private_dir(path: str, notice: Notice = quiet) -> None:
         raise StoreError(f"cannot create {path}: {e.strerror}") from e
     if info.st_mode & _KIND != _DIRECTORY:
         raise StoreError(f"{path} is not a directory (a symlink?); remove it and retry")
-    if info.st_uid != os.geteuid():
+    if not osdeps.owned(info.st_uid):
         raise StoreError(f"{path} belongs to another user (uid {info.st_uid}); refusing to use it")
-    if info.st_mode & 0o077:
+    if osdeps.exposed(info.st_mode):
         try:
             os.chmod(path, 0o700)
         except OSError as e:
@@ -150,7 +152,7 @@ def write_private(path: str, data: bytes, notice: Notice = quiet, durable: bool 
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        osdeps.replace(tmp, path)
         if durable:
             _fsync_dir(directory)
     except OSError as e:
@@ -179,18 +181,17 @@ def _sweep_stale_temps(path: str) -> None:
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
         pid = name[len(prefix):-len(".tmp")]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            _unlink_quietly(os.path.join(directory, name))
+        temp = os.path.join(directory, name)
+        if pid.isdigit() and int(pid) != os.getpid() and osdeps.writer_gone(int(pid),
+                                                                            _age(temp)):
+            _unlink_quietly(temp)
 
 
-def _alive(pid: int) -> bool:
+def _age(path: str) -> float:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+        return time.time() - os.lstat(path).st_mtime
     except OSError:
-        return True  # exists, but not ours to signal
-    return True
+        return 0.0
 
 
 def _fsync_dir(path: str) -> None:

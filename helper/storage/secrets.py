@@ -5,8 +5,9 @@ the refresh token (oauth provider), kept as one small JSON object per profile.
 
 Stores are chosen like keyring chooses its backends: each candidate says whether it is
 viable, and ``auto`` takes the keyring when a real backend answers, else the file (saying
-so once). Every keyring call runs with a time limit, because a hung Secret Service would
-otherwise hang every tool that asks us for a token.
+so once) - except on Windows, where Credential Manager is always there and the file is used
+only when asked for (``osdeps.file_fallback``). Every keyring call runs with a time limit,
+because a hung Secret Service would otherwise hang every tool that asks us for a token.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from helper.storage import files
-from helper.storage import paths
-from helper.net.deadline import call_with_timeout
+from helper import osdeps
 from helper.errors import StoreError, one_line, remember_fields, remember_secret
+from helper.net.deadline import call_with_timeout
+from helper.storage import files, paths
 
 SERVICE = "git-credential-copilot"
 KEYRING_TIMEOUT = 10.0
@@ -27,7 +28,8 @@ T = TypeVar("T")
 
 
 class FileStore:
-    """Secrets in ``$XDG_DATA_HOME/git-credential-copilot/<profile>.json``, mode 0600."""
+    """Secrets in ``$XDG_DATA_HOME/git-credential-copilot/<profile>.json``, mode 0600
+    (Windows: ``%LOCALAPPDATA%\\git-credential-copilot\\data``, the profile's ACL)."""
 
     kind = "file"
 
@@ -36,7 +38,7 @@ class FileStore:
         self.notice = notice
 
     def describe(self) -> str:
-        return f"file {self.directory}"
+        return f"file {self.directory}{osdeps.file_store_note()}"
 
     def _path(self, profile: str) -> Path:
         return self.directory / f"{profile}.json"
@@ -197,7 +199,8 @@ def _detect_backend() -> Any:
 
 
 def choose(
-    mode: str, env: Mapping[str, str], notice: files.Notice, timeout: float = KEYRING_TIMEOUT
+    mode: str, env: Mapping[str, str], notice: files.Notice, timeout: float = KEYRING_TIMEOUT,
+    platform: str = osdeps.PLATFORM,
 ) -> FileStore | KeyringStore | AutoStore:
     """The store for ``mode`` (auto | keyring | file)."""
     file_store = FileStore(paths.data_dir(env), notice)
@@ -209,6 +212,10 @@ def choose(
         return keyring if mode == "keyring" else AutoStore(keyring, file_store)
     if mode == "keyring":
         raise StoreError(f"store = \"keyring\" but {why}; set store = \"auto\" or \"file\"")
+    if not osdeps.file_fallback(platform):
+        raise StoreError(f"Windows Credential Manager is not usable: {why}; set store = "
+                         "\"file\" to keep logins in a file protected only by your user "
+                         "profile's access control list")
     _notice_fallback_once(paths.state_dir(env), file_store, why, notice)
     return file_store
 

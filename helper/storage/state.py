@@ -1,9 +1,9 @@
 """The state file: one small JSON file per profile in the state directory.
 
-A cached ``get`` does not read it: it reads the token file ``write`` leaves beside it in
-``<state_dir>/tokens/`` (``helper.storage.cachefiles``), stamped with this file's stat. Every other command
-reads this file first, so this module imports only the standard library's json and the
-helper's file primitives.
+A cached ``get`` does not read it: it reads the token file the life cycle writes beside it
+in ``<state_dir>/tokens/`` (``helper.core.cachefiles``), stamped with this file's stat.
+Every other command reads this file first, so this module imports only the helper's file
+primitives.
 
 The file holds the current short-lived token (a Copilot token or an OAuth access token)
 with its timing, the times recent tokens were erased (to tell a stale token from a policy
@@ -13,14 +13,11 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING
 
-from helper.errors import StoreError
-from helper.net.urls import host_of
-from helper.storage import cachefiles, files, private
+from helper.storage import files
 from helper.storage.records import Token, fingerprint, seconds
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -97,37 +94,11 @@ def read(path: Path, notice: files.Notice) -> State:
 
 
 def write(path: Path, state: State, notice: files.Notice) -> None:
-    """Write the state file, and the token file the cached ``get`` reads beside it: removed
-    first, then written stamped with the new state file (a crash leaves none, or one whose
-    stamp no longer matches: the cached ``get`` then takes the full path)."""
-    token_file = cachefiles.token_file(str(path.parent), path.stem)
-    _remove_quietly(token_file)
     files.write_json(path, _encode(state), notice, durable=False)  # a cache: no fsync
-    cachefiles.drop_routes_remembering(str(path.parent), path.stem,
-                                       host_of(state.api_base) if state.api_base else "")
-    if state.token is None:
-        return
-    try:
-        text = cachefiles.encode_token(cachefiles.stamp(os.lstat(path)), state.api_base,
-                                       state.dead, state.token)
-        private.write_private(token_file, text.encode("utf-8"), notice, durable=False)
-    except (OSError, ValueError, StoreError):
-        pass  # not fsynced, not needed: a token that cannot be cached here is served slowly
 
 
 def remove(path: Path) -> None:
-    """Remove the state file and its token file (logout)."""
-    _remove_quietly(cachefiles.token_file(str(path.parent), path.stem))
     files.remove(path)
-
-
-def _remove_quietly(path: str) -> None:
-    """A token file that cannot be removed (something planted in its place) is harmless:
-    it is stamped for a state file that the write is about to replace."""
-    try:
-        private.remove(path)
-    except StoreError:
-        pass
 
 
 def _decode(raw: dict[str, object]) -> State:

@@ -1,4 +1,4 @@
-"""The cached ``get``'s two files: their only encoder and their only decoder.
+"""The cached ``get``'s two files: their only encoder, their only decoder, and their upkeep.
 
 A cached ``get`` runs once per LLM request, so it must not parse TOML or JSON. The full path
 keeps two small line-based files beside the state files for it:
@@ -28,6 +28,7 @@ import time
 
 from helper.core.routes import Route, RouteTable
 from helper.errors import StoreError
+from helper.net.urls import host_of
 from helper.storage import paths, private
 from helper.storage.records import Token
 
@@ -246,3 +247,36 @@ def drop_routes_remembering(state_dir: str, profile: str, host: str) -> None:
                 os.unlink(path)
             except OSError:
                 pass
+
+
+def forget_token(state_path: str) -> None:
+    """Remove the profile's token file, before its state file is written or removed. Best
+    effort: one that cannot be removed (something planted in its place) is harmless, since
+    it names a state file that is about to be replaced."""
+    try:
+        private.remove(token_file(os.path.dirname(state_path), _profile_of(state_path)))
+    except StoreError:
+        pass
+
+
+def keep_token(state_path: str, api_base: str, dead: tuple[str, ...], token: Token | None,
+               notice: Callable[[str], None]) -> None:
+    """After the state file at ``state_path`` was written: drop the routes its API base
+    changes, and write the token file stamped with it (none without a token). Not fsynced: a
+    crash leaves none, or one whose stamp no longer matches. A token that cannot be cached
+    here is served by the full path."""
+    directory, profile = os.path.dirname(state_path), _profile_of(state_path)
+    drop_routes_remembering(directory, profile, host_of(api_base) if api_base else "")
+    if token is None:
+        return
+    try:
+        text = encode_token(stamp(os.lstat(state_path)), api_base, dead, token)
+        private.write_private(token_file(directory, profile), text.encode("utf-8"), notice,
+                              durable=False)
+    except (OSError, ValueError, StoreError):
+        pass
+
+
+def _profile_of(state_path: str) -> str:
+    name = os.path.basename(state_path)
+    return name[:-5] if name.endswith(".json") else name

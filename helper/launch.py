@@ -1,0 +1,29 @@
+"""The installed command's one function, on every OS: the cached answer (``helper.fast``),
+else the full command line (``helper.commands.main``) with what the cached path read.
+
+POSIX's launcher script (``scripts/git-credential-copilot``) calls it; on Windows it is the
+console-script entry point pip turns into ``git-credential-copilot.exe`` (setup.py). It is on
+the cached ``get``'s path: it imports ``sys``, ``helper.osdeps`` and ``helper.fast`` only,
+and the full command line only when the cached path hands over.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from helper import fast, osdeps
+
+
+def main() -> int:
+    """Answer, and return the exit code; an interrupt is one line and exit 130."""
+    osdeps.newlines_as_written(sys.stdout)
+    try:
+        code, handoff = fast.main()
+        if code is None:
+            from helper.commands.main import main as full
+
+            code = full(handoff=handoff)
+    except KeyboardInterrupt:
+        sys.stderr.write("git-credential-copilot: interrupted\n")
+        code = 130
+    return code

@@ -1,0 +1,189 @@
+"""The real aider, started by ``contrib/aider/aider-copilot``.
+
+aider has no token command: it reads ``OPENAI_API_KEY`` once, at start, and exits 0 even
+after its request failed. The launcher asks the helper for a token with at least 20 minutes
+left, has aider log its requests to a private file, and after a request that never
+completed erases that token and exits 1, so the next start mints a new one. These tests
+run the launcher with the real aider (``--message``, one request) in a throwaway HOME
+against the fake Copilot API and count on the fake's own numbers. The launcher that
+``git-credential-copilot setup aider`` writes is run too.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import uncached
+from fakeserver import RefusingProxy
+from realtools import COPILOT_HEADERS, COPILOT_MODELS, ROOT, TOOLS_BIN, ToolBox, ToolRun, tool
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+LAUNCHER = ROOT / "contrib" / "aider" / "aider-copilot"
+# Test-only flags: one request and out; no git, no update check, no analytics prompt.
+FLAGS = ["--yes-always", "--no-git", "--no-check-update", "--analytics-disable",
+         "--no-show-release-notes", "--message", "say hello"]
+BOUND = 120  # seconds: aider starts in ~5-10 s; on a 403 it retries for about a minute
+GIVE_UP = "start aider-copilot again for a new one"
+
+
+def offline_model_prices(tb: ToolBox) -> None:
+    """aider refetches LiteLLM's price table from GitHub when its copy is older than a day:
+    give it a fresh copy of the table LiteLLM ships (and LiteLLM its own, by variable)."""
+    bundled = glob.glob(str(TOOLS_BIN.parent / "aider-venv" / "lib" / "python3*" /
+                            "site-packages" / "litellm" /
+                            "model_prices_and_context_window_backup.json"))
+    assert bundled, "aider's venv has no LiteLLM price table"
+    caches = tb.home / ".aider" / "caches"
+    caches.mkdir(parents=True, exist_ok=True)
+    shutil.copy(bundled[0], caches / "model_prices_and_context_window.json")
+    tb.env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
+
+@pytest.fixture
+def proxy():
+    server = RefusingProxy().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aider(logged_in, proxy) -> ToolBox:
+    """A logged-in helper with nothing cached; aider offline but for the fake Copilot API,
+    which here also wants the editor headers on chat completions."""
+    tb = ToolBox(uncached(logged_in), proxy)
+    tb.env["AIDER"] = str(tool("aider"))
+    offline_model_prices(tb)
+    tb.server.editor_header_paths.add("/chat/completions")
+    tb.server.models, tb.server.strict_models = COPILOT_MODELS, True
+    return tb
+
+
+def run_aider(tb: ToolBox, launcher=LAUNCHER) -> ToolRun:
+    result = tb.run([str(launcher), *FLAGS], timeout=BOUND)
+    assert not tb.offline(), f"aider tried to reach the internet: {tb.offline()}"
+    return result
+
+
+def test_the_first_start_mints_one_token_and_later_starts_reuse_it(aider):
+    before = aider.server.exchanges
+    first = run_aider(aider)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "hello" in first.stdout
+    assert aider.server.exchanges - before == 1
+    minted = aider.cached_token()
+    assert aider.sent_tokens("/chat/completions") == [minted]
+    sent = aider.sent_headers("/chat/completions")[0]
+    assert {k: sent.get(k) for k in COPILOT_HEADERS} == COPILOT_HEADERS
+    for start in (2, 3):  # nothing rejected: no exchange (aider starts take ~10 s each)
+        aider.age_cached_token()  # minutes apart
+        again = run_aider(aider)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert aider.server.exchanges - before == 1, f"start {start} cost an exchange"
+    assert aider.sent_tokens("/chat/completions") == [minted] * 3
+    assert aider.helper_calls() == ["token --format env --min-ttl 1200"] * 3
+
+
+def test_after_a_401_the_launcher_fails_and_the_next_start_recovers(aider):
+    """The token dies during the session (aider's request is its first model call)."""
+    server = aider.server
+    server.revoke_after_model_calls = 0
+    failed = run_aider(aider)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "not able to authenticate you" in failed.stdout  # aider's own words
+    assert GIVE_UP in failed.stderr  # ours
+    assert server.refused["/chat/completions"] == 1  # aider does not retry a 401
+    before = server.exchanges
+    again = run_aider(aider)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert server.exchanges - before == 1
+    assert aider.sent_tokens("/chat/completions")[-1] == aider.cached_token()
+
+
+def interrupt_when(tb: ToolBox, condition) -> ToolRun:
+    """Start the launcher as a terminal's foreground job and press Ctrl-C (SIGINT to the
+    whole process group) once ``condition`` holds."""
+    started = time.monotonic()
+    proc = subprocess.Popen([str(LAUNCHER), *FLAGS], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tb.work,
+                            env=tb.env, start_new_session=True)
+    try:
+        while not condition():
+            assert proc.poll() is None, "aider ended before the condition held"
+            assert time.monotonic() - started < BOUND, "the condition never held"
+            time.sleep(0.05)  # polling the fake's counters, bounded above
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=BOUND)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    result = ToolRun(proc.returncode, out.decode("utf-8", "replace"),
+                     err.decode("utf-8", "replace"), time.monotonic() - started)
+    tb.box.check_no_secret_leaked(result.stdout + result.stderr, "the launcher's output")
+    assert not tb.offline(), f"aider tried to reach the internet: {tb.offline()}"
+    return result
+
+
+def test_after_an_enterprise_403_the_launcher_fails_and_the_next_start_recovers(aider):
+    """Copilot Enterprise answers 403 for an expired token. aider (LiteLLM) takes a 403 for
+    a passing error and retries it for about a minute; a person presses Ctrl-C."""
+    server = aider.server
+    server.expired_status = 403
+    server.revoke_after_model_calls = 0
+    failed = interrupt_when(aider, lambda: server.refused["/chat/completions"] >= 2)
+    # 1, or aider's own 130 when the Ctrl-C caught it sleeping between retries (traceback)
+    assert failed.returncode in (1, 130), failed.stdout + failed.stderr
+    assert "token expired" in failed.stdout  # aider's retry messages
+    assert GIVE_UP in failed.stderr
+    before, refused = server.exchanges, server.refused["/chat/completions"]
+    again = run_aider(aider)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert server.exchanges - before == 1
+    assert server.refused["/chat/completions"] == refused  # no 403 after the recovery
+
+
+def test_without_a_login_the_launcher_says_why_and_aider_never_starts(aider):
+    aider.server.revoke_github()
+    result = run_aider(aider)
+    assert result.returncode == 1
+    assert "run `git-credential-copilot login`" in result.stderr
+    assert "Aider v" not in result.stdout
+    assert aider.server.counts["/chat/completions"] == 0
+    assert result.seconds < 10
+
+
+def setup_launcher(tb: ToolBox):
+    """`setup aider` writes its own launcher, ~/.local/bin/aider-PROFILE."""
+    tb.setup("aider")
+    uncached(tb.box)  # forget setup's own token
+    return tb.home / ".local" / "bin" / "aider-copilot"
+
+
+def test_the_launcher_setup_writes_starts_aider_with_the_headers(aider):
+    launcher = setup_launcher(aider)
+    before = aider.server.exchanges
+    result = run_aider(aider, launcher)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hello" in result.stdout
+    assert aider.server.exchanges - before == 1
+    assert aider.sent_tokens("/chat/completions") == [aider.cached_token()]
+    sent = aider.sent_headers("/chat/completions")[0]
+    assert {k: sent.get(k) for k in COPILOT_HEADERS} == COPILOT_HEADERS
+
+
+def test_the_launcher_setup_writes_fails_after_a_401(aider):
+    launcher = setup_launcher(aider)
+    aider.server.revoke_after_model_calls = 0
+    failed = run_aider(aider, launcher)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    before = aider.server.exchanges
+    assert run_aider(aider, launcher).returncode == 0
+    assert aider.server.exchanges - before == 1
