@@ -264,3 +264,62 @@ def test_a_routes_file_that_vanishes_while_listed_is_skipped(tmp_path, monkeypat
     real = os.listdir
     monkeypatch.setattr(os, "listdir", lambda path: ["vanished.tmp", *real(path)])
     cachefiles.drop_routes_remembering(str(tmp_path), "copilot", "h")
+
+
+# -- the token file beside the state file --------------------------------------------------------
+
+def state_file(directory, name: str = "copilot.json"):
+    path = directory / name
+    path.write_text("{}")
+    path.chmod(0o600)
+    return path
+
+
+def test_the_token_file_is_kept_beside_the_state_file_stamped_with_it_and_forgotten(tmp_path):
+    path = state_file(tmp_path)
+    cachefiles.keep_token(str(path), "https://a", ("d1",), TOKEN, print)
+    kept = tmp_path / "tokens" / "copilot"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert cachefiles.decode_token(kept.read_text(), cachefiles.stamp(os.lstat(path))) == (
+        TOKEN, "https://a", ("d1",))
+    cachefiles.forget_token(str(path))
+    assert not kept.exists()
+    cachefiles.forget_token(str(path))  # nothing to forget: fine
+
+
+def test_a_state_file_not_named_json_keeps_its_whole_name(tmp_path):
+    cachefiles.keep_token(str(state_file(tmp_path, "corp")), "", (), TOKEN, print)
+    assert os.listdir(tmp_path / "tokens") == ["corp"]
+
+
+def test_no_token_no_token_file_and_a_token_that_cannot_be_cached_is_not(tmp_path):
+    path = state_file(tmp_path)
+    cachefiles.keep_token(str(path), "", (), None, print)
+    assert not (tmp_path / "tokens").exists()
+    cachefiles.keep_token(str(path), "https://a\nb", (), TOKEN, print)
+    assert not (tmp_path / "tokens" / "copilot").exists()
+
+
+def test_the_token_file_is_not_fsynced(tmp_path, monkeypatch):
+    """It is derived and checked on every read: a crash costs speed, not correctness."""
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    cachefiles.keep_token(str(state_file(tmp_path)), "", (), TOKEN, print)
+    assert (tmp_path / "tokens" / "copilot").exists() and synced == []
+
+
+def test_keeping_a_token_drops_the_routes_that_remember_another_api_host(tmp_path):
+    routes = tmp_path / "routes"
+    routes.mkdir(mode=0o700)
+    saved = routes / "saved"
+    for api_base, kept in [("https://api.enterprise.example/v1", True),
+                           ("https://api.elsewhere.example", False)]:
+        saved.write_text(cachefiles.encode_routes(
+            KEY, TABLE, {"copilot": "api.enterprise.example"}))
+        saved.chmod(0o600)
+        cachefiles.keep_token(str(state_file(tmp_path)), api_base, (), None, print)
+        assert saved.exists() == kept, api_base
+    saved.write_text(cachefiles.encode_routes(KEY, TABLE, {"copilot": "api.enterprise.example"}))
+    saved.chmod(0o600)
+    cachefiles.keep_token(str(state_file(tmp_path)), "", (), None, print)  # remembers none now
+    assert not saved.exists()

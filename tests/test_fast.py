@@ -239,8 +239,13 @@ def test_a_host_remembered_from_the_state_is_checked_against_the_token_file(read
     assert answered and result.stdout == first.stdout
     path = box.state_dir / "copilot.json"
     state = statefile.read(path, print)
+    routes = {p: p.read_bytes() for p in (box.state_dir / "routes").iterdir()}
     save_state(path, statefile.State(state.token, "https://elsewhere.example"), print)
-    state.token.api_base = "https://elsewhere.example"
+    result, answered = same(box, "get", input=box.credential())
+    assert not answered and result.stdout == ""
+    for routes_file, data in routes.items():  # saved by a process that read the old state
+        routes_file.write_bytes(data)
+        routes_file.chmod(0o600)
     result, answered = same(box, "get", input=box.credential())
     assert not answered and result.stdout == ""
 
@@ -308,3 +313,11 @@ def test_an_interrupt_is_never_swallowed():
 
     with pytest.raises(KeyboardInterrupt):
         fast.main(["get"], Interrupted(), io.StringIO(), {})
+
+
+def test_a_handoff_says_nothing_was_read_or_routed_until_it_was(ready):
+    box = ready
+    handoff = fast.main(["token", "--format", "json"], None, io.StringIO(), box.env)[1]
+    assert (handoff.credential, handoff.error, handoff.routes_current) == (None, None, False)
+    code, _, handoff = fast_path(box, "get", input=f"host={box.server.host}\r\n\n")
+    assert code is None and handoff.error is not None and not handoff.routes_current

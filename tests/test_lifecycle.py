@@ -763,3 +763,168 @@ def test_fresh_tokens_the_api_keeps_rejecting_stop_being_minted_at_the_alarm(tmp
         box.clock.now += 1
     assert len(box.provider.minted) == 2  # then the third rejection raises the alarm
     assert "freshly minted tokens were rejected" in box.stderr.getvalue()
+
+
+# -- logins, status, and the state file with the cached get's copy ------------------------------
+
+
+class HintingProvider(FakeProvider):
+    mint_label = "the fake exchange"
+
+    def refusal_hint(self, secret: str) -> str:
+        return "; a hint"
+
+
+def test_a_login_another_server_made_is_not_logged_in_here_and_says_so(tmp_path):
+    old = cached(3600)
+    old.issuer = "old-server"
+    box = Box(tmp_path, [], grant=None, cached=old)
+    with pytest.raises(LoginRequired, match="now names another server or client"):
+        lifecycle(box, issuer="srv").token()
+    box = Box(tmp_path / "same", [], grant=None, cached=cached(3600))
+    with pytest.raises(LoginRequired, match="not logged in"):
+        box.lc.token()
+
+
+def test_a_token_no_header_can_carry_is_not_cached_and_said(tmp_path):
+    box = Box(tmp_path)
+    box.lc.store("oauth2", "tok_€uro", str(int(NOW) + 600))
+    assert not box.path.exists() and "not caching it" in box.stderr.getvalue()
+
+
+def test_the_provider_and_the_stored_login_as_the_commands_see_them(tmp_path):
+    box = Box(tmp_path)
+    assert box.lc.provider() is box.provider
+    assert box.lc.stored_login() == STORED
+    assert Box(tmp_path / "none", grant=None).lc.stored_login() is None
+
+
+def test_logout_leaves_no_token_file_for_the_cached_get(tmp_path):
+    box = Box(tmp_path, ["ok"])
+    box.lc.token()
+    assert (tmp_path / "tokens" / "p").exists()
+    box.lc.logout()
+    assert not (tmp_path / "tokens" / "p").exists() and not box.path.exists()
+    assert box.store.data == {} and box.locks.taken == ["get", "logout"]
+
+
+def test_every_state_written_is_copied_for_the_cached_get_stamped_with_it(tmp_path):
+    from helper.core import cachefiles
+    from helper.core.lifecycle import save_state
+
+    path = tmp_path / "p.json"
+    token = cached(60)
+    save_state(path, state.State(token, "https://api.example.com"), print)
+    text = (tmp_path / "tokens" / "p").read_text()
+    assert cachefiles.decode_token(text, cachefiles.stamp(path.lstat()))[:2] == (
+        token, "https://api.example.com")
+    save_state(path, state.State(None, "https://api.example.com"), print)
+    assert not (tmp_path / "tokens" / "p").exists()
+
+
+def test_erase_at_the_login_host_without_a_password_drops_any_login(tmp_path):
+    both = Grant(access_token="gho_a", refresh_token="ghr_b")
+    box = Box(tmp_path, grant=both, cached=cached(60))
+    box.lc.erase_login("")
+    assert box.store.data == {} and box.state.token is None
+
+
+def test_erase_at_the_login_host_with_nothing_stored_still_drops_the_token(tmp_path):
+    box = Box(tmp_path, grant=None, cached=cached(60))
+    box.lc.erase_login("gho_whatever")
+    assert box.state.token is None
+
+
+@pytest.mark.parametrize("answer", ["revoked", "down"])
+def test_a_login_the_provider_refuses_is_not_imported(tmp_path, answer):
+    from helper.core.lifecycle import Refused
+
+    box = Box(tmp_path, [answer], cached=cached(60))
+    box.provider = HintingProvider(box.clock, [answer])
+    with pytest.raises(Refused) as e:
+        box.lc.import_login(Grant(access_token="gho_offered"))
+    assert (e.value.hint, e.value.checker) == ("; a hint", "the fake exchange")
+    assert str(e.value) in ("401: the grant was rejected", "HTTP 503")
+    assert box.store.grant == STORED and box.state.token == cached(60)
+
+
+def test_an_imported_login_that_rotates_at_its_first_mint_keeps_the_rotated_grant(tmp_path):
+    box = Box(tmp_path, ["rotate"], grant=None)
+    token = box.lc.import_login(Grant(access_token="gho_offered", username="octo"))
+    assert box.store.grant == Grant(access_token="gho_rotated")
+    assert box.state.token == token and box.locks.taken == ["store"]
+
+
+class HoldingStore(FakeStore):
+    """The auto store: it says which of its two stores holds a login."""
+
+    def holder(self, key: str) -> str:
+        return f"the keyring ({key})"
+
+
+class FailingStore(FakeStore):
+    def describe(self) -> str:
+        from helper.errors import StoreError
+
+        raise StoreError("the keyring is locked\nand says so on two lines")
+
+
+def test_status_is_told_where_the_login_is_and_which_one_a_get_tries_first(tmp_path):
+    box = Box(tmp_path)
+    box.store = HoldingStore(STORED)
+    found = box.lc.describe()
+    assert (found.secrets, found.holder, found.login) == ("fake", "the keyring (p)", STORED)
+    assert (found.secrets_error, found.provider_error) == ("", "")
+    env = Grant(access_token="ghu_env", origin="GH_TOKEN")
+    box.provider.env_grants = [env]
+    assert box.lc.describe().login == env
+    box.store = HoldingStore()
+    box.provider.env_grants = []
+    found = box.lc.describe()
+    assert (found.holder, found.login) == ("", None)  # nothing held: no store to name
+    box.store = FakeStore(STORED)
+    assert box.lc.describe().holder == ""  # one store only: nothing to say
+
+
+def test_status_says_what_failed_and_still_answers_the_rest(tmp_path):
+    box = Box(tmp_path, env_grants=[Grant(access_token="ghu_env", origin="GH_TOKEN")])
+    box.store = FailingStore(STORED)
+    found = box.lc.describe()
+    assert found.secrets_error == "the keyring is locked and says so on two lines"
+    assert found.login is not None and found.login.origin == "GH_TOKEN"
+
+
+def test_a_refusal_says_what_was_refused():
+    from helper.core.lifecycle import Refused
+
+    refused = Refused("HTTP 401", "; a hint", "GitHub")
+    assert (str(refused), refused.hint, refused.checker) == ("HTTP 401", "; a hint", "GitHub")
+
+
+def test_a_renewal_under_the_lock_never_takes_a_token_it_could_not_serve(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(600))
+    box.provider.accepted = False  # the API rejects it
+    racing(box, cached(3600))  # another process wrote an expired one meanwhile
+    assert box.lc.renew().token == "tok_minted_1"
+
+
+def test_a_renewal_with_nothing_cached_takes_the_token_another_process_minted(tmp_path):
+    box = Box(tmp_path, ["ok"])
+    theirs = Token("tok_theirs", int(NOW) + 1800, int(NOW) + 1500, int(NOW))
+    racing(box, theirs)
+    assert box.lc.renew() == theirs and box.provider.minted == []
+
+
+@pytest.mark.parametrize("age, counted", [(59, True), (60, False)])
+def test_renew_counts_a_rejection_only_of_a_token_minted_within_the_minute(tmp_path, age,
+                                                                          counted):
+    box = Box(tmp_path, ["ok"], cached=cached(age))
+    box.provider.accepted = False  # the API rejects it
+    box.lc.renew()
+    assert box.state.erased == ((NOW,) if counted else ())
+
+
+def test_renew_counts_nothing_the_api_was_not_asked_about(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(10))  # another server's: never asked
+    assert lifecycle(box, issuer="srv").renew().token == "tok_minted_1"
+    assert box.state.erased == () and getattr(box.provider, "probes", 0) == 0
