@@ -782,7 +782,7 @@ def test_a_login_another_server_made_is_not_logged_in_here_and_says_so(tmp_path)
     with pytest.raises(LoginRequired, match="now names another server or client"):
         lifecycle(box, issuer="srv").token()
     box = Box(tmp_path / "same", [], grant=None, cached=cached(3600))
-    with pytest.raises(LoginRequired, match="not logged in"):
+    with pytest.raises(LoginRequired, match=r"^not logged in \(profile 'p'\)"):
         box.lc.token()
 
 
@@ -904,7 +904,9 @@ def test_a_refusal_says_what_was_refused():
 def test_a_renewal_under_the_lock_never_takes_a_token_it_could_not_serve(tmp_path):
     box = Box(tmp_path, ["ok"], cached=cached(600))
     box.provider.accepted = False  # the API rejects it
-    racing(box, cached(3600))  # another process wrote an expired one meanwhile
+    expired = cached(3600)
+    expired.token = "tok_theirs_expired"
+    racing(box, expired)  # another process wrote an expired one meanwhile
     assert box.lc.renew().token == "tok_minted_1"
 
 
