@@ -206,6 +206,7 @@ GOOD_TOKEN = cachefiles.encode_token(STAMP, "https://a", ("d1",), TOKEN)
     GOOD_TOKEN.replace(cachefiles.FORMAT, "git-credential-copilot cache 1"),
     GOOD_TOKEN[:-1],
     GOOD_TOKEN[:-2],  # cut inside its last line
+    GOOD_TOKEN + "token.issuer=s:another",  # a line appended without its newline
     GOOD_TOKEN.replace("api_base=https://a\n", "api_base\n"),
     GOOD_TOKEN.replace("dead=d1\n", "dead=d1\nunknown=s:x\n"),
     "\n".join(GOOD_TOKEN.split("\n")[:4]) + "\n",  # no token fields
