@@ -59,10 +59,13 @@ def same(box, *args: str, input: str = "", env: dict | None = None) -> tuple[Res
 
 @pytest.fixture
 def ready(logged_in):
-    """Logged in, with a second profile ``other`` (claiming llm.example.com), a settled config
-    and the routes saved by a first get."""
+    """Logged in (the profile also claims copilot.example.com), with a second profile
+    ``other`` (claiming llm.example.com), a settled config and the routes saved by a first
+    get."""
     box = logged_in
-    box.config_path.write_text(box.config_path.read_text() + OTHER)
+    box.config_path.write_text(box.config_path.read_text().replace(
+        f'hosts = ["{box.server.host}"]', f'hosts = ["{box.server.host}", "copilot.example.com"]')
+        + OTHER)
     settle(box.config_path)
     assert box.call("get", input=box.credential()).returncode == 0
     assert fast_path(box, "get", input=box.credential())[0] == 0
@@ -154,9 +157,12 @@ def test_a_carriage_return_or_nul_on_a_claimed_host_is_refused_as_the_full_path_
 
 def test_plain_http_to_a_claimed_host_that_is_not_loopback_gets_nothing(ready):
     box = ready
-    for protocol in ("http", "ftp"):
-        result, answered = same(box, "get", input=f"protocol={protocol}\nhost=llm.example.com\n\n")
-        assert not answered and (result.returncode, result.stdout) == (0, "")
+    result, answered = same(box, "get", input="protocol=https\nhost=copilot.example.com\n\n")
+    assert answered and result.pairs()["password"]
+    for protocol in ("http", "ftp", "HTTPS"):
+        for host in ("copilot.example.com", "llm.example.com"):
+            result, answered = same(box, "get", input=f"protocol={protocol}\nhost={host}\n\n")
+            assert not answered and (result.returncode, result.stdout) == (0, ""), protocol
 
 
 def test_a_profile_named_on_the_command_line_gets_only_its_own_hosts(ready):
@@ -222,8 +228,10 @@ def test_without_routes_or_a_token_file_the_full_path_answers(ready):
 
 def test_a_host_remembered_from_the_state_is_checked_against_the_token_file(ready):
     box = ready
-    box.config_path.write_text(box.config_path.read_text().replace(
-        f'hosts = ["{box.server.host}"]', 'hosts = ["api.githubcopilot.com"]'))
+    config = box.config_path.read_text()
+    claimed = f'hosts = ["{box.server.host}", "copilot.example.com"]'
+    assert claimed in config
+    box.config_path.write_text(config.replace(claimed, 'hosts = ["api.githubcopilot.com"]'))
     settle(box.config_path)
     first = box.call("get", input=box.credential())  # by the API host copilot's state names
     assert first.pairs()["password"]
@@ -259,6 +267,7 @@ def test_without_stdin_or_stdout_it_leaves_the_work_to_the_full_path(ready, monk
     (["--profile", "", "get"], None), (["--profile=", "get"], None),
     (["--profile", "a", "--profile", "a", "get"], None),
     (["--format", "raw", "--format=raw", "token"], None),
+    (["--profile", "a", "--profile", "raw", "token"], None),
     (["get", "extra"], None), (["--profilex", "get"], None), (["token", "--renew"], None),
 ])
 def test_it_recognises_only_plain_get_and_token(argv, want):
@@ -270,3 +279,32 @@ def test_a_command_line_it_does_not_recognise_reads_nothing(ready):
     stdin = io.BytesIO(box.credential().encode())
     code, handoff = fast.main(["get", "--format", "json"], stdin, io.StringIO(), box.env)
     assert code is None and handoff.credential is None and stdin.tell() == 0
+
+
+def test_without_argv_it_reads_the_command_line(ready, monkeypatch):
+    box = ready
+    out = io.StringIO()
+    monkeypatch.setattr("sys.argv", ["git-credential-copilot", "token"])
+    assert fast.main(None, None, out, box.env)[0] == 0
+    assert out.getvalue() == box.state()["token"]["token"] + "\n"
+    monkeypatch.setattr("sys.argv", ["git-credential-copilot", "token", "--format", "json"])
+    assert fast.main(None, None, out, box.env)[0] is None
+
+
+def test_an_answer_that_cannot_be_delivered_is_left_to_the_full_path(ready):
+    """A closed stdout: the full path says so in one line (test_attacks), not the exit."""
+    class Closed(io.StringIO):
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    box = ready
+    assert fast.main(["token"], None, Closed(), box.env)[0] is None
+
+
+def test_an_interrupt_is_never_swallowed():
+    class Interrupted:
+        def readline(self, limit: int = -1) -> bytes:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fast.main(["get"], Interrupted(), io.StringIO(), {})

@@ -233,7 +233,7 @@ def test_erase(tmp_path, case, password, dropped):
 def test_erase_of_a_token_minted_seconds_ago_blames_the_server(tmp_path):
     box = Box(tmp_path, cached=cached(5))
     box.lc.erase("tok_cached")
-    assert "5 s ago was rejected" in box.stderr.getvalue()
+    assert "a token minted 5 s ago was rejected" in box.stderr.getvalue()
 
 
 def test_three_quick_erases_raise_the_alarm(tmp_path):
@@ -262,8 +262,10 @@ def test_store_caches_only_tokens_it_can_time(tmp_path, case, password, expiry, 
     box = Box(tmp_path)
     box.lc.store("oauth2", password, expiry)
     got = box.state.token
-    assert (got is not None and got.token == "tok_given") == kept, case
+    assert (got is not None) == kept, case
+    assert box.path.exists() == kept  # nothing written for a token it cannot cache
     if kept:
+        assert got is not None and got.token == "tok_given"
         assert got is not None and got.username == ""  # oauth2 is a placeholder, not a person
 
 
@@ -571,7 +573,8 @@ def test_the_longest_min_ttl_a_server_allows(lifetime, refresh_in, longest):
 
 def test_a_min_ttl_at_the_limit_is_asked_of_the_server_one_above_is_refused(tmp_path):
     box = Box(tmp_path, ["ok"], cached=cached(1790))  # expired; its server allows 1365
-    with pytest.raises(CredentialError, match="allows is 1365 s"):
+    with pytest.raises(CredentialError, match="tokens live 1800 s, so the longest --min-ttl "
+                                              "it allows is 1365 s"):
         box.lc.token(min_ttl=1366)
     assert box.provider.minted == []
     assert box.lc.token(min_ttl=1365).token == "tok_minted_1"
@@ -583,6 +586,146 @@ def test_a_min_ttl_learnt_from_another_servers_token_does_not_refuse(tmp_path):
     with pytest.raises(CredentialError, match="valid|allows"):
         lc.token(min_ttl=1500)  # the new token is too short: said after one mint
     assert len(box.provider.minted) == 1
+
+
+class Racer(Locks):
+    """A lock another process held until it had written ``token``: the state read under the
+    lock is not the one read before it."""
+
+    def __init__(self, box: Box, token: Token | None):
+        super().__init__()
+        self.box, self.token = box, token
+
+    def __enter__(self) -> Locks:
+        state.write(self.box.path, state.State(token=self.token), lambda line: None)
+        return self
+
+
+def racing(box: Box, token: Token) -> Racer:
+    racer = Racer(box, token)
+    box.lc.parts.lock = racer
+    return racer
+
+
+def test_a_token_another_process_minted_while_this_one_waited_is_taken_not_minted_again(
+        tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(3600))
+    theirs = Token("tok_theirs", int(NOW) + 1800, int(NOW) + 1500, int(NOW))
+    racing(box, theirs)
+    assert box.lc.token() == theirs
+    assert box.provider.minted == [] and box.lc.parts.lock.taken == ["get"]
+
+
+def test_a_min_ttl_the_new_token_of_another_process_cannot_meet_fails_without_a_mint(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(5000, lifetime=7200))  # its server allowed 5415
+    racing(box, Token("tok_theirs", int(NOW) + 1800, int(NOW) + 1500, int(NOW)))
+    with pytest.raises(CredentialError, match="allows is 1425 s"):
+        box.lc.token(min_ttl=3000)
+    assert box.provider.minted == []
+
+
+def test_a_min_ttl_that_cannot_be_met_fails_before_taking_the_lock(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(1790))
+    with pytest.raises(CredentialError):
+        box.lc.token(min_ttl=1366)
+    assert box.locks.taken == [] and box.provider.minted == []
+
+
+def test_a_server_with_very_short_lived_tokens_still_serves_get(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(100, lifetime=30))  # allows no --min-ttl at all
+    assert box.lc.token().token == "tok_minted_1"
+
+
+@pytest.mark.parametrize("age, mints", [(RENEW_GRACE - 1, 0), (RENEW_GRACE, 1)])
+def test_where_the_api_cannot_say_a_token_minted_within_the_minute_is_kept(tmp_path, age, mints):
+    assert RENEW_GRACE == 60
+    box = Box(tmp_path, ["ok"], cached=cached(age))
+    box.provider.accepted = None  # the provider has no cheap authenticated request
+    box.lc.renew()
+    assert len(box.provider.minted) == mints
+
+
+def test_a_login_under_the_servers_key_comes_before_one_an_older_version_left(tmp_path):
+    box = Box(tmp_path, ["ok"], grant=STORED)  # the older one, under "p"
+    newer = Grant(access_token="gho_newer")
+    box.store.data["p@srv"] = newer.to_dict()
+    lc = lifecycle(box, issuer="srv", login_key="p@srv", legacy_login=True)
+    lc.token()
+    assert box.provider.minted == [newer]
+    assert Grant.from_dict(box.store.data["p@srv"]) == newer
+
+
+def test_renew_with_nothing_cached_mints(tmp_path):
+    box = Box(tmp_path, ["ok"])
+    assert box.lc.renew().token == "tok_minted_1" and box.locks.taken == ["renew"]
+
+
+def test_renew_with_short_lived_tokens_and_no_min_ttl_mints(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(100, lifetime=30))
+    assert box.lc.renew().token == "tok_minted_1"
+
+
+def test_a_just_minted_token_of_another_server_is_not_kept_by_renew(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(10))  # issuer ""
+    assert lifecycle(box, issuer="srv").renew().token == "tok_minted_1"
+
+
+def test_renew_fails_before_the_lock_for_a_min_ttl_the_server_cannot_meet(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(1790))
+    with pytest.raises(CredentialError, match="allows is 1365 s"):
+        box.lc.renew(min_ttl=1366)
+    assert box.locks.taken == [] and box.provider.minted == []
+
+
+def test_renew_says_so_when_the_new_token_is_shorter_than_asked(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(5000, lifetime=7200))  # its server allowed 5415
+    with pytest.raises(CredentialError, match="allows is 1425 s"):
+        box.lc.renew(min_ttl=3000)  # the new one lives 1800 s
+    assert len(box.provider.minted) == 1
+
+
+def test_renew_takes_the_token_another_renewer_minted_while_it_waited(tmp_path):
+    box = Box(tmp_path, ["ok"], cached=cached(600))
+    theirs = Token("tok_theirs", int(NOW) + 1800, int(NOW) + 1500, int(NOW))
+    racing(box, theirs)
+    assert box.lc.renew() == theirs and box.provider.minted == []
+
+
+def test_an_erase_of_a_token_another_process_replaced_meanwhile_keeps_the_new_one(tmp_path):
+    box = Box(tmp_path, cached=cached(600))
+    theirs = Token("tok_theirs", int(NOW) + 1800, int(NOW) + 1500, int(NOW))
+    racing(box, theirs)
+    box.lc.erase("tok_cached")
+    assert box.state.token == theirs and box.state.erased == ()
+
+
+def test_an_erase_another_process_made_meanwhile_is_not_made_again(tmp_path):
+    box = Box(tmp_path, cached=cached(5))
+    box.lc.parts.lock = Racer(box, None)  # it erased the token
+    box.lc.erase("tok_cached")
+    assert box.state.token is None and box.stderr.getvalue() == ""
+
+
+def test_an_erase_with_nothing_cached_takes_no_lock(tmp_path):
+    box = Box(tmp_path)
+    box.lc.erase("tok_any")
+    box.lc.erase("")
+    assert box.locks.taken == [] and box.stderr.getvalue() == ""
+
+
+def test_a_timed_token_git_hands_over_replaces_the_cached_one(tmp_path):
+    box = Box(tmp_path, cached=cached(60))
+    box.lc.store("oauth2", "tok_given", str(int(NOW) + 600))
+    assert box.state.token is not None and box.state.token.token == "tok_given"
+
+
+def test_a_stored_login_is_tried_even_when_an_environment_variable_with_it_was_rejected(
+        tmp_path):
+    """The dead list is about variables: the same token kept by ``login`` is asked again."""
+    box = Box(tmp_path, ["ok"], grant=STORED)
+    state.write(box.path, state.State().mark_dead("gho_stored"), lambda line: None)
+    assert box.lc.token().token == "tok_minted_1"
+    assert box.provider.minted == [STORED]
 
 
 def test_renew_replaces_a_token_rejected_just_after_it_was_minted(tmp_path):

@@ -144,6 +144,8 @@ def test_reading_a_token_fills_the_optional_fields_and_converts_lists_and_whole_
     got = Token.from_dict(raw)
     assert got == Token("t", 2, 1, 0, "", "", STORE, "", ("GH_TOKEN",), "i")
     assert isinstance(got.expires_at, int) and got.overrides == ("GH_TOKEN",)
+    del raw["overrides"]
+    assert Token.from_dict(raw).overrides == ()
 
 
 @pytest.mark.parametrize("change", [

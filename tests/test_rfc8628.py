@@ -203,6 +203,7 @@ def test_the_interval_the_server_states(interval, want):
     ("interval", False, False), ("interval", -1, False),
     ("user_code", "", False), ("device_code", "", False), ("verification_uri", "", False),
     ("verification_uri_complete", "https://x/\x1b[2J", False),
+    ("device_code", ["dev"], False), ("user_code", {"U": 1}, False),
 ])
 @responses.activate
 def test_numbers_and_texts_out_of_range_are_refused(field, value, ok):
@@ -281,6 +282,15 @@ def test_slow_down_adds_5_seconds_or_takes_the_servers_longer_interval(stated, w
     waits = FakeClock()
     assert poll(code(interval=5), waits).access_token == "gho_x"
     assert waits.sleeps == want
+
+
+@responses.activate
+def test_an_error_page_is_said_as_the_status_it_came_with_not_as_garbage():
+    responses.post(CODE_URL, status=404, body="<html><body>Not Found</body></html>")
+    with pytest.raises(ServerError) as e:
+        rfc8628.request_code(Transport(), CODE_URL, "client")
+    assert str(e.value).startswith(f"{CODE_URL} answered HTTP 404 (")
+    assert "garbage" not in str(e.value)
 
 
 @pytest.mark.parametrize("interval, want", [(0, 5), (None, 5), (0.2, 5), (1, 1), (7, 7)])
