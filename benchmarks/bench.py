@@ -191,7 +191,9 @@ def cached_cases(server: FakeGitHub, root: Path, bin_dir: Path) -> list[Case]:
         Case("python -c pass", [python, "-c", "pass"], none_env),
         Case("python -I -S -c pass", [python, "-I", "-S", "-c", "pass"], none_env),
     ]
-    for style, command in (("install.sh launcher", [str(launcher)]), ("pip's script", [exe])):
+    styles = (("install.sh launcher", [str(launcher)]),
+              ("python -I -S script", [python, "-I", "-S", exe]), ("pip's script", [exe]))
+    for style, command in styles:
         cases.append(Case(f"{style}: get, no config file", [*command, "get"], none_env,
                           credential(COPILOT_HOST)))
         cases.append(Case(f"{style}: token, no config file", [*command, "token"], none_env))

@@ -154,7 +154,7 @@ def write_private(path: str, data: bytes, notice: Notice = quiet, durable: bool 
             os.close(fd)
         osdeps.replace(tmp, path)
         if durable:
-            _fsync_dir(directory)
+            fsync_dir(directory)
     except OSError as e:
         _unlink_quietly(tmp)
         raise StoreError(f"cannot write {path}: {e.strerror}; nothing was changed") from e
@@ -194,7 +194,8 @@ def _age(path: str) -> float:
         return 0.0
 
 
-def _fsync_dir(path: str) -> None:
+def fsync_dir(path: str) -> None:
+    """Make a rename in ``path`` durable; best effort (some filesystems refuse)."""
     try:
         fd = os.open(path, os.O_RDONLY | CLOEXEC)
     except OSError:

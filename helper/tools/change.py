@@ -29,6 +29,7 @@ from pathlib import Path
 
 from helper import osdeps
 from helper.errors import StoreError
+from helper.storage import private
 
 from .documents import ToolConfigError
 
@@ -208,7 +209,7 @@ def write_atomic(path: Path, text: str, mode: int) -> None:
             pass
         _write_new(tmp, text, mode)
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        private.fsync_dir(str(target.parent))
     except OSError as e:
         try:
             os.unlink(tmp)
@@ -234,19 +235,6 @@ def remove_dirs(dirs: Sequence[str]) -> None:
         except OSError as e:
             if e.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
                 raise StoreError(f"cannot remove {directory}: {e.strerror}") from e
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | _CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def apply(change: Change, now: float | None = None) -> Path | None:
