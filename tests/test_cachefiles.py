@@ -61,7 +61,7 @@ def test_the_key_names_the_config_file_the_code_and_every_input_of_the_configura
 def test_a_config_changed_less_than_3_seconds_ago_may_not_have_its_routes_saved():
     """FAT keeps 2-second stamps: an edit within the same tick could go unseen."""
     three = 3_000_000_000
-    assert RACY == three
+    assert three == RACY
     assert cachefiles.route_key(ENV, fake_stat(info(NOW_NS - three), info(5)),
                                 lambda: NOW_NS).settled
     assert not cachefiles.route_key(ENV, fake_stat(info(NOW_NS - three + 1), info(5)),
