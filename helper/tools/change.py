@@ -219,12 +219,7 @@ def write_atomic(path: Path, text: str, mode: int) -> None:
 
 
 def remove(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    except OSError as e:
-        raise StoreError(f"cannot remove {path}: {e.strerror}") from e
+    private.remove(str(path))
 
 
 def remove_dirs(dirs: Sequence[str]) -> None:
