@@ -7,7 +7,7 @@
 #
 # The package and its dependencies go into a private venv under
 # ${XDG_DATA_HOME:-~/.local/share}/git-credential-copilot-venv/ (pip fetches them from the
-# package index), and a two-line launcher into ~/.local/bin, where git looks for
+# package index), and a launcher into ~/.local/bin, where git looks for
 # `git-credential-copilot` when ~/.local/bin is on PATH. The program lives apart from the
 # login (${XDG_DATA_HOME:-~/.local/share}/git-credential-copilot/), so removing one never
 # breaks the other. Set PYTHON=/path/to/python3 to choose the interpreter.
@@ -31,7 +31,7 @@ marker="# $app launcher, written by install.sh; \`install.sh --uninstall\` remov
 # How the launcher starts Python: -I (no PYTHON* variables, no user site) and -S (no site,
 # no .pth files): faster, and nothing in the environment injects code into the helper. The
 # script then adds its venv's site-packages itself (scripts/git-credential-copilot).
-py_flags="-I -S"
+py_flags=-IS  # one word: a #! line carries one argument
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "install.sh: $*"; exit 1; }
@@ -102,13 +102,27 @@ pick_python() {
     die "no Python found (tried python3, python3.14 … python3.10, python): $(python_hint), then run install.sh again"
 }
 
-# The launcher for the venv $1, at $2. It runs the venv's Python on the venv's script rather
-# than the script itself: pip writes the script's #! line unquoted, so a venv under a path
-# with a space gives a script no kernel can start.
+# The launcher for the venv $1, at $2: a copy of the venv's script whose #! line names the
+# venv's Python with $py_flags, so the kernel starts Python directly. (pip writes the
+# script's own #! line without flags, and unquoted.) Where that cannot work - the venv's
+# path holds a space, a tab or a line break, each of which would end a #! line's path, or
+# the line is longer than this kernel takes (127 bytes before Linux 5.1) and the copy does
+# not run - the launcher is a sh script that runs that Python on the venv's script instead:
+# a sh hop, about a millisecond more per run.
 write_launcher() {
+    python=$1/bin/python
+    case $python in
+        *[" 	
+"]*) ;;
+        *)
+            {
+                printf '#!%s %s\n%s\n' "$python" "$py_flags" "$marker"
+                sed 1d "$1/bin/$app"
+            } >"$2" && chmod 755 "$2" && "$2" --version >/dev/null 2>&1 && return 0 ;;
+    esac
     {
         printf '#!/bin/sh\n%s\n' "$marker"
-        printf 'exec %s %s %s "$@"\n' "$(quote "$1/bin/python")" "$py_flags" "$(quote "$1/bin/$app")"
+        printf 'exec %s %s %s "$@"\n' "$(quote "$python")" "$py_flags" "$(quote "$1/bin/$app")"
     } >"$2"
     chmod 755 "$2"
 }

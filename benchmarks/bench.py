@@ -1,7 +1,8 @@
 """Benchmarks for the two hot spots: the cached ``get`` and a crowd refreshing at once.
 
 Run from a checkout: ``python3 benchmarks/bench.py`` (any Python >= 3.10 with venv and pip).
-It builds its own fresh venv with a regular (non-editable) ``pip install .``, so the figures
+It installs a copy of the checkout with ``install.sh`` under a temporary HOME (a regular,
+non-editable ``pip install`` into a fresh venv, and install.sh's launcher), so the figures
 are what a user's install costs, and runs everything against the project's fake GitHub /
 Copilot server on 127.0.0.1 (tests/fakeserver.py): no network is needed beyond the package
 registry for the install.
@@ -47,19 +48,24 @@ COPILOT_HOST = "api.githubcopilot.com"
 
 # -- the install -------------------------------------------------------------------------------
 
-def fresh_venv(where: Path) -> Path:
-    """A new venv with a regular install of this checkout; returns its bin directory."""
-    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
-    bin_dir = where / "bin"
-    # Build from a copy: a build in the checkout would leave build/ and *.egg-info behind.
-    src = where.parent / "src"
+def fresh_install(where: Path) -> Path:
+    """A new install of this checkout by install.sh (a regular pip install into a new venv,
+    and install.sh's launcher), under ``where``; returns the venv's bin directory. The
+    launcher is ``where/home/.local/bin/git-credential-copilot``."""
+    # Install from a copy: a build in the checkout would leave build/ and *.egg-info behind.
+    src = where / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
-    pip = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q",
-                          "--disable-pip-version-check", str(src)],
-                         capture_output=True, text=True, check=False)
-    check(pip.returncode == 0, f"pip install failed:\n{pip.stdout}{pip.stderr}")
-    return bin_dir
+        ".git", ".venv", ".tools", "build", "dist", "*.egg-info", "__pycache__",
+        ".pytest_cache"))
+    (where / "home").mkdir()
+    env = {**os.environ, "HOME": str(where / "home"), "XDG_DATA_HOME": str(where / "data"),
+           "PYTHON": sys.executable}
+    env.pop("VIRTUAL_ENV", None)
+    run = subprocess.run(["sh", str(src / "install.sh")], env=env, capture_output=True,
+                         text=True, check=False)
+    check(run.returncode == 0, f"install.sh failed:\n{run.stdout}{run.stderr}")
+    (venv,) = (where / "data" / "git-credential-copilot-venv").iterdir()
+    return venv / "bin"
 
 
 # -- timing one process ------------------------------------------------------------------------
@@ -182,10 +188,8 @@ def cached_cases(server: FakeGitHub, root: Path, bin_dir: Path) -> list[Case]:
     # holding the seeded token as if github.com's Copilot had minted it.
     none_env = {**sandbox_env(root, bin_dir, None), "XDG_STATE_HOME": str(root / "state-none")}
     _as_if_from_github_com(seed, none_env)
-    # install.sh's launcher: sh, then the venv's Python isolated and without site.
-    launcher = root / "launcher"
-    launcher.write_text(f'#!/bin/sh\nexec "{bin_dir}/python" -I -S "{exe}" "$@"\n')
-    launcher.chmod(0o755)
+    # install.sh's launcher: the venv's Python, isolated and without site (-I -S).
+    launcher = root / "install" / "home" / ".local" / "bin" / "git-credential-copilot"
     python = str(bin_dir / "python")
     cases = [
         Case("python -c pass", [python, "-c", "pass"], none_env),
@@ -327,7 +331,7 @@ def main() -> None:
     print(f"git-credential-copilot benchmark: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        bin_dir = fresh_venv(root / "venv")
+        bin_dir = fresh_install(root / "install")
         (root / "home").mkdir()
         server = FakeGitHub().start()
         try:

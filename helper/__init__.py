@@ -10,8 +10,6 @@ In-process API for Python callers (it shares the store, cache and lock with the 
 This module stays tiny: the command line imports it on every cached ``get``.
 """
 
-from __future__ import annotations
-
 __version__ = "0.1.0"
 __all__ = ["get_token", "erase", "Token", "HelperError", "__version__"]
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
     from helper.errors import HelperError
 
 
-def get_token(profile: str | None = None) -> Token:
+def get_token(profile: str | None = None) -> "Token":
     """A fresh token for ``profile`` (default: the configured default profile).
 
     Raises helper.HelperError (with a one-line message) when none can be produced.

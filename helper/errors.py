@@ -51,8 +51,6 @@ credential, with its ``mask``. The register is process-wide on purpose: a secret
 masked in a message built by code that never saw it.
 """
 
-from __future__ import annotations
-
 
 class HelperError(Exception):
     """Base class: a one-line message for a person."""

@@ -7,16 +7,15 @@ the same input reader (``commands.protocol``), the same route choice (``core.rou
 same token checks (``storage.records``), the same answer. Anything uncertain returns a
 ``Handoff`` to ``helper.commands.main``, which does the whole job with what was read.
 
-Imports: ``os``, ``sys``, ``time`` and those stdlib-only modules; never ``re``, ``json``,
-``pathlib``, ``typing`` or the network and secret-store libraries (a test checks).
+Imports: ``sys``, ``time`` and those stdlib-only modules; never ``os`` (``osdeps`` says
+why), ``re``, ``json``, ``pathlib``, ``typing`` or the network and secret-store libraries (a
+test checks).
 """
 
-from __future__ import annotations
-
-import os
 import sys
 import time
 
+from helper import osdeps
 from helper.commands import protocol
 from helper.core import cachefiles, routes
 from helper.errors import ProtocolError
@@ -26,6 +25,7 @@ from helper.storage import paths, private
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds here
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from os import stat_result
     from typing import BinaryIO, TextIO
 
     from helper.storage.records import Token
@@ -47,16 +47,16 @@ class _Uncertain(Exception):
     """Not certain: the full path answers."""
 
 
-def main(argv: Sequence[str] | None = None, stdin: BinaryIO | None = None,
-         stdout: TextIO | None = None, env: Mapping[str, str] | None = None,
-         stat: Callable[[str], os.stat_result] = os.stat) -> tuple[int | None, Handoff]:
+def main(argv: "Sequence[str] | None" = None, stdin: "BinaryIO | None" = None,
+         stdout: "TextIO | None" = None, env: "Mapping[str, str] | None" = None,
+         stat: "Callable[[str], stat_result]" = osdeps.native.stat) -> "tuple[int | None, Handoff]":
     """(0, handoff) when the answer is written; (None, handoff) for the full path."""
     handoff = Handoff()
     args = recognise(sys.argv[1:] if argv is None else argv)
     if args is None:
         return None, handoff
     action, profile = args
-    env = os.environ if env is None else env
+    env = osdeps.environ() if env is None else env
     out = stdout if stdout is not None else sys.stdout
     try:
         if action == "get":
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None, stdin: BinaryIO | None = None,
     return 0, handoff
 
 
-def recognise(argv: Sequence[str]) -> tuple[str, str] | None:
+def recognise(argv: "Sequence[str]") -> tuple[str, str] | None:
     """(action, --profile) when ``argv`` is a plain ``get`` or ``token [--format raw]`` the
     cached path may answer; None for anything else (the full parser then reads it)."""
     action = profile = fmt = None
@@ -109,8 +109,8 @@ def recognise(argv: Sequence[str]) -> tuple[str, str] | None:
     return action, profile or ""
 
 
-def _answer_get(asked: protocol.Credential, override: str, env: Mapping[str, str],
-                stat: Callable[[str], os.stat_result], handoff: Handoff) -> str:
+def _answer_get(asked: "protocol.Credential", override: str, env: "Mapping[str, str]",
+                stat: "Callable[[str], stat_result]", handoff: "Handoff") -> str:
     host = asked.host.lower()
     if not transport_ok(asked.protocol, asked.host):
         raise _Uncertain
@@ -126,8 +126,8 @@ def _answer_get(asked: protocol.Credential, override: str, env: Mapping[str, str
     return protocol.encode(protocol.answer(asked, token, host_of(base) if base else ""))
 
 
-def _answer_token(override: str, env: Mapping[str, str], stat: Callable[[str], os.stat_result],
-                  handoff: Handoff) -> str:
+def _answer_token(override: str, env: "Mapping[str, str]", stat: "Callable[[str], stat_result]",
+                  handoff: "Handoff") -> str:
     state_dir = paths.state_path(env)
     choice = _choose(state_dir, "", override, env, stat, handoff)
     if choice is None:
@@ -136,8 +136,8 @@ def _answer_token(override: str, env: Mapping[str, str], stat: Callable[[str], o
     return token.token + "\n"
 
 
-def _choose(state_dir: str, host: str, override: str, env: Mapping[str, str],
-            stat: Callable[[str], os.stat_result], handoff: Handoff) -> routes.Choice | None:
+def _choose(state_dir: str, host: str, override: str, env: "Mapping[str, str]",
+            stat: "Callable[[str], stat_result]", handoff: "Handoff") -> "routes.Choice | None":
     """The route the saved routes choose (None: no profile claims the host); _Uncertain
     unless they are current."""
     key = cachefiles.route_key(env, stat)
@@ -150,14 +150,14 @@ def _choose(state_dir: str, host: str, override: str, env: Mapping[str, str],
     return choice
 
 
-def _fresh_token(state_dir: str, route: routes.Route, env: Mapping[str, str],
-                 ) -> tuple[Token, str]:
+def _fresh_token(state_dir: str, route: "routes.Route", env: "Mapping[str, str]",
+                 ) -> "tuple[Token, str]":
     """The profile's token and its state's API base, if fresh and this caller's; else
     _Uncertain."""
     data = private.read_private(cachefiles.token_file(state_dir, route.name))
     if data is None:
         raise _Uncertain
-    state = os.lstat(os.path.join(state_dir, f"{route.name}.json"))
+    state = osdeps.native.lstat(osdeps.join(state_dir, f"{route.name}.json"))
     token, api_base, dead = cachefiles.decode_token(data.decode("utf-8"), cachefiles.stamp(state))
     if not (token.fresh(time.time()) and token.serves(env, route.issuer, dead)):
         raise _Uncertain

@@ -7,8 +7,6 @@ the cached ``get``'s path: it imports ``sys``, ``helper.osdeps`` and ``helper.fa
 and the full command line only when the cached path hands over.
 """
 
-from __future__ import annotations
-
 import sys
 
 from helper import fast, osdeps

@@ -10,13 +10,25 @@ functions are tested by passing ``platform``, but they have not run on those sys
 import) so a test can ask for another OS's answer; a call that exists on one OS only sits
 behind a ``sys.platform`` test, which mypy understands.
 
-Imports: ``os`` and ``sys`` only - the cached ``get`` imports this module.
+Imports: ``sys`` and the interpreter's built-in OS module only - the cached ``get`` imports
+this module, and ``os`` costs it more than a millisecond (``os`` loads ``_collections_abc``,
+``stat`` and ``posixpath``; none is loaded by an interpreter started ``-I -S``). Like
+``importlib._bootstrap_external``, which cannot import ``os`` either, it calls ``posix`` (or
+``nt``) directly, under the name ``native``, and keeps its own few path rules (``join``,
+``dirname``, ``basename``, ``isabs``, ``lexists``): ``posixpath``'s, for ``str``. Every module
+the cached ``get`` imports goes through them; a test keeps ``os`` out of that path.
 """
 
-from __future__ import annotations
-
-import os
 import sys
+
+if sys.platform == "win32":
+    import nt
+
+    native = nt
+else:
+    import posix
+
+    native = posix
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
 if TYPE_CHECKING:
@@ -35,13 +47,70 @@ WINDOWS = "win32"
 # is in text mode: "\n" written as "\r\n", read back as "\n" and stopped at a Ctrl-Z - a file
 # of ours would not read back as the bytes written, and ``private.read_private``'s size check
 # would refuse every one. EVERY_OPEN is what every open of ours adds.
-NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
-NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
-EVERY_OPEN: int = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+NOFOLLOW: int = getattr(native, "O_NOFOLLOW", 0)
+NONBLOCK: int = getattr(native, "O_NONBLOCK", 0)
+EVERY_OPEN: int = getattr(native, "O_CLOEXEC", 0) | getattr(native, "O_BINARY", 0)
 
 STALE_TEMP = 600.0  # seconds: Windows' test for an abandoned temp file (see writer_gone)
 REPLACE_TRIES = 20  # Windows: os.replace attempts while a reader holds the target open
 REPLACE_PAUSE = 0.025  # seconds between them: 20 tries, about half a second in all
+
+
+# -- paths and the environment, without ``os`` -------------------------------------------------
+
+if sys.platform == "win32":
+    # The command starts with ``site`` there (pip's .exe), so ``os`` is loaded already, and
+    # Windows paths (drives, UNC, two separators) are ntpath's to parse.
+    import os
+
+    join, dirname, basename = os.path.join, os.path.dirname, os.path.basename
+    isabs, lexists = os.path.isabs, os.path.lexists
+
+    def environ() -> "Mapping[str, str]":
+        """The process environment, as ``os.environ`` has it."""
+        return os.environ
+else:
+    def join(directory: str, *names: str) -> str:
+        """``os.path.join`` (posixpath's rule)."""
+        path = directory
+        for name in names:
+            if name.startswith("/"):
+                path = name
+            elif not path or path.endswith("/"):
+                path += name
+            else:
+                path += "/" + name
+        return path
+
+    def dirname(path: str) -> str:
+        """``os.path.dirname`` (posixpath's rule)."""
+        head = path[:path.rfind("/") + 1]
+        if head and head != "/" * len(head):
+            head = head.rstrip("/")
+        return head
+
+    def basename(path: str) -> str:
+        """``os.path.basename`` (posixpath's rule)."""
+        return path[path.rfind("/") + 1:]
+
+    def isabs(path: str) -> bool:
+        """``os.path.isabs`` (posixpath's rule)."""
+        return path.startswith("/")
+
+    def lexists(path: str) -> bool:
+        """``os.path.lexists``: something is there, a dangling symlink included."""
+        try:
+            native.lstat(path)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def environ() -> "Mapping[str, str]":
+        """The process environment, decoded as ``os.environ`` decodes it (the file system's
+        encoding; undecodable bytes as surrogates)."""
+        code = sys.getfilesystemencoding()
+        return {key.decode(code, "surrogateescape"): value.decode(code, "surrogateescape")
+                for key, value in native.environ.items()}
 
 
 def owned(uid: int, platform: str = PLATFORM) -> bool:
@@ -77,7 +146,7 @@ def writer_gone(pid: int, age: float, platform: str = PLATFORM) -> bool:
     if platform == WINDOWS:
         return age > STALE_TEMP
     try:
-        os.kill(pid, 0)
+        native.kill(pid, 0)
     except ProcessLookupError:
         return True
     except OSError:
@@ -86,8 +155,8 @@ def writer_gone(pid: int, age: float, platform: str = PLATFORM) -> bool:
 
 
 def replace(source: str, target: str, platform: str = PLATFORM,
-            rename: Callable[[str, str], None] = os.replace,
-            pause: Callable[[float], None] | None = None) -> None:
+            rename: "Callable[[str, str], None]" = native.replace,
+            pause: "Callable[[float], None] | None" = None) -> None:
     """``os.replace``, atomic on every OS. On Windows a file another process has open (a
     cached ``get`` reading it) cannot be replaced - Python opens files without
     ``FILE_SHARE_DELETE`` - and the rename fails with PermissionError until it is closed:
@@ -115,11 +184,11 @@ if sys.platform == "win32":
         """Windows: nothing - its mode bits are made up; the profile's ACL decides (owned)."""
 else:
     def _euid() -> int:
-        return os.geteuid()
+        return native.geteuid()
 
     def chmod_fd(fd: int, mode: int) -> None:
         """Set the open file ``fd``'s permission bits (the umask may have taken some away)."""
-        os.fchmod(fd, mode)
+        native.fchmod(fd, mode)
 
 
 def file_store_note(platform: str = PLATFORM) -> str:
@@ -151,7 +220,7 @@ DIR_INPUTS = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_H
               "APPDATA", "LOCALAPPDATA", "USERPROFILE")
 
 
-def app_dir(kind: str, env: Mapping[str, str], platform: str = PLATFORM) -> str:
+def app_dir(kind: str, env: "Mapping[str, str]", platform: str = PLATFORM) -> str:
     """The helper's directory of ``kind``: ``config`` (settings), ``state`` (short-lived
     tokens, locks), ``data`` (the file store's logins), ``cache`` (what may be fetched again).
 
@@ -166,19 +235,26 @@ def app_dir(kind: str, env: Mapping[str, str], platform: str = PLATFORM) -> str:
     """
     var, default = XDG[kind]
     value = env.get(var, "")
-    if value and os.path.isabs(value):  # the spec: a relative path is invalid, ignore it
-        return os.path.join(value, APP)
+    if value and isabs(value):  # the spec: a relative path is invalid, ignore it
+        return join(value, APP)
     if platform == WINDOWS:
-        profile = env.get("USERPROFILE") or os.path.expanduser("~")
+        profile = env.get("USERPROFILE") or _home()
         if kind == "config":
-            return os.path.join(_absolute(env, "APPDATA", profile, "Roaming"), APP)
-        return os.path.join(_absolute(env, "LOCALAPPDATA", profile, "Local"), APP, kind)
-    return os.path.join(env.get("HOME") or os.path.expanduser("~"), default, APP)
+            return join(_absolute(env, "APPDATA", profile, "Roaming"), APP)
+        return join(_absolute(env, "LOCALAPPDATA", profile, "Local"), APP, kind)
+    return join(env.get("HOME") or _home(), default, APP)
 
 
-def _absolute(env: Mapping[str, str], var: str, profile: str, under: str) -> str:
+def _absolute(env: "Mapping[str, str]", var: str, profile: str, under: str) -> str:
     value = env.get(var, "")
-    return value if value and os.path.isabs(value) else os.path.join(profile, "AppData", under)
+    return value if value and isabs(value) else join(profile, "AppData", under)
+
+
+def _home() -> str:
+    """The home directory without HOME (USERPROFILE): the password database's, as ``~``."""
+    import os
+
+    return os.path.expanduser("~")
 
 
 # -- the installed command ---------------------------------------------------------------------
@@ -207,7 +283,7 @@ NO_BROWSER = ("no browser can be opened here (no DISPLAY, WAYLAND_DISPLAY or BRO
               "WSL, no wslview)")
 
 
-def browser_command(env: Mapping[str, str], platform: str = PLATFORM,
+def browser_command(env: "Mapping[str, str]", platform: str = PLATFORM,
                     osrelease: str = "/proc/sys/kernel/osrelease") -> list[str] | None:
     """The command that opens a link (the link is its last argument), or None when no browser
     can open here (``auto`` then signs in with a device code).
@@ -227,8 +303,10 @@ def browser_command(env: Mapping[str, str], platform: str = PLATFORM,
     return [wslview] if wslview else None
 
 
-def find_command(name: str, env: Mapping[str, str]) -> str | None:
+def find_command(name: str, env: "Mapping[str, str]") -> str | None:
     """The executable ``name`` on ``env``'s PATH (``shutil.which``, without its imports)."""
+    import os
+
     for folder in env.get("PATH", "").split(os.pathsep):
         candidate = os.path.join(folder, name)
         if folder and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
@@ -239,7 +317,7 @@ def find_command(name: str, env: Mapping[str, str]) -> str | None:
 # -- WSL ---------------------------------------------------------------------------------------
 
 
-def is_wsl(env: Mapping[str, str], platform: str = PLATFORM,
+def is_wsl(env: "Mapping[str, str]", platform: str = PLATFORM,
            osrelease: str = "/proc/sys/kernel/osrelease") -> bool:
     """Linux inside Windows (WSL 1 or 2): ``WSL_DISTRO_NAME`` is set in its shells, and its
     kernel's release names Microsoft (``5.15.153.1-microsoft-standard-WSL2``)."""
@@ -266,8 +344,8 @@ class Finding:
         self.fix = fix
 
 
-def wsl_findings(env: Mapping[str, str], platform: str = PLATFORM,
-                 osrelease: str = "/proc/sys/kernel/osrelease") -> list[Finding]:
+def wsl_findings(env: "Mapping[str, str]", platform: str = PLATFORM,
+                 osrelease: str = "/proc/sys/kernel/osrelease") -> "list[Finding]":
     """Under WSL: where the login is kept and how a browser sign-in opens; nothing elsewhere."""
     if not is_wsl(env, platform, osrelease):
         return []

@@ -39,12 +39,12 @@ def settle(path: Path) -> None:
     os.utime(path, (past, past))
 
 
-def traced(exe: Path, args: tuple[str, ...], data: bytes, env: dict,
-           script: bool = True) -> tuple[Result, set[str]]:
-    """Run the installed command (or, not ``script``, its venv's python); its result and
-    every module it imported."""
+def traced(exe: Path, args: tuple[str, ...], data: bytes, env: dict, script: bool = True,
+           flags: tuple[str, ...] = ()) -> tuple[Result, set[str]]:
+    """Run the installed command (or, not ``script``, its venv's python) with the
+    interpreter's ``flags``; its result and every module it imported."""
     python = exe.parent / "python"
-    argv = [str(python), "-X", "importtime", *([str(exe)] if script else []), *args]
+    argv = [str(python), "-X", "importtime", *flags, *([str(exe)] if script else []), *args]
     proc = subprocess.run(argv, input=data, capture_output=True, env=env, timeout=60)
     err = proc.stderr.decode()
     modules = {line.rsplit("|", 1)[1].strip() for line in err.splitlines()
@@ -473,5 +473,14 @@ def test_a_cached_get_imports_nothing_heavy_in_a_regular_install(ready, regular_
         result, modules = traced(regular_install, args, data.encode(), env)
         assert result.returncode == 0 and result.stdout, (args, result)
         assert sorted(modules & set(HEAVY)) == [], args
+        # Started as install.sh starts it (-I -S), nothing but the interpreter's own start
+        # and the helper's cached path: not even os (helper/osdeps.py says why).
+        isolated, loaded = traced(regular_install, args, data.encode(), env, flags=("-I", "-S"))
+        assert isolated.returncode == 0 and isolated.stdout == result.stdout, args
+        bare = traced(regular_install, ("-c", "pass"), b"", env, script=False,
+                      flags=("-I", "-S"))[1]
+        extra = sorted(name for name in loaded - bare if not name.startswith("helper"))
+        assert extra == [], (args, extra)
+        # Last: the in-process full path saves routes of its own code (the checkout's).
         assert result.stdout == box.call(*args, input=data, env=env).stdout
 

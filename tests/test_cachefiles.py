@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from helper import osdeps
 from helper.core import cachefiles
 from helper.core.cachefiles import RACY, RouteKey, Unusable
 from helper.core.routes import Route, RouteTable
@@ -262,8 +263,8 @@ def test_routes_remembering_another_host_for_a_profile_are_dropped(tmp_path):
 def test_a_routes_file_that_vanishes_while_listed_is_skipped(tmp_path, monkeypatch):
     """A writer's temporary file is renamed away between listing and reading."""
     (tmp_path / "routes").mkdir(mode=0o700)
-    real = os.listdir
-    monkeypatch.setattr(os, "listdir", lambda path: ["vanished.tmp", *real(path)])
+    real = osdeps.native.listdir
+    monkeypatch.setattr(osdeps.native, "listdir", lambda path: ["vanished.tmp", *real(path)])
     cachefiles.drop_routes_remembering(str(tmp_path), "copilot", "h")
 
 
@@ -304,7 +305,8 @@ def test_no_token_no_token_file_and_a_token_that_cannot_be_cached_is_not(tmp_pat
 def test_the_token_file_is_not_fsynced(tmp_path, monkeypatch):
     """It is derived and checked on every read: a crash costs speed, not correctness."""
     synced = []
-    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    for module in (os, osdeps.native):
+        monkeypatch.setattr(module, "fsync", lambda fd: synced.append(fd))
     cachefiles.keep_token(str(state_file(tmp_path)), "", (), TOKEN, print)
     assert (tmp_path / "tokens" / "copilot").exists() and synced == []
 

@@ -11,9 +11,12 @@ import signal
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
+
+import helper
 
 from conftest import DEFAULT_CONFIG, EXE, quick_login, uncached
 from procs import Watched, device_login
@@ -510,18 +513,20 @@ def test_a_cached_get_imports_none_of_the_heavy_modules(logged_in):
     box = logged_in
     assert box.run("get", input=box.credential()).returncode == 0  # fills the cache
     question = box.credential().encode()
+    # Started as install.sh starts it (-I -S: no site, so nothing is loaded before us).
     probe = (
-        "import io, sys\n"
+        f"import io, sys; sys.path.insert(0, {str(Path(helper.__file__).parents[1])!r})\n"
         "from helper import fast\n"
         "out = io.StringIO()\n"
         f"code, _ = fast.main(['get'], stdin=io.BytesIO({question!r}), stdout=out)\n"
         "assert code == 0 and 'password=' in out.getvalue(), code\n"
         "heavy = ('requests', 'keyring', 'filelock', 'dataclasses', 'typing', 'urllib3',\n"
-        "         'hashlib', 'tomllib', 'ssl', 'json', 'argparse')  # re, pathlib: the editable .pth\n"
+        "         'hashlib', 'tomllib', 'ssl', 'json', 'argparse', 're', 'pathlib', 'os',\n"
+        "         'collections', '__future__')\n"
         "print(' '.join(sorted(m for m in heavy if m in sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=box.env,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True,
+                            env=box.env, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().split() == []
     assert box.server.exchanges == 1

@@ -107,20 +107,25 @@ def top_level_imports(importtime_stderr: str) -> set[str]:
 
 
 def launched(command: Path) -> list[str]:
-    """What the installed command runs. install.sh's launcher names the venv's Python, its
-    flags and the venv's script on its `exec` line; pipx's link is the script itself."""
+    """What the installed command runs. install.sh's launcher is the venv's script with a
+    #! line naming the venv's Python and its flags, or (a path a #! line cannot carry) a sh
+    script naming them and the venv's script on its `exec` line; pipx's link is the script
+    itself."""
     text = command.read_text()
-    if not text.startswith("#!/bin/sh\n"):
-        script = command.resolve()
-        return [str(script.parent / "python"), str(script)]
-    (line,) = [line for line in text.splitlines() if line.startswith("exec ")]
-    words = shlex.split(line)
-    assert words[0] == "exec" and words[-1] == "$@", line
-    return words[1:-1]
+    first = text.splitlines()[0]
+    if text.startswith("#!/bin/sh\n"):
+        (line,) = [line for line in text.splitlines() if line.startswith("exec ")]
+        words = shlex.split(line)
+        assert words[0] == "exec" and words[-1] == "$@", line
+        return words[1:-1]
+    if first.endswith(" -IS"):
+        return [first[2:-4], "-IS", str(command)]
+    script = command.resolve()
+    return [str(script.parent / "python"), str(script)]
 
 
 def venv_of(command: Path) -> Path:
-    return Path(launched(command)[-1]).parents[1]
+    return Path(launched(command)[0]).parents[1]
 
 
 def assert_launcher_skips_re(command: Path) -> None:
@@ -177,6 +182,9 @@ def test_readme_install_command_then_git_finds_the_helper(home: Path, clone: Pat
     (home / ".profile").write_text(path_advice(installed.stderr) + "\n")
     found = login_shell(f"command -v {APP}", home, clone, 30).stdout.strip()
     assert found == str(home / ".local/bin" / APP)
+    # Started by the kernel straight into the venv's Python, isolated and without site.
+    first = Path(found).read_text().splitlines()[0]
+    assert first == f"#!{venv_of(Path(found))}/bin/python -IS", first
     assert_launcher_skips_re(Path(found))
 
     fill = login_shell(

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from helper import osdeps
 from helper.storage.lock import ProfileLock
 
 from conftest import require_executable
@@ -94,7 +95,8 @@ def test_fifty_renewers_of_a_fresh_token_do_not_queue_on_the_lock(logged_in):
 def test_a_refresh_fsyncs_nothing_but_a_login_it_stores(logged_in, monkeypatch):
     calls = []
     real = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    for module in (os, osdeps.native):  # the JSON files use os; the private primitives posix
+        monkeypatch.setattr(module, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
     assert logged_in.call("get", input=logged_in.credential()).returncode == 0
     assert logged_in.server.exchanges == 1 and calls == []  # before: 4 (state file, lock note)
     logged_in.call("logout")

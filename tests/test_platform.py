@@ -56,18 +56,22 @@ def executable(folder: Path, name: str, text: str) -> Path:
 # -- one module for what differs ---------------------------------------------------------------
 
 
-def test_osdeps_imports_only_os_and_sys():
-    """The cached get imports it: no module beyond os and sys at import time."""
+def test_osdeps_imports_only_sys_and_the_builtin_os_module():
+    """The cached get imports it: nothing beyond sys and posix (both loaded by the interpreter
+    itself) at import time; not even os, which an interpreter started -I -S has not loaded."""
     tree = ast.parse((ROOT / "helper" / "osdeps.py").read_text())
     imported = set()
-    for node in tree.body:  # top level only; `if TYPE_CHECKING:` blocks are not run
-        if isinstance(node, ast.Import):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and node.col_offset <= 4:  # top level or a platform branch
             imported |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+        elif isinstance(node, ast.ImportFrom) and node.col_offset == 0:
             imported.add(node.module)
-    assert imported == {"os", "sys"}
-    run = subprocess.run([sys.executable, "-I", "-c", "import sys; before = set(sys.modules); "
-                          "import helper.osdeps; print(sorted(set(sys.modules) - before))"],
+    # Windows' branch uses os: the command starts with site there, which has loaded it.
+    assert imported == {"sys", "posix", "nt", "os"}
+    run = subprocess.run([sys.executable, "-I", "-S", "-c",
+                          f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                          "before = set(sys.modules); import helper.osdeps; "
+                          "print(sorted(set(sys.modules) - before))"],
                          cwd=ROOT, capture_output=True, text=True, timeout=30, check=True)
     assert run.stdout.strip() == "['helper', 'helper.osdeps']"
 
@@ -437,3 +441,32 @@ def test_the_windows_wheel_carries_a_console_script_and_it_runs(tmp_path: Path):
     run = subprocess.run([command, "--version"], env={**os.environ, "PYTHONPATH": str(target)},
                          capture_output=True, text=True, timeout=60)
     assert run.stdout == f"{APP} {helper.__version__}\n", run.stderr
+
+
+PATHS = ["", "/", "//", "a", "a/", "/a", "/a/", "a/b", "/a/b/", "//a//b//", "/a b/c'd",
+         "~/x", "./a/../b", "/home/u/.local/state/git-credential-copilot", "\udcff/x"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="posixpath's rules are POSIX's")
+def test_the_path_rules_without_os_are_posixpaths():
+    """osdeps keeps its own copy of five posixpath rules (the cached get must not import os):
+    they give posixpath's answers."""
+    import posixpath
+
+    for path in PATHS:
+        assert osdeps.dirname(path) == posixpath.dirname(path), path
+        assert osdeps.basename(path) == posixpath.basename(path), path
+        assert osdeps.isabs(path) == posixpath.isabs(path), path
+        for other in PATHS:
+            assert osdeps.join(path, other) == posixpath.join(path, other), (path, other)
+            assert osdeps.join(path, other, path) == posixpath.join(path, other, path)
+    assert osdeps.lexists("/") and not osdeps.lexists("/nonexistent/x")
+    assert not osdeps.lexists("a\0")
+
+
+def test_the_environment_without_os_is_os_environ(monkeypatch):
+    """Decoded as os.environ decodes it, undecodable bytes included; and it follows changes
+    made through os.environ (the two share one dict)."""
+    monkeypatch.setenv("GCC_TEST_VAR", "caf\u00e9 \udcff")
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    assert dict(osdeps.environ()) == dict(os.environ)

@@ -108,7 +108,7 @@ class TestFileStore(StoreContract):
     def test_a_full_disk_is_a_store_error_and_keeps_the_old_file(self, tmp_path, monkeypatch):
         import errno
 
-        from helper.storage import files
+        from helper import osdeps
 
         s = self.make(tmp_path)
         s.write("copilot", {"access_token": "old"})
@@ -116,7 +116,7 @@ class TestFileStore(StoreContract):
         def full(fd, data):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(files.os, "write", full)
+        monkeypatch.setattr(osdeps.native, "write", full)  # the private primitives' write
         with pytest.raises(StoreError, match="No space left on device; nothing was changed"):
             s.write("copilot", {"access_token": "new"})
         monkeypatch.undo()

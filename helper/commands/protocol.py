@@ -10,8 +10,6 @@ can make a helper answer for a host other than the one asked about. Oversized in
 refused before it can cost memory.
 """
 
-from __future__ import annotations
-
 from helper.errors import ProtocolError, remember_secret
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the cached get ~3 ms
@@ -57,7 +55,7 @@ class Credential:
                 f"username={self.username!r}, password={mask(self.password)!r})")
 
 
-def read(stream: BinaryIO) -> Credential:
+def read(stream: "BinaryIO") -> "Credential":
     """Read one description from a binary stream, enforcing the limits above.
 
     Lines apply in order, as in git's ``credential_read``: ``url=`` starts the description
@@ -183,7 +181,7 @@ def _percent_decode(value: str) -> str:
         raise ProtocolError("credential input url= has a %-escape that is not UTF-8") from e
 
 
-def answer(asked: Credential, token: Token, api_host: str) -> list[tuple[str, str]]:
+def answer(asked: "Credential", token: "Token", api_host: str) -> list[tuple[str, str]]:
     """The answer to ``get``: the token as the password, for the host asked about (or the
     token's API host when none was), and its expiry, which git 2.40+ honours."""
     return [
@@ -205,6 +203,6 @@ def encode(pairs: list[tuple[str, str]]) -> str:
     return "".join(out)
 
 
-def write(stream: Writer, pairs: list[tuple[str, str]]) -> None:
+def write(stream: "Writer", pairs: list[tuple[str, str]]) -> None:
     stream.write(encode(pairs))
     stream.flush()

@@ -17,15 +17,13 @@ keeps two small line-based files beside the state files for it:
   ``key=value`` lines, stamped with the state file's stat: it is written after the state
   file and removed before it, so a token file that does not match the state file is stale.
 
-Anything unexpected raises ``Unusable``: the caller falls back to the full path. Standard
-library ``os`` and ``time`` only (both loaded by the interpreter's start).
+Anything unexpected raises ``Unusable``: the caller falls back to the full path. Of the
+standard library, ``time`` only; files through ``osdeps`` (not ``os``: see there).
 """
 
-from __future__ import annotations
-
-import os
 import time
 
+from helper import osdeps
 from helper.core.routes import Route, RouteTable
 from helper.errors import StoreError
 from helper.net.urls import host_of
@@ -35,6 +33,7 @@ from helper.storage.records import Token
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from os import stat_result
 
 FORMAT = "git-credential-copilot cache 2"  # the first line of a token file
 # A config changed this recently (ns) may change again within the same timestamp tick
@@ -62,8 +61,8 @@ class RouteKey:
         self.settled = settled
 
 
-def route_key(env: Mapping[str, str], stat: Callable[[str], os.stat_result] = os.stat,
-              now_ns: Callable[[], int] = time.time_ns) -> RouteKey | None:
+def route_key(env: "Mapping[str, str]", stat: "Callable[[str], stat_result]" = osdeps.native.stat,
+              now_ns: "Callable[[], int]" = time.time_ns) -> "RouteKey | None":
     """The key for this environment now; None when it cannot be told (nothing is cached).
     ``stat`` and ``now_ns`` are the filesystem's and the clock's (tests pass coarse ones)."""
     config = paths.config_path(env)
@@ -90,7 +89,7 @@ def route_key(env: Mapping[str, str], stat: Callable[[str], os.stat_result] = os
     return RouteKey(text, settled)
 
 
-def routes_file(state_dir: str, key: RouteKey) -> str:
+def routes_file(state_dir: str, key: "RouteKey") -> str:
     """One file per config path and environment (not per stamp of the config or the code:
     an edit or an upgrade replaces it)."""
     fields = key.text.split("\x1f")
@@ -98,10 +97,10 @@ def routes_file(state_dir: str, key: RouteKey) -> str:
     digest = 0xCBF29CE484222325  # FNV-1a, without importing hashlib
     for byte in "\x1f".join(fields).encode("utf-8", "surrogateescape"):
         digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return os.path.join(state_dir, "routes", f"{digest:016x}")
+    return osdeps.join(state_dir, "routes", f"{digest:016x}")
 
 
-def encode_routes(key: RouteKey, table: RouteTable, remembered: dict[str, str]) -> str | None:
+def encode_routes(key: "RouteKey", table: "RouteTable", remembered: dict[str, str]) -> str | None:
     """The routes file for ``table``; None when a name or value cannot be written plainly
     (such a configuration is always answered by the full path)."""
     lines = [key.text, f"override {table.override}"]
@@ -118,7 +117,7 @@ def encode_routes(key: RouteKey, table: RouteTable, remembered: dict[str, str]) 
     return "\n".join(lines) + "\n"
 
 
-def decode_routes(text: str, key: RouteKey) -> tuple[RouteTable, dict[str, str]]:
+def decode_routes(text: str, key: "RouteKey") -> "tuple[RouteTable, dict[str, str]]":
     """The table and the remembered API hosts in a routes file saved under ``key``."""
     lines = text.split("\n")
     if len(lines) < 3 or lines[0] != key.text or lines[-1] != "":
@@ -149,15 +148,15 @@ def _dash(word: str) -> str:
 
 
 def token_file(state_dir: str, profile: str) -> str:
-    return os.path.join(state_dir, "tokens", profile)
+    return osdeps.join(state_dir, "tokens", profile)
 
 
-def stamp(info: os.stat_result) -> str:
+def stamp(info: "stat_result") -> str:
     """The state file's identity and stamp, as the token file names it."""
     return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
 
 
-def encode_token(state_stamp: str, api_base: str, dead: tuple[str, ...], token: Token) -> str:
+def encode_token(state_stamp: str, api_base: str, dead: tuple[str, ...], token: "Token") -> str:
     """The token file for ``token``, cached in the state file whose stamp is given; ``dead``:
     the fingerprints of rejected environment tokens (they no longer override)."""
     lines = [FORMAT, f"state {state_stamp}", f"api_base={api_base}", f"dead={','.join(dead)}"]
@@ -167,7 +166,7 @@ def encode_token(state_stamp: str, api_base: str, dead: tuple[str, ...], token: 
     return "\n".join(lines) + "\n"
 
 
-def decode_token(text: str, state_stamp: str) -> tuple[Token, str, tuple[str, ...]]:
+def decode_token(text: str, state_stamp: str) -> "tuple[Token, str, tuple[str, ...]]":
     """The token, the state's API base and its dead fingerprints, from a token file that
     names ``state_stamp``; Unusable for anything else."""
     lines = text.split("\n")
@@ -228,13 +227,13 @@ def drop_routes_remembering(state_dir: str, profile: str, host: str) -> None:
     (its state's now): routing tries remembered hosts in profile order, so a profile that
     starts remembering a host can change which profile answers for it."""
     now = f"remember {profile} {host}" if host else ""
-    directory = os.path.join(state_dir, "routes")
+    directory = osdeps.join(state_dir, "routes")
     try:
-        names = os.listdir(directory)
+        names = osdeps.native.listdir(directory)
     except OSError:
         return
     for name in names:
-        path = os.path.join(directory, name)
+        path = osdeps.join(directory, name)
         try:
             lines = (private.read_private(path) or b"").decode("utf-8").split("\n")
         except (StoreError, UnicodeDecodeError):
@@ -244,7 +243,7 @@ def drop_routes_remembering(state_dir: str, profile: str, host: str) -> None:
         before = next((line for line in lines if line.startswith(f"remember {profile} ")), "")
         if before != now:
             try:
-                os.unlink(path)
+                osdeps.native.unlink(path)
             except OSError:
                 pass
 
@@ -254,23 +253,23 @@ def forget_token(state_path: str) -> None:
     effort: one that cannot be removed (something planted in its place) is harmless, since
     it names a state file that is about to be replaced."""
     try:
-        private.remove(token_file(os.path.dirname(state_path), _profile_of(state_path)))
+        private.remove(token_file(osdeps.dirname(state_path), _profile_of(state_path)))
     except StoreError:
         pass
 
 
-def keep_token(state_path: str, api_base: str, dead: tuple[str, ...], token: Token | None,
-               notice: Callable[[str], None]) -> None:
+def keep_token(state_path: str, api_base: str, dead: tuple[str, ...], token: "Token | None",
+               notice: "Callable[[str], None]") -> None:
     """After the state file at ``state_path`` was written: drop the routes its API base
     changes, and write the token file stamped with it (none without a token). Not fsynced: a
     crash leaves none, or one whose stamp no longer matches. A token that cannot be cached
     here is served by the full path."""
-    directory, profile = os.path.dirname(state_path), _profile_of(state_path)
+    directory, profile = osdeps.dirname(state_path), _profile_of(state_path)
     drop_routes_remembering(directory, profile, host_of(api_base) if api_base else "")
     if token is None:
         return
     try:
-        text = encode_token(stamp(os.lstat(state_path)), api_base, dead, token)
+        text = encode_token(stamp(osdeps.native.lstat(state_path)), api_base, dead, token)
         private.write_private(token_file(directory, profile), text.encode("utf-8"), notice,
                               durable=False)
     except (OSError, ValueError, StoreError):
@@ -278,5 +277,5 @@ def keep_token(state_path: str, api_base: str, dead: tuple[str, ...], token: Tok
 
 
 def _profile_of(state_path: str) -> str:
-    name = os.path.basename(state_path)
+    name = osdeps.basename(state_path)
     return name[:-5] if name.endswith(".json") else name

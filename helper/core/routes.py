@@ -11,8 +11,6 @@ With no host at all, the chosen or default profile answers. A token only ever go
 its profile claims.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,11 +36,11 @@ class RouteTable:
 
     __slots__ = ("routes", "override")
 
-    def __init__(self, routes: list[Route], override: str = ""):
+    def __init__(self, routes: "list[Route]", override: str = ""):
         self.routes = routes
         self.override = override
 
-    def route(self, name: str) -> Route:
+    def route(self, name: str) -> "Route":
         for route in self.routes:
             if route.name == name:
                 return route
@@ -55,13 +53,13 @@ class Choice:
 
     __slots__ = ("route", "by_remembered")
 
-    def __init__(self, route: Route, by_remembered: bool = False):
+    def __init__(self, route: "Route", by_remembered: bool = False):
         self.route = route
         self.by_remembered = by_remembered
 
 
-def choose(table: RouteTable, host: str, remembered: Callable[[str], str],
-           override: str = "", include_login: bool = False) -> Choice | None:
+def choose(table: "RouteTable", host: str, remembered: "Callable[[str], str]",
+           override: str = "", include_login: bool = False) -> "Choice | None":
     """The route that answers for ``host`` (lower case), or None when none may have a token.
     ``remembered(name)``: the API host that profile's state remembers ("" for none).
     ``override``: ``--profile`` (else the table's). ``include_login``: ``store`` and

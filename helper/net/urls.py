@@ -6,14 +6,12 @@ tests point the helper at a local fake server). The credential protocol names a 
 nothing imported until used: the cached ``get`` calls ``host_of`` and ``transport_ok``.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
 if TYPE_CHECKING:
     import re
 
 _HOST = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$"
-_host_pattern: list[re.Pattern[str]] = []
+_host_pattern: "list[re.Pattern[str]]" = []
 
 
 def is_host(text: str) -> bool:

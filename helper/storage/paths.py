@@ -10,13 +10,9 @@ directories on Windows, in ``%APPDATA%`` and ``%LOCALAPPDATA%``: ``osdeps.app_di
 - data:   ``$XDG_DATA_HOME/git-credential-copilot/`` - long-lived secrets when no keyring
 - cache:  ``$XDG_CACHE_HOME/git-credential-copilot/`` - what may be fetched again (discovery)
 
-The rules are the ``*_dir``/``*_file`` string functions (``os`` only: the cached ``get``
-calls them); the ``Path`` functions wrap them for the rest of the helper.
+The rules are the ``*_path`` string functions (``osdeps`` only: the cached ``get`` calls
+them); the ``Path`` functions wrap them for the rest of the helper.
 """
-
-from __future__ import annotations
-
-import os
 
 from helper import osdeps
 
@@ -36,33 +32,33 @@ INTERACTIVE_VAR = "GIT_CREDENTIAL_COPILOT_INTERACTIVE"
 CONFIG_INPUTS = (CONFIG_VAR, PROFILE_VAR, STORE_VAR, INTERACTIVE_VAR, *osdeps.DIR_INPUTS)
 
 
-def config_path(env: Mapping[str, str]) -> str:
-    return env.get(CONFIG_VAR) or os.path.join(osdeps.app_dir("config", env), "config.toml")
+def config_path(env: "Mapping[str, str]") -> str:
+    return env.get(CONFIG_VAR) or osdeps.join(osdeps.app_dir("config", env), "config.toml")
 
 
-def state_path(env: Mapping[str, str]) -> str:
+def state_path(env: "Mapping[str, str]") -> str:
     return osdeps.app_dir("state", env)
 
 
-def config_file(env: Mapping[str, str]) -> Path:
+def config_file(env: "Mapping[str, str]") -> "Path":
     from pathlib import Path
 
     return Path(config_path(env))
 
 
-def state_dir(env: Mapping[str, str]) -> Path:
+def state_dir(env: "Mapping[str, str]") -> "Path":
     from pathlib import Path
 
     return Path(state_path(env))
 
 
-def data_dir(env: Mapping[str, str]) -> Path:
+def data_dir(env: "Mapping[str, str]") -> "Path":
     from pathlib import Path
 
     return Path(osdeps.app_dir("data", env))
 
 
-def cache_dir(env: Mapping[str, str]) -> Path:
+def cache_dir(env: "Mapping[str, str]") -> "Path":
     from pathlib import Path
 
     return Path(osdeps.app_dir("cache", env))

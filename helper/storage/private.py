@@ -1,5 +1,6 @@
-"""Private files, by path string and the ``os`` module alone: the primitives every file of
-the helper goes through, the cached ``get``'s two small files included.
+"""Private files, by path string and the interpreter's built-in OS module alone
+(``osdeps.native``: the cached ``get`` reads its two small files here, and must not pay for
+``os``): the primitives every file of the helper goes through.
 
 Every file the helper writes may hold a secret: it is created 0600 inside a 0700 directory,
 written to a temporary file and renamed over the target (a crash leaves the old or the new
@@ -9,17 +10,16 @@ What differs on Windows (no uid or mode bits, text-mode opens, no signal 0, rena
 open file) is answered by ``helper.osdeps``.
 """
 
-from __future__ import annotations
-
-import os
 import time
 
 from helper import osdeps
 from helper.errors import StoreError
+from helper.osdeps import native
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from os import stat_result
 
     Notice = Callable[[str], None]
 
@@ -36,11 +36,11 @@ def quiet(_: str) -> None:
     """A Notice that says nothing, for reads whose problems another read will report."""
 
 
-def open_regular(path: str, follow: bool = False) -> tuple[int, os.stat_result] | None:
+def open_regular(path: str, follow: bool = False) -> "tuple[int, stat_result] | None":
     """An open descriptor of the regular file ``path`` and its stat; None when absent."""
-    flags = os.O_RDONLY | NONBLOCK | CLOEXEC | (0 if follow else NOFOLLOW)
+    flags = native.O_RDONLY | NONBLOCK | CLOEXEC | (0 if follow else NOFOLLOW)
     try:
-        fd = os.open(path, flags)
+        fd = native.open(path, flags)
     except FileNotFoundError:
         return None
     except OSError as e:
@@ -50,16 +50,16 @@ def open_regular(path: str, follow: bool = False) -> tuple[int, os.stat_result] 
             raise UnreadableFile(f"{path} is a symlink; not following it") from e
         raise UnreadableFile(f"cannot read {path}: {e.strerror}") from e
     try:
-        info = os.fstat(fd)
+        info = native.fstat(fd)
         if info.st_mode & _KIND != _REGULAR:
             raise UnreadableFile(f"{path} is not a regular file")
     except BaseException:
-        os.close(fd)
+        native.close(fd)
         raise
     return fd, info
 
 
-def check_owner(path: str, info: os.stat_result) -> None:
+def check_owner(path: str, info: "stat_result") -> None:
     if not osdeps.owned(info.st_uid):
         raise UnreadableFile(f"{path} belongs to another user (uid {info.st_uid})")
 
@@ -70,7 +70,7 @@ def read_fd(fd: int, path: str, limit: int = MAX_FILE) -> bytes:
     size = 0
     while True:
         try:
-            chunk = os.read(fd, 65536)
+            chunk = native.read(fd, 65536)
         except OSError as e:
             raise UnreadableFile(f"cannot read {path}: {e.strerror}") from e
         if not chunk:
@@ -94,18 +94,18 @@ def read_private(path: str, limit: int = MAX_FILE) -> bytes | None:
             raise UnreadableFile(f"{path} is readable by others")
         data = read_fd(fd, path, limit)
     finally:
-        os.close(fd)
+        native.close(fd)
     if len(data) != info.st_size:
         raise UnreadableFile(f"{path} changed while it was read")
     return data
 
 
-def ensure_private_dir(path: str, notice: Notice = quiet) -> None:
+def ensure_private_dir(path: str, notice: "Notice" = quiet) -> None:
     """Create ``path`` and any missing parents 0700 whatever the umask, or check that the
     existing one is a directory of ours."""
     try:
         _make_dirs(path)
-        info = os.lstat(path)
+        info = native.lstat(path)
     except OSError as e:
         raise StoreError(f"cannot create {path}: {e.strerror}") from e
     if info.st_mode & _KIND != _DIRECTORY:
@@ -114,7 +114,7 @@ def ensure_private_dir(path: str, notice: Notice = quiet) -> None:
         raise StoreError(f"{path} belongs to another user (uid {info.st_uid}); refusing to use it")
     if osdeps.exposed(info.st_mode):
         try:
-            os.chmod(path, 0o700)
+            native.chmod(path, 0o700)
         except OSError as e:
             raise StoreError(f"cannot make {path} private: {e.strerror}") from e
         notice(f"{path} was readable by others; made it private (0700)")
@@ -124,34 +124,35 @@ def _make_dirs(path: str) -> None:
     """mkdir -p where each directory we create (XDG parents too) is 0700: the umask may
     take bits away from ``mkdir``'s mode (or leave 0777 parents), so chmod what we made."""
     missing = []
-    while not os.path.lexists(path) and path != os.path.dirname(path):
+    while not osdeps.lexists(path) and path != osdeps.dirname(path):
         missing.append(path)
-        path = os.path.dirname(path)
+        path = osdeps.dirname(path)
     for directory in reversed(missing):
         try:
-            os.mkdir(directory, 0o700)
+            native.mkdir(directory, 0o700)
         except FileExistsError:
             continue  # another process made it at the same moment
-        os.chmod(directory, 0o700)
+        native.chmod(directory, 0o700)
 
 
-def write_private(path: str, data: bytes, notice: Notice = quiet, durable: bool = True) -> None:
+def write_private(path: str, data: bytes, notice: "Notice" = quiet, durable: bool = True) -> None:
     """Replace ``path`` atomically with ``data``, mode 0600 in a 0700 directory; ``durable``:
     on disk before returning (a login must survive a power cut; a cache need not: losing one
     costs a re-mint, and a torn one reads as absent)."""
-    directory = os.path.dirname(path)
+    directory = osdeps.dirname(path)
     ensure_private_dir(directory, notice)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    tmp = osdeps.join(directory, f".{osdeps.basename(path)}.{native.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NOFOLLOW | CLOEXEC, 0o600)
+        flags = native.O_WRONLY | native.O_CREAT | native.O_TRUNC | NOFOLLOW | CLOEXEC
+        fd = native.open(tmp, flags, 0o600)
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[native.write(fd, view):]
             if durable:
-                os.fsync(fd)
+                native.fsync(fd)
         finally:
-            os.close(fd)
+            native.close(fd)
         osdeps.replace(tmp, path)
         if durable:
             fsync_dir(directory)
@@ -163,7 +164,7 @@ def write_private(path: str, data: bytes, notice: Notice = quiet, durable: bool 
 
 def remove(path: str) -> None:
     try:
-        os.unlink(path)
+        native.unlink(path)
     except FileNotFoundError:
         pass
     except OSError as e:
@@ -172,24 +173,24 @@ def remove(path: str) -> None:
 
 def _sweep_stale_temps(path: str) -> None:
     """Remove temp files of ``path`` left by writers that died (kill -9) mid-write."""
-    directory, prefix = os.path.dirname(path), f".{os.path.basename(path)}."
+    directory, prefix = osdeps.dirname(path), f".{osdeps.basename(path)}."
     try:
-        names = os.listdir(directory)
+        names = native.listdir(directory)
     except OSError:
         return
     for name in names:
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
         pid = name[len(prefix):-len(".tmp")]
-        temp = os.path.join(directory, name)
-        if pid.isdigit() and int(pid) != os.getpid() and osdeps.writer_gone(int(pid),
+        temp = osdeps.join(directory, name)
+        if pid.isdigit() and int(pid) != native.getpid() and osdeps.writer_gone(int(pid),
                                                                             _age(temp)):
             _unlink_quietly(temp)
 
 
 def _age(path: str) -> float:
     try:
-        return time.time() - os.lstat(path).st_mtime
+        return time.time() - native.lstat(path).st_mtime
     except OSError:
         return 0.0
 
@@ -197,19 +198,19 @@ def _age(path: str) -> float:
 def fsync_dir(path: str) -> None:
     """Make a rename in ``path`` durable; best effort (some filesystems refuse)."""
     try:
-        fd = os.open(path, os.O_RDONLY | CLOEXEC)
+        fd = native.open(path, native.O_RDONLY | CLOEXEC)
     except OSError:
         return
     try:
-        os.fsync(fd)
+        native.fsync(fd)
     except OSError:
         pass
     finally:
-        os.close(fd)
+        native.close(fd)
 
 
 def _unlink_quietly(path: str) -> None:
     try:
-        os.unlink(path)
+        native.unlink(path)
     except OSError:
         pass

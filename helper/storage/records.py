@@ -9,8 +9,6 @@ Plain classes with ``__slots__``: a type checker sees every field, and the cache
 imports neither ``typing`` nor ``dataclasses`` (each costs it milliseconds).
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the cached get imports this module
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -59,7 +57,7 @@ class Token:
         return (now < self.expires_at - EXPIRY_MARGIN and now < self.refresh_at
                 and self.expires_at - now >= min_ttl)
 
-    def serves(self, env: Mapping[str, str], issuer: str, dead: tuple[str, ...] = ()) -> bool:
+    def serves(self, env: "Mapping[str, str]", issuer: str, dead: tuple[str, ...] = ()) -> bool:
         """May a caller with environment ``env``, whose profile now names ``issuer``, have
         this token? Only when the same server issued it and the caller's login is the one
         that minted it: no overriding variable set (unless it minted the token, or it was
@@ -81,7 +79,7 @@ class Token:
         return {name: getattr(self, name) for name in self.__slots__}
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, object]) -> Token:
+    def from_dict(cls, raw: "Mapping[str, object]") -> "Token":
         """The token in ``raw`` (as ``to_dict`` made it); ValueError when a field is missing
         or of the wrong kind."""
         token = object.__new__(cls)
@@ -161,7 +159,7 @@ class Grant:
                 "refresh_expires_at": self.refresh_expires_at, "username": self.username}
 
     @classmethod
-    def from_dict(cls, raw: dict[str, object]) -> Grant | None:
+    def from_dict(cls, raw: dict[str, object]) -> "Grant | None":
         """The grant in a stored object; None when it holds nothing usable."""
         grant = cls(
             access_token=_text(raw.get("access_token")),
@@ -178,7 +176,7 @@ class Minted:
 
     __slots__ = ("token", "grant")
 
-    def __init__(self, token: Token, grant: Grant | None = None):
+    def __init__(self, token: "Token", grant: "Grant | None" = None):
         self.token = token
         self.grant = grant
 
@@ -188,12 +186,12 @@ class Authorization:
 
     __slots__ = ("grant", "token")
 
-    def __init__(self, grant: Grant, token: Token | None = None):
+    def __init__(self, grant: "Grant", token: "Token | None" = None):
         self.grant = grant
         self.token = token
 
 
-def _fields(record: Token | Grant) -> tuple[object, ...]:
+def _fields(record: "Token | Grant") -> tuple[object, ...]:
     return tuple(getattr(record, name) for name in record.__slots__)
 
 
