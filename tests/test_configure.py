@@ -203,6 +203,7 @@ exit $status
 """
 
 
+@pytest.mark.slow  # a kill -9 matrix
 @pytest.mark.parametrize("kill_at", [1, 2, 3])
 @pytest.mark.parametrize("then", ["configure", "unconfigure"])
 def test_a_run_killed_between_two_git_config_calls_is_finished_by_the_next(
@@ -224,6 +225,7 @@ def test_a_run_killed_between_two_git_config_calls_is_finished_by_the_next(
     assert gitconfig_text(box) == original
 
 
+@pytest.mark.slow  # a kill -9 matrix
 @pytest.mark.parametrize("kill_at", [1, 2])
 def test_an_unconfigure_killed_between_two_git_config_calls_is_finished_by_the_next(
         with_store, tmp_path, kill_at):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,6 +47,7 @@ FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "200")), deadli
                                        HealthCheck.too_slow])
 
 
+@pytest.mark.slow  # hundreds of examples
 @FUZZ
 @given(data=st.data())
 def test_fuzz_get_never_hands_a_token_to_an_unclaimed_host(logged_in, data):
@@ -61,6 +63,7 @@ def test_fuzz_get_never_hands_a_token_to_an_unclaimed_host(logged_in, data):
         assert pairs["protocol"] in ("http", "https")
 
 
+@pytest.mark.slow  # hundreds of examples
 @FUZZ
 @given(data=st.data(), action=st.sampled_from(["store", "erase"]))
 def test_fuzz_store_and_erase_never_crash_or_print(logged_in, data, action):

@@ -75,6 +75,7 @@ def test_a_crowd_with_the_cache_expiring_mid_run(logged_in):
 # -- renewers of a fresh token never queue on the lock; a refresh fsyncs no cache ----------
 
 
+@pytest.mark.slow  # a crowd of 50
 def test_fifty_renewers_of_a_fresh_token_do_not_queue_on_the_lock(logged_in):
     import time
 
