@@ -196,7 +196,8 @@ def sandbox_env(root: Path) -> dict[str, str]:
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
         # Subprocess coverage (coverage's own .pth starts it when this is set), and the code
         # under test when it is not the installed checkout (scripts/mutation sets PYTHONPATH).
-        **{k: v for k, v in os.environ.items() if k in ("COVERAGE_PROCESS_START", "PYTHONPATH")},
+        **{k: v for k, v in os.environ.items()
+           if k in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "PYTHONPATH")},
     }
 
 
