@@ -104,21 +104,28 @@ pick_python() {
 
 # The launcher for the venv $1, at $2: a copy of the venv's script whose #! line names the
 # venv's Python with $py_flags, so the kernel starts Python directly. (pip writes the
-# script's own #! line without flags, and unquoted.) Where that cannot work - the venv's
-# path holds a space, a tab or a line break, each of which would end a #! line's path, or
-# the line is longer than this kernel takes (127 bytes before Linux 5.1) and the copy does
-# not run - the launcher is a sh script that runs that Python on the venv's script instead:
-# a sh hop, about a millisecond more per run.
+# script's own #! line without flags, and unquoted.) A kernel cuts a long #! line short
+# (127 bytes before Linux 5.1, 255 after), and cutting it drops the flags silently (or leaves
+# "python -", which runs stdin): so a one-line probe with the same #! line must report both
+# flags first. Where it does not, or the venv's path holds a space, a tab or a line break
+# (each would end a #! line's path), the launcher is a sh script that runs that Python on the
+# venv's script instead: a sh hop, about a millisecond more per run.
 write_launcher() {
     python=$1/bin/python
     case $python in
         *[" 	
 "]*) ;;
         *)
-            {
-                printf '#!%s %s\n%s\n' "$python" "$py_flags" "$marker"
-                sed 1d "$1/bin/$app"
-            } >"$2" && chmod 755 "$2" && "$2" --version >/dev/null 2>&1 && return 0 ;;
+            printf '#!%s %s\nimport sys; print(sys.flags.isolated, sys.flags.no_site)\n' \
+                "$python" "$py_flags" >"$2"
+            chmod 755 "$2"
+            if [ "$("$2" </dev/null 2>/dev/null)" = "1 1" ]; then
+                {
+                    printf '#!%s %s\n%s\n' "$python" "$py_flags" "$marker"
+                    sed 1d "$1/bin/$app"
+                } >"$2"
+                return 0
+            fi ;;
     esac
     {
         printf '#!/bin/sh\n%s\n' "$marker"
@@ -144,7 +151,7 @@ install() {
     if ! "$py" -m venv "$new" ||
         ! "$new/bin/python" -m pip install --quiet --disable-pip-version-check "$here" ||
         ! write_launcher "$new" "$next" ||
-        ! version=$("$next" --version); then
+        ! version=$("$next" --version </dev/null); then
         rm -rf "$new" "$next"
         die "installation failed (see the message above); nothing was changed"
     fi

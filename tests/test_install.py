@@ -183,8 +183,9 @@ def test_readme_install_command_then_git_finds_the_helper(home: Path, clone: Pat
     found = login_shell(f"command -v {APP}", home, clone, 30).stdout.strip()
     assert found == str(home / ".local/bin" / APP)
     # Started by the kernel straight into the venv's Python, isolated and without site.
+    (venv,) = (home / ".local/share" / f"{APP}-venv").iterdir()
     first = Path(found).read_text().splitlines()[0]
-    assert first == f"#!{venv_of(Path(found))}/bin/python -IS", first
+    assert first == f"#!{venv}/bin/python -IS", first
     assert_launcher_skips_re(Path(found))
 
     fill = login_shell(
@@ -291,13 +292,15 @@ def test_spaces_and_quotes_in_paths_and_uninstall_with_a_broken_git_config(tmp_p
                   "git credential fill", home, 60, PATH=path, XDG_DATA_HOME=str(data),
                   GIT_TRACE="1", GIT_TERMINAL_PROMPT="0")
     assert f"run_command: {APP} get" in fill.stderr, fill.stderr
-    assert re.search(rf"^{APP}: .*not logged in \(profile 'copilot'\)", fill.stderr, re.M), fill.stderr
+    said = re.search(rf"^{APP}: .*not logged in \(profile 'copilot'\)", fill.stderr, re.M)
+    assert said, fill.stderr
 
     # A login to keep, then a ~/.gitconfig git cannot read.
     for kept in (data / APP, home / ".local/state" / APP, home / ".config" / APP):
         kept.mkdir(parents=True, exist_ok=True)
         (kept / "kept").write_text("{}")
-    for mine in ("credential.helper store", "credential.https://api.githubcopilot.com/.username me"):
+    for mine in ("credential.helper store",
+                 "credential.https://api.githubcopilot.com/.username me"):
         assert run_sh(f"git config --global {mine}", home).returncode == 0  # the user's own
     gitconfig = home / ".gitconfig"
     good = gitconfig.read_text()

@@ -13,8 +13,8 @@ from conftest import require_executable, uncached
 from secret_service import AVAILABLE, secret_service, silent_bus
 
 pytestmark = [
-    pytest.mark.skipif(not AVAILABLE,
-                       reason="dbus-daemon/gnome-keyring not installed (scripts/test installs them)"),
+    pytest.mark.skipif(not AVAILABLE, reason="dbus-daemon/gnome-keyring not installed "
+                                             "(scripts/test installs them)"),
     pytest.mark.slow,  # a real Secret Service (dbus and gnome-keyring) started per test
 ]
 

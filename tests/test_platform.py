@@ -60,14 +60,22 @@ def test_osdeps_imports_only_sys_and_the_builtin_os_module():
     """The cached get imports it: nothing beyond sys and posix (both loaded by the interpreter
     itself) at import time; not even os, which an interpreter started -I -S has not loaded."""
     tree = ast.parse((ROOT / "helper" / "osdeps.py").read_text())
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and node.col_offset <= 4:  # top level or a platform branch
-            imported |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.col_offset == 0:
-            imported.add(node.module)
-    # Windows' branch uses os: the command starts with site there, which has loaded it.
-    assert imported == {"sys", "posix", "nt", "os"}
+
+    def imports(statements: list[ast.stmt]) -> set[str]:
+        found: set[str] = set()
+        for statement in statements:
+            if isinstance(statement, ast.Import):
+                found |= {alias.name for alias in statement.names}
+            elif isinstance(statement, ast.ImportFrom):
+                found.add(statement.module or "")
+        return found
+
+    branches = [node for node in tree.body if isinstance(node, ast.If)
+                and ast.unparse(node.test) == "sys.platform == 'win32'"]
+    assert imports(tree.body) == {"sys"}
+    assert set().union(*(imports(node.orelse) for node in branches)) == {"posix"}
+    # Windows' branch imports os: the command starts with site there, which has loaded it.
+    assert set().union(*(imports(node.body) for node in branches)) == {"nt", "os"}
     run = subprocess.run([sys.executable, "-I", "-S", "-c",
                           f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
                           "before = set(sys.modules); import helper.osdeps; "
@@ -364,7 +372,8 @@ def test_wsl_findings(tmp_path: Path, not_wsl: str, wsl: str):
     assert "device code" in opens.detail and "wslu" in opens.fix  # a caveat: doctor warns
     executable(tmp_path / "bin", "wslview", "#!/bin/sh\n")
     _, opens = osdeps.wsl_findings(env, "linux", wsl)
-    assert not opens.fix and opens.detail == f"browser sign-ins open Windows' browser through {tmp_path}/bin/wslview"
+    assert not opens.fix
+    assert opens.detail == f"browser sign-ins open Windows' browser through {tmp_path}/bin/wslview"
     _, opens = osdeps.wsl_findings({**env, "BROWSER": "wslview"}, "linux", wsl)
     assert opens.detail == "browser sign-ins open through $BROWSER (wslview)"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,11 +136,52 @@ def test_quoted_paths_read_back_as_they_were(shell: list[str], tmp_path: Path):
                              env={"HOME": home, "PATH": "/usr/bin:/bin"}, timeout=30, check=True)
     words = printed.stdout.decode().split("\0")[:-1]
     assert words[-2:] == ["~/.local/share/x", "~/'it'\\''s data/x'"]
-    back = subprocess.run(["sh", "-c", 'for w in ' + " ".join(words) + '; do printf "%s\\0" "$w"; done'],
+    loop = 'for w in ' + " ".join(words) + '; do printf "%s\\0" "$w"; done'
+    back = subprocess.run(["sh", "-c", loop],
                           capture_output=True, env={"HOME": home}, timeout=30, check=True)
     assert back.stdout.decode().split("\0")[:-1] == paths
 
 
+
+
+def fake_venv(parent: Path, length: int) -> Path:
+    """A venv stand-in whose ``bin/python`` path is ``length`` bytes long: the system's
+    Python, and a script that prints the flags it was started with."""
+    venv, width = parent, len(str(parent))
+    while width < length - len("/bin/python"):
+        part = "v" * min(200, length - len("/bin/python") - width - 1)
+        venv, width = venv / part, width + 1 + len(part)
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    (venv / "bin" / "git-credential-copilot").write_text(
+        "#!python\nimport sys; print(sys.flags.isolated, sys.flags.no_site)\n")
+    assert len(str(venv / "bin" / "python")) == length
+    return venv
+
+
+# #! lines this kernel takes whole, around its limit (255 bytes since Linux 5.1; a longer
+# one loses the flags, or leaves "python -", which reads stdin), and far past it.
+@SHELLS
+@pytest.mark.parametrize("length", [120, 200, 248, 249, 250, 251, 252, 300])
+def test_the_launcher_starts_python_isolated_whatever_its_path(shell: list[str],
+                                                                tmp_path: Path, length: int):
+    """install.sh's launcher: the script with a `#!python -IS` line when the kernel keeps the
+    whole line, else a sh script that execs the same; either way Python starts -I -S."""
+    if shutil.which(shell[0]) is None:
+        pytest.skip(f"{shell[0]} is not installed")
+    venv = fake_venv(tmp_path, length)
+    launcher = tmp_path / "launcher"
+    script = (functions("quote", "write_launcher")
+              + 'app=git-credential-copilot marker="# ours" py_flags=-IS\n'
+              + 'write_launcher "$1" "$2"\n')
+    subprocess.run([*shell, "-c", script, "sh", str(venv), str(launcher)], timeout=30,
+                   check=True, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL)
+    first = launcher.read_text().splitlines()[0]
+    direct = len(f"#!{venv}/bin/python -IS") <= 255
+    assert first == (f"#!{venv}/bin/python -IS" if direct else "#!/bin/sh"), first
+    ran = subprocess.run([str(launcher)], capture_output=True, text=True, timeout=30,
+                         stdin=subprocess.DEVNULL)
+    assert ran.stdout == "1 1\n", (ran.stdout, ran.stderr)
 
 def fake_tools(folder: Path, python_version: str, system: str) -> dict[str, str]:
     """A PATH with only a python3 of the given version, a uname, and what install.sh needs

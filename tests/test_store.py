@@ -269,5 +269,5 @@ def test_a_new_login_moves_to_the_keyring_and_leaves_no_copy(sandbox, monkeypatc
     assert box.call("store", input=box.credential(host=box.login_host, username="octocat",
                                                   password=fresh)).returncode == 0
     assert box.stored() == {}
-    assert json.loads(keyring.entries[("git-credential-copilot", box.login_key())])["access_token"] \
-        == fresh
+    entry = keyring.entries[("git-credential-copilot", box.login_key())]
+    assert json.loads(entry)["access_token"] == fresh
