@@ -157,7 +157,7 @@ def _fresh_token(state_dir: str, route: "routes.Route", env: "Mapping[str, str]"
     data = private.read_private(cachefiles.token_file(state_dir, route.name))
     if data is None:
         raise _Uncertain
-    state = osdeps.native.lstat(osdeps.join(state_dir, f"{route.name}.json"))
+    state = osdeps.native.lstat(paths.profile_state_file(state_dir, route.name))
     token, api_base, dead = cachefiles.decode_token(data.decode("utf-8"), cachefiles.stamp(state))
     if not (token.fresh(time.time()) and token.serves(env, route.issuer, dead)):
         raise _Uncertain

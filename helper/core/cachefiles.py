@@ -253,7 +253,8 @@ def forget_token(state_path: str) -> None:
     effort: one that cannot be removed (something planted in its place) is harmless, since
     it names a state file that is about to be replaced."""
     try:
-        private.remove(token_file(osdeps.dirname(state_path), _profile_of(state_path)))
+        profile = paths.profile_of_state_file(state_path)
+        private.remove(token_file(osdeps.dirname(state_path), profile))
     except StoreError:
         pass
 
@@ -264,7 +265,7 @@ def keep_token(state_path: str, api_base: str, dead: tuple[str, ...], token: "To
     changes, and write the token file stamped with it (none without a token). Not fsynced: a
     crash leaves none, or one whose stamp no longer matches. A token that cannot be cached
     here is served by the full path."""
-    directory, profile = osdeps.dirname(state_path), _profile_of(state_path)
+    directory, profile = osdeps.dirname(state_path), paths.profile_of_state_file(state_path)
     drop_routes_remembering(directory, profile, host_of(api_base) if api_base else "")
     if token is None:
         return
@@ -275,7 +276,3 @@ def keep_token(state_path: str, api_base: str, dead: tuple[str, ...], token: "To
     except (OSError, ValueError, StoreError):
         pass
 
-
-def _profile_of(state_path: str) -> str:
-    name = osdeps.basename(state_path)
-    return name[:-5] if name.endswith(".json") else name

@@ -40,6 +40,17 @@ def state_path(env: "Mapping[str, str]") -> str:
     return osdeps.app_dir("state", env)
 
 
+def profile_state_file(state_dir: str, profile: str) -> str:
+    """A profile's state file (its cached token, API base, erase log) in ``state_dir``."""
+    return osdeps.join(state_dir, f"{profile}.json")
+
+
+def profile_of_state_file(state_file: str) -> str:
+    """The profile whose state file ``state_file`` is (``profile_state_file`` reversed)."""
+    name = osdeps.basename(state_file)
+    return name[:-5] if name.endswith(".json") else name
+
+
 def config_file(env: "Mapping[str, str]") -> "Path":
     from pathlib import Path
 

@@ -13,13 +13,10 @@ problem), and fingerprints of environment tokens the server rejected (so a dead
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from helper.storage import files
+from helper.storage import files, paths
 from helper.storage.records import Token, fingerprint, seconds
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 ERASE_WINDOW = 300  # "freshly minted tokens keep being erased": 3 erases within 5 minutes
 ERASE_ALARM = 3
@@ -74,7 +71,7 @@ class State:
 
 
 def path_for(state_dir: Path, profile: str) -> Path:
-    return state_dir / f"{profile}.json"
+    return Path(paths.profile_state_file(str(state_dir), profile))
 
 
 def read(path: Path, notice: files.Notice) -> State:
