@@ -76,6 +76,11 @@ def _kill_at_scheduled_points(box, args, env, stdin: bytes, prepare, points,
                               reseed=None, runs: int = RUNS):
     """Outcome counts, and per run (kill point, where the kill landed, next get ok)."""
     rng = random.Random(os.environ.get("CRASH_SEED", "git-credential-copilot"))
+    # The kills land by schedule, not by the clock: give each request the time a machine with
+    # every core busy may need (one that timed out would end its run before the kill).
+    config = box.config_path.read_text()
+    assert "http_timeout = 2\n" in config
+    box.write_config(config.replace("http_timeout = 2\n", "http_timeout = 30\n"))
     outcomes = {"finished": 0, "killed early": 0, "killed held": 0, "killed answered": 0,
                 "next get ok": 0, "next get asks to log in": 0, "re-seeded": 0}
     server = box.server
