@@ -13,7 +13,8 @@ from helper import fast, osdeps
 
 
 def main() -> int:
-    """Answer, and return the exit code; an interrupt is one line and exit 130."""
+    """Answer, and return the exit code (a cached answer ends the process at once:
+    ``osdeps.exit_now``); an interrupt is one line and exit 130."""
     osdeps.newlines_as_written(sys.stdout)
     try:
         code, handoff = fast.main()
@@ -21,6 +22,8 @@ def main() -> int:
             from helper.commands.main import main as full
 
             code = full(handoff=handoff)
+        else:
+            osdeps.exit_now(code)  # the answer is written: skip the interpreter's teardown
     except KeyboardInterrupt:
         sys.stderr.write("git-credential-copilot: interrupted\n")
         code = 130

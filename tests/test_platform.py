@@ -479,3 +479,39 @@ def test_the_environment_without_os_is_os_environ(monkeypatch):
     monkeypatch.setenv("GCC_TEST_VAR", "caf\u00e9 \udcff")
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     assert dict(osdeps.environ()) == dict(os.environ)
+
+
+EXIT_NOW = """
+import os, sys
+sys.path.insert(0, {root!r})
+from helper import osdeps
+
+class Teardown:
+    def __del__(self):
+        os.write(1, b" teardown")
+
+kept = Teardown()
+{hook}
+sys.stdout.write("answer")
+osdeps.exit_now(3)
+sys.stdout.write(" returned")
+"""
+
+
+def run_exit_now(hook: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", EXIT_NOW.format(root=str(ROOT), hook=hook)],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_exit_now_skips_the_teardown_and_keeps_the_written_answer():
+    done = run_exit_now()
+    assert (done.returncode, done.stdout, done.stderr) == (3, "answer", "")
+
+
+def test_exit_now_leaves_an_atexit_hook_its_usual_exit():
+    """Coverage saves its data from an atexit hook: with one registered, the exit is the
+    usual one, teardown and hook included."""
+    done = run_exit_now('import atexit; atexit.register(os.write, 1, b" hook")')
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("answer returned")
+    assert " hook" in done.stdout and " teardown" in done.stdout
