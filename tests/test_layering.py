@@ -158,11 +158,7 @@ def test_nothing_below_the_command_line_imports_it():
 
 # Imports of a provider's own modules from outside helper/providers still to be replaced
 # by the contract; an entry must go when its import is gone.
-KNOWN_REACHES = {
-    # setup writes the Copilot API's editor headers into the tools' configs and lists the
-    # account's models with them: the provider could offer both (its API headers, models).
-    "helper.commands.setup -> helper.providers.copilot",
-}
+KNOWN_REACHES: set[str] = set()
 
 
 def reaches_into_providers() -> set[str]:

@@ -23,7 +23,7 @@ from helper.core import config, wiring
 from helper.errors import HelperError, UsageError
 from helper.tools import module, plan, record
 from helper.tools.change import Change, apply, remove_dirs
-from helper.tools.target import COPILOT, COPILOT_HEADERS, TERMS_LINE, Target, round_lifetime
+from helper.tools.target import COPILOT, TERMS_LINE, Target, round_lifetime
 
 EXIT_OK = 0
 
@@ -88,15 +88,13 @@ def measure(profile_name: str, env: Mapping[str, str], console: Any) -> tuple[Ta
         raise UsageError(f"profile {profile.name!r} names no API: add api_base = \"https://…\" "
                          f"to [profiles.{profile.name}] in {cfg.path or 'the config file'}")
     lifetime = round_lifetime(token.expires_at - (token.minted_at or lc.now()))
-    copilot = profile.provider == COPILOT
-    headers = _copilot_headers() if copilot else {}
+    provider = lc.provider()
+    headers = provider.api_headers()
     notes = [f"tokens of profile {profile.name} live about {_duration(lifetime)} (measured)"]
-    models = None
-    if copilot:
-        models, why = _models(api_base, token.token, cfg)
-        if models is None:
-            notes.append(f"could not read the account's model list ({why}); using the "
-                         "documented default models")
+    models, why = provider.models(api_base, token.token)
+    if why:
+        notes.append(f"could not read the account's model list ({why}); using the "
+                     "documented default models")
     # The longest a token call can take: waiting for another process's refresh, then its own.
     timeout = math.ceil(2 * (cfg.retry_budget + cfg.http_timeout + cfg.keyring_timeout))
     return Target(profile.name, profile.provider, api_base, lifetime, command, timeout,
@@ -119,31 +117,6 @@ def our_command(env: Mapping[str, str]) -> str:
     raise HelperError(f"cannot find {COMMAND} on PATH, and the tools need its full path: "
                       "install it (./install.sh) or add its directory to PATH, then run this "
                       "again")
-
-
-def _copilot_headers() -> dict[str, str]:
-    from helper.providers.copilot import EDITOR_HEADERS
-
-    return {name: EDITOR_HEADERS[name] for name in COPILOT_HEADERS}
-
-
-def _models(api_base: str, token: str, cfg: Any) -> tuple[list[dict[str, Any]] | None, str]:
-    """The account's models (``GET {api_base}/models``), or None and why not."""
-    from helper.net.transport import Transport
-    from helper.providers.copilot import EDITOR_HEADERS
-
-    headers = {**EDITOR_HEADERS, "Authorization": f"Bearer {token}"}
-    try:
-        response = Transport(timeout=cfg.http_timeout, budget=0).request(
-            "GET", f"{api_base}/models", headers=headers, retry_statuses=lambda r: False)
-        if response.status != 200:
-            return None, f"HTTP {response.status}"
-        data = response.json_object().get("data")
-    except HelperError as e:
-        return None, str(e)
-    if not isinstance(data, list):
-        return None, "the answer has no list of models"
-    return [m for m in data if isinstance(m, dict)], ""
 
 
 # -- teardown ----------------------------------------------------------------------------

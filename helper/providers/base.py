@@ -243,6 +243,18 @@ class Provider(ABC):
     def authorize(self, console: Console) -> Authorization:
         """Run the interactive login (a device flow) and return its grant."""
 
+    # -- the API, for a tool's settings (setup) -------------------------------------------
+
+    def api_headers(self) -> dict[str, str]:
+        """The headers the provider's API wants on every request besides the token (a tool
+        that ``setup`` configures sends them); none by default."""
+        return {}
+
+    def models(self, api_base: str, token: str) -> tuple[list[dict[str, object]] | None, str]:
+        """The models ``api_base`` offers ``token``'s account, for a tool's settings: the list,
+        or None and why not ("" when the provider has no list to offer, the default)."""
+        return None, ""
+
     # -- imports: logins other programs keep --------------------------------------------
 
     def import_sources(self) -> tuple[str, ...]:

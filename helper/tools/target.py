@@ -20,9 +20,6 @@ from typing import Any
 from helper.storage.records import EXPIRY_MARGIN
 
 COPILOT, OAUTH = "copilot", "oauth"
-# The headers the Copilot API expects from an editor integration (the exchange's own,
-# without User-Agent, which each tool sets for itself).
-COPILOT_HEADERS = ("Copilot-Integration-Id", "Editor-Version", "Editor-Plugin-Version")
 TERMS_LINE = ("GitHub's terms for Copilot govern using your Copilot account from this tool "
               "(https://docs.github.com/site-policy/github-terms/github-terms-for-additional-"
               "products-and-features#github-copilot)")

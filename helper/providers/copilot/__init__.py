@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from helper.errors import CredentialError
+from helper.errors import CredentialError, HelperError
 from helper.net.urls import host_of
 from helper.providers.base import (
     HOSTS,
@@ -115,6 +115,28 @@ class CopilotProvider(Provider):
         except CredentialError:
             return None
         return True if status == 200 else False if status in (401, 403) else None
+
+    def api_headers(self) -> dict[str, str]:
+        """The editor-integration headers the Copilot API expects: the exchange's own,
+        without User-Agent, which each tool sets for itself (in this order: the tools' files
+        are written byte for byte the same each time)."""
+        return {name: EDITOR_HEADERS[name]
+                for name in ("Copilot-Integration-Id", "Editor-Version", "Editor-Plugin-Version")}
+
+    def models(self, api_base: str, token: str) -> tuple[list[dict[str, object]] | None, str]:
+        """``GET {api_base}/models``, asked once: an answer is not retried."""
+        headers = {**EDITOR_HEADERS, "Authorization": f"Bearer {token}"}
+        try:
+            response = self.transport.request("GET", f"{api_base}/models", headers=headers,
+                                              retry_statuses=lambda r: False)
+            if response.status != 200:
+                return None, f"HTTP {response.status}"
+            data = response.json_object().get("data")
+        except HelperError as e:
+            return None, str(e)
+        if not isinstance(data, list):
+            return None, "the answer has no list of models"
+        return [m for m in data if isinstance(m, dict)], ""
 
     def authorize(self, console: Console) -> Authorization:
         with translated():
