@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,6 +27,8 @@ from helper.commands import main as cli
 from fakeserver import FakeGitHub, FakeIdP, FakeServer
 
 EXE = Path(sys.executable).parent / "git-credential-copilot"
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_TIMEOUT = 300  # seconds: each isolated build fetches setuptools from the package index
 # litellm fetches a price list from the network at import; tests have no network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -357,6 +360,67 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if item.get_closest_marker("integration") or item.get_closest_marker("network"):
             item.add_marker(slow)
+
+
+def fresh_clone(dest: Path) -> Path:
+    """The working tree as a fresh clone has it: tracked and new files, nothing ignored (no
+    .venv, no .tools). Outside a git checkout (an unpacked sdist) the tree as it is."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=False, timeout=60,
+    )
+    if listed.returncode != 0:
+        return ROOT
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)  # keeps install.sh executable
+    return dest
+
+
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of this run that every pytest-xdist worker shares (each worker's basetemp
+    is a folder of it); without xdist, the run's own basetemp."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@dataclass(frozen=True)
+class Dist:
+    sdist: Path
+    wheel: Path
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
+    """`python -m build --sdist --wheel` of a fresh clone, for this OS (each in build's
+    isolated environment, setuptools from the index): built once per run by whichever worker
+    asks first, under a file lock, and shared by every test and worker that needs the sdist
+    or the wheel (test_install reads both, test_platform the wheel's command, test_cached
+    installs the wheel into a fresh venv). A failed build fails each of them with its output."""
+    from filelock import FileLock
+
+    pytest.importorskip("build", reason="`build` is not installed in the test venv (.[test])")
+    shared = shared_dir(tmp_path_factory)
+    out, failed = shared / "dist", shared / "dist-failed.txt"
+    with FileLock(str(shared / "dist.lock")):
+        if not out.exists() and not failed.exists():
+            clone = shared / "dist-clone"
+            clone.mkdir(exist_ok=True)  # a build that timed out is retried
+            env = {k: v for k, v in os.environ.items() if k != "GIT_CREDENTIAL_COPILOT_WHEEL_OS"}
+            building = shared / "dist.tmp"
+            run = subprocess.run([sys.executable, "-m", "build", "--sdist", "--wheel", "-o",
+                                  str(building), str(fresh_clone(clone))],
+                                 env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+            if run.returncode == 0:
+                building.rename(out)
+            else:
+                failed.write_text(run.stdout[-2000:] + run.stderr[-2000:])
+    assert not failed.exists(), f"python -m build failed:\n{failed.read_text()}"
+    (sdist,) = out.glob("*.tar.gz")
+    (wheel,) = out.glob("*.whl")
+    return Dist(sdist, wheel)
 
 
 def git(box: Sandbox, *args: str, input: str = "", check: bool = True

@@ -21,7 +21,7 @@ from helper.commands import main as cli
 from helper.core.lifecycle import save_state
 from helper.storage import state as statefile
 
-from conftest import EXE, Result, uncached
+from conftest import EXE, Dist, Result, uncached
 
 HEAVY = ("re", "json", "pathlib", "tomllib", "tomli", "collections", "typing", "dataclasses",
          "requests", "keyring", "filelock", "urllib3", "hashlib", "ssl", "helper.commands.main",
@@ -427,24 +427,18 @@ def test_something_planted_where_the_token_files_go_costs_speed_not_tokens(logge
 
 
 @pytest.fixture(scope="module")
-def regular_install(tmp_path_factory) -> Path:
-    """The command from a regular (not editable) install of this checkout, in a fresh venv
-    with nothing else: an editable install's startup hook imports re and pathlib itself,
-    and the cached path must not need the dependencies at all."""
+def regular_install(tmp_path_factory, dist: Dist) -> Path:
+    """The command from a regular (not editable) install of this checkout's wheel (the run's
+    shared build, conftest's ``dist``), in a fresh venv with nothing else: an editable
+    install's startup hook imports re and pathlib itself, and the cached path must not need
+    the dependencies at all."""
     root = tmp_path_factory.mktemp("regular")
-    src = root / "src"
-    shutil.copytree(Path(__file__).resolve().parent.parent, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--disable-pip-version-check", "-w", str(root / "wheels"), str(src)],
-                   check=True, capture_output=True, timeout=600)
     # No pip in it (seeding pip takes seconds): this venv's pip installs into it (--python).
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")],
                    check=True, timeout=300)
-    wheel = next((root / "wheels").glob("*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "--python", str(root / "venv" / "bin" / "python"),
                     "install", "-q", "--no-deps", "--no-index", "--disable-pip-version-check",
-                    str(wheel)], check=True, capture_output=True, timeout=300)
+                    str(dist.wheel)], check=True, capture_output=True, timeout=300)
     return root / "venv" / "bin" / "git-credential-copilot"
 
 

@@ -27,9 +27,8 @@ import pytest
 
 import helper
 
-from conftest import EXE
+from conftest import EXE, ROOT, Dist, fresh_clone
 
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- install-command -->", "<!-- /install-command -->"
 SYSTEM_PYTHON = "/usr/bin/python3"
 INSTALL_TIMEOUT = 300  # seconds: a venv, then requests, keyring, filelock from the index
@@ -55,22 +54,6 @@ def readme_install_command() -> str:
     lines = [line for line in block.strip().splitlines() if not line.startswith("```")]
     assert len(lines) == 1, f"the install command is one line, found {lines!r}"
     return lines[0].strip()
-
-
-def fresh_clone(dest: Path) -> Path:
-    """The working tree as a fresh clone has it: tracked and new files, nothing ignored."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=False, timeout=60,
-    )
-    if listed.returncode != 0:  # not a git checkout (an unpacked sdist): use it as it is
-        return ROOT
-    for name in filter(None, listed.stdout.decode().split("\0")):
-        src = ROOT / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)  # keeps install.sh executable
-    return dest
 
 
 def login_env(home: Path, **extra: str) -> dict[str, str]:
@@ -381,24 +364,14 @@ def test_pipx_exposes_the_command(tmp_path: Path, clone: Path):
 
 
 @network
-def test_sdist_and_wheel_carry_everything(tmp_path: Path, clone: Path):
-    """`pip wheel .` builds, and the sdist has what a packager needs to test and integrate."""
-    build = shutil.which("pyproject-build", path=str(Path(sys.executable).parent))
-    if build is None:
-        pytest.skip("the `build` package is not installed in the test venv")
-    out = tmp_path / "dist"
-    run = subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--wheel", "-o", str(out), str(clone)],
-        capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    (sdist,) = out.glob("*.tar.gz")
-    with tarfile.open(sdist) as tar:
+def test_sdist_and_wheel_carry_everything(dist: Dist):
+    """`python -m build` builds (the shared build: conftest's ``dist``), and the sdist has what
+    a packager needs to test and integrate."""
+    with tarfile.open(dist.sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     for wanted in ("README.md", "LICENSE", "install.sh", "setup.py", "contrib/git",
                    "tests/test_install.py", "benchmarks/bench.py", f"scripts/{APP}",
                    "docs/security.md"):
         assert any(n == wanted or n.startswith(wanted + "/") for n in names), wanted
-    (wheel,) = out.glob("*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    names = set(zipfile.ZipFile(dist.wheel).namelist())
     assert f"git_credential_copilot-{helper.__version__}.data/scripts/{APP}" in names

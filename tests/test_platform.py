@@ -24,7 +24,7 @@ from helper.errors import StoreError
 from helper.oauth2 import browser
 from helper.storage import paths, private, secrets
 
-from conftest import EXE
+from conftest import EXE, Dist, fresh_clone
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "git-credential-copilot"
@@ -399,17 +399,14 @@ def test_doctor_says_it_is_wsl(tmp_path: Path):
 # -- the wheel's command: a plain script on POSIX, an .exe entry point on Windows --------------
 
 
-def build_wheel(tmp_path: Path, target: str | None) -> Path:
-    """`pip wheel .` of a fresh copy of the tree, for ``target`` (None: this OS)."""
-    from test_install import fresh_clone
-
+def build_wheel(tmp_path: Path, target: str) -> Path:
+    """`pip wheel .` of a fresh copy of the tree, for ``target`` (the wheel for this OS is
+    conftest's shared ``dist``)."""
     tree = tmp_path / f"tree-{target}"
     tree.mkdir()
     fresh_clone(tree)
     out = tmp_path / f"wheel-{target}"
-    env = {k: v for k, v in os.environ.items() if k != "GIT_CREDENTIAL_COPILOT_WHEEL_OS"}
-    if target:
-        env["GIT_CREDENTIAL_COPILOT_WHEEL_OS"] = target
+    env = {**os.environ, "GIT_CREDENTIAL_COPILOT_WHEEL_OS": target}
     run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
                           str(out), str(tree)], env=env, capture_output=True, text=True,
                          timeout=300)
@@ -426,8 +423,8 @@ def wheel_command(wheel: Path) -> tuple[list[str], str]:
 
 
 @pytest.mark.network
-def test_the_posix_wheel_carries_the_plain_launcher(tmp_path: Path):
-    scripts, entry_points = wheel_command(build_wheel(tmp_path, None))
+def test_the_posix_wheel_carries_the_plain_launcher(dist: Dist):
+    scripts, entry_points = wheel_command(dist.wheel)
     assert scripts == [f"git_credential_copilot-{helper.__version__}.data/scripts/{APP}"]
     assert "console_scripts" not in entry_points
 
