@@ -167,23 +167,25 @@ def setup_launcher(tb: ToolBox):
     return tb.home / ".local" / "bin" / "aider-copilot"
 
 
-def test_the_launcher_setup_writes_starts_aider_with_the_headers(aider):
+def test_the_launcher_setup_writes_sends_the_headers_fails_after_a_401_and_recovers(aider):
+    """setup's own launcher, through the scenario it exists for (two aider starts, not
+    three: each costs seconds of imports): its first start mints a token that meets a 401
+    and fails; the next mints one token and answers. Every request carries the headers."""
     launcher = setup_launcher(aider)
-    before = aider.server.exchanges
+    server = aider.server
+    server.revoke_after_model_calls = 0
+    before = server.exchanges
+    failed = run_aider(aider, launcher)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert GIVE_UP in failed.stderr
+    assert server.exchanges - before == 1
+    assert server.refused["/chat/completions"] == 1
+    before = server.exchanges
     result = run_aider(aider, launcher)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hello" in result.stdout
-    assert aider.server.exchanges - before == 1
-    assert aider.sent_tokens("/chat/completions") == [aider.cached_token()]
-    sent = aider.sent_headers("/chat/completions")[0]
-    assert {k: sent.get(k) for k in COPILOT_HEADERS} == COPILOT_HEADERS
-
-
-def test_the_launcher_setup_writes_fails_after_a_401(aider):
-    launcher = setup_launcher(aider)
-    aider.server.revoke_after_model_calls = 0
-    failed = run_aider(aider, launcher)
-    assert failed.returncode == 1, failed.stdout + failed.stderr
-    before = aider.server.exchanges
-    assert run_aider(aider, launcher).returncode == 0
-    assert aider.server.exchanges - before == 1
+    assert server.exchanges - before == 1
+    refused, answered = aider.sent_tokens("/chat/completions")
+    assert refused != answered == aider.cached_token()
+    for sent in aider.sent_headers("/chat/completions"):
+        assert {k: sent.get(k) for k in COPILOT_HEADERS} == COPILOT_HEADERS
