@@ -353,13 +353,32 @@ def _installed() -> None:
     require_executable()
 
 
+# pytest-xdist hands whole files to the workers in collection order (scripts/test: --dist
+# loadfile --no-loadscope-reorder), each worker taking the next file when it is nearly done.
+# The longest files go first, so that no worker is handed a minute-long file while the others
+# are about to finish; the rest follow in name order. Longest first by a one-worker run
+# (`scripts/test --durations=0 -p no:xdist`), the real tools and installs first.
+LONGEST_FIRST = (
+    "test_tools_aider.py", "test_install.py", "test_tools_codex.py", "test_tools_claude_code.py",
+    "test_crash_safety.py", "test_e2e_copilot.py", "test_contrib_litellm.py",
+    "test_configure.py", "test_browser.py", "test_faults.py", "test_load.py",
+    "test_platform.py", "test_setup.py", "test_contrib_clients.py", "test_cached.py",
+    "test_deadlines.py", "test_keyring_e2e.py", "test_e2e_oauth.py", "test_jsonsafe.py",
+    "test_git.py", "test_shell_static.py", "test_doctor.py", "test_console.py",
+    "test_fuzz_commands.py", "test_token_encoding.py",
+)
+
+
 def pytest_collection_modifyitems(items) -> None:
     """A real third-party client or an install from the index is slow by nature: those tests
-    count as ``slow`` too, so ``-m "not slow"`` is the quick inner loop."""
+    count as ``slow`` too, so ``-m "not slow"`` is the quick inner loop. Files in
+    LONGEST_FIRST order (a stable sort: each file's tests keep theirs)."""
     slow = pytest.mark.slow
     for item in items:
         if item.get_closest_marker("integration") or item.get_closest_marker("network"):
             item.add_marker(slow)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def fresh_clone(dest: Path) -> Path:
