@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -111,14 +112,16 @@ class ToolBox:
         a condition on the fake's counters that makes waiting for the end pointless (a tool
         retrying a dead token for a minute); the tool is then killed and ``stopped`` set."""
         started = time.monotonic()
+        # Its own process group: stopping the tool stops what it started too (a child that
+        # kept the output pipes open would hold communicate() until it ended).
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=self.work,
-                                env={**self.env, **(env or {})})
+                                env={**self.env, **(env or {})}, start_new_session=True)
         stopped = False
         try:
             while stop_when is not None and proc.poll() is None:
                 if stop_when():
-                    proc.kill()
+                    os.killpg(proc.pid, signal.SIGKILL)
                     stopped = True
                     break
                 if time.monotonic() - started > timeout:
@@ -126,7 +129,7 @@ class ToolBox:
                 time.sleep(0.05)  # polling the fake's counters, bounded by the timeout
             out, err = proc.communicate(timeout=max(1.0, timeout - (time.monotonic() - started)))
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             raise
         result = ToolRun(proc.returncode, out.decode("utf-8", "replace"),

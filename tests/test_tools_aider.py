@@ -72,39 +72,36 @@ def run_aider(tb: ToolBox, launcher=LAUNCHER) -> ToolRun:
     return result
 
 
-def test_the_first_start_mints_one_token_and_later_starts_reuse_it(aider):
-    before = aider.server.exchanges
+def test_a_start_reuses_the_token_until_a_401_then_the_next_start_recovers(aider):
+    """Three starts, minutes apart (each costs aider's seconds of imports): the first mints
+    one token; the second reuses it and meets a 401 (the token died in between), so the
+    launcher erases it and exits 1; the third mints one new token and answers."""
+    server = aider.server
+    before = server.exchanges
     first = run_aider(aider)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "hello" in first.stdout
-    assert aider.server.exchanges - before == 1
+    assert server.exchanges - before == 1
     minted = aider.cached_token()
-    assert aider.sent_tokens("/chat/completions") == [minted]
     sent = aider.sent_headers("/chat/completions")[0]
     assert {k: sent.get(k) for k in COPILOT_HEADERS} == COPILOT_HEADERS
-    for start in (2, 3):  # nothing rejected: no exchange (aider starts take ~10 s each)
-        aider.age_cached_token()  # minutes apart
-        again = run_aider(aider)
-        assert again.returncode == 0, again.stdout + again.stderr
-        assert aider.server.exchanges - before == 1, f"start {start} cost an exchange"
-    assert aider.sent_tokens("/chat/completions") == [minted] * 3
-    assert aider.helper_calls() == ["token --format env --min-ttl 1200"] * 3
 
-
-def test_after_a_401_the_launcher_fails_and_the_next_start_recovers(aider):
-    """The token dies during the session (aider's request is its first model call)."""
-    server = aider.server
-    server.revoke_after_model_calls = 0
+    aider.age_cached_token()  # minutes apart, and the token dies before the next request
+    server.revoke_after_model_calls = server.model_calls  # the next model call is refused
     failed = run_aider(aider)
     assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert server.exchanges - before == 1, "the second start minted instead of reusing it"
     assert "not able to authenticate you" in failed.stdout  # aider's own words
     assert GIVE_UP in failed.stderr  # ours
     assert server.refused["/chat/completions"] == 1  # aider does not retry a 401
-    before = server.exchanges
+    assert aider.sent_tokens("/chat/completions") == [minted, minted]
+
     again = run_aider(aider)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert server.exchanges - before == 1
-    assert aider.sent_tokens("/chat/completions")[-1] == aider.cached_token()
+    assert server.exchanges - before == 2
+    assert aider.sent_tokens("/chat/completions")[-1] == aider.cached_token() != minted
+    asked = "token --format env --min-ttl 1200"
+    assert aider.helper_calls() == [asked, asked, "erase", asked]
 
 
 def interrupt_when(tb: ToolBox, condition) -> ToolRun:

@@ -179,16 +179,16 @@ def test_without_a_login_claude_shows_our_line_and_stops(claude):
     assert claude.server.exchanges == 2  # the login's check, then the one that found it dead
 
 
-def test_ten_starts_with_nothing_rejected_cost_no_exchange(claude):
+def test_later_starts_with_nothing_rejected_cost_no_exchange(claude):
     """Each start runs `token --renew`; the helper checks the cached token with one
     `GET /models` (Claude Code itself never calls it) and keeps it."""
     assert run_claude(claude).returncode == 0
     before, checks = claude.server.exchanges, claude.server.counts["/models"]
-    for start in range(10):
+    for start in range(3):
         claude.age_cached_token()  # starts minutes apart, the token still good
         assert run_claude(claude).returncode == 0
         assert claude.server.exchanges == before, f"start {start + 1} cost an exchange"
-    assert claude.server.counts["/models"] - checks == 10
+    assert claude.server.counts["/models"] - checks == 3
 
 
 def test_claude_code_with_a_company_gateway(corp, proxy):

@@ -122,9 +122,9 @@ def test_after_an_enterprise_403_inside_a_run_the_next_start_recovers(codex):
     server.tool_call = ("get_goal", {})
     server.revoke_after_model_calls = 1
     server.on_revoke = codex.age_cached_token
-    failed = run_codex(codex)
-    assert failed.returncode != 0
-    assert "403 Forbidden" in failed.stderr
+    # It retries the dead token with backoff for ~10 s, then fails; stop it at the second 403.
+    failed = run_codex(codex, stop_when=lambda: server.refused["/responses"] >= 2)
+    assert failed.stopped or failed.returncode != 0
     assert len(codex.helper_calls()) == 1  # not rerun after the 403s
     before = server.exchanges
     again = run_codex(codex)
@@ -147,20 +147,22 @@ def test_a_token_revoked_a_moment_after_minting_is_replaced_after_the_401(codex)
     assert server.exchanges == 3  # the login's check, the first token, one after the 401
 
 
-def test_without_a_login_codex_shows_our_line_and_stops(codex):
+def test_without_a_login_codex_shows_our_line_and_its_retries_cost_no_exchange(codex):
+    """Codex reruns a failing auth command on each of its reconnects (25 runs over 10-30 s,
+    then it gives up): each run is one quick refusal, and none of them mints. The test
+    stops codex at its first rerun rather than wait out its backoff."""
     codex.server.revoke_github()
-    result = run_codex(codex)
-    assert result.returncode != 0
+    result = run_codex(codex, stop_when=lambda: len(codex.helper_calls()) >= 2)
+    assert result.stopped or result.returncode != 0
     assert "run `git-credential-copilot login`" in result.stderr
-    assert result.seconds < BOUND
     assert codex.server.counts["/responses"] == codex.server.refused["/responses"]
     assert codex.server.exchanges == 2  # the login's check, then the one that found it dead
 
 
-def test_ten_starts_with_nothing_rejected_cost_no_exchange(codex):
+def test_later_starts_with_nothing_rejected_cost_no_exchange(codex):
     assert run_codex(codex).returncode == 0
     before = codex.server.exchanges
-    for start in range(10):
+    for start in range(3):
         codex.age_cached_token()  # starts minutes apart, the token still good
         assert run_codex(codex).returncode == 0
         assert codex.server.exchanges == before, f"start {start + 1} cost an exchange"
