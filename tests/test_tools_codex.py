@@ -150,9 +150,12 @@ def test_a_token_revoked_a_moment_after_minting_is_replaced_after_the_401(codex)
 def test_without_a_login_codex_shows_our_line_and_its_retries_cost_no_exchange(codex):
     """Codex reruns a failing auth command on each of its reconnects (25 runs over 10-30 s,
     then it gives up): each run is one quick refusal, and none of them mints. The test
-    stops codex at its first rerun rather than wait out its backoff."""
+    stops codex once a request went out without a token (by then it has logged the
+    command's failure) and its command has run again, rather than wait out its backoff."""
     codex.server.revoke_github()
-    result = run_codex(codex, stop_when=lambda: len(codex.helper_calls()) >= 2)
+    server = codex.server
+    result = run_codex(codex, stop_when=lambda: server.refused["/responses"] >= 1
+                       and len(codex.helper_calls()) >= 2)
     assert result.stopped or result.returncode != 0
     assert "run `git-credential-copilot login`" in result.stderr
     assert codex.server.counts["/responses"] == codex.server.refused["/responses"]
