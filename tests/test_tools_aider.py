@@ -31,6 +31,7 @@ LAUNCHER = ROOT / "contrib" / "aider" / "aider-copilot"
 FLAGS = ["--yes-always", "--no-git", "--no-check-update", "--analytics-disable",
          "--no-show-release-notes", "--message", "say hello"]
 BOUND = 120  # seconds: aider starts in ~5-10 s; on a 403 it retries for about a minute
+CTRL_C_BOUND = 30  # seconds: aider ends a second or two after Ctrl-C; its retries, a minute
 GIVE_UP = "start aider-copilot again for a new one"
 
 
@@ -106,9 +107,13 @@ def test_a_start_reuses_the_token_until_a_401_then_the_next_start_recovers(aider
 
 def interrupt_when(tb: ToolBox, condition) -> ToolRun:
     """Start the launcher as a terminal's foreground job and press Ctrl-C (SIGINT to the
-    whole process group) once ``condition`` holds."""
+    whole process group) once ``condition`` holds. A foreground job never has SIGINT
+    ignored, but a test run can: a shell starts its background jobs (``scripts/test &``)
+    with SIGINT ignored, the ignore is inherited across exec, and aider (Python) then never
+    sees the Ctrl-C and retries for its whole minute. ``env --default-signal`` undoes it."""
     started = time.monotonic()
-    proc = subprocess.Popen([str(LAUNCHER), *FLAGS], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(["env", "--default-signal=INT", str(LAUNCHER), *FLAGS],
+                            stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tb.work,
                             env=tb.env, start_new_session=True)
     try:
@@ -117,7 +122,10 @@ def interrupt_when(tb: ToolBox, condition) -> ToolRun:
             assert time.monotonic() - started < BOUND, "the condition never held"
             time.sleep(0.05)  # polling the fake's counters, bounded above
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=BOUND)
+        try:
+            out, err = proc.communicate(timeout=CTRL_C_BOUND)
+        except subprocess.TimeoutExpired:
+            pytest.fail("aider went on after Ctrl-C: was SIGINT ignored?")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
