@@ -105,14 +105,14 @@ def test_a_start_reuses_the_token_until_a_401_then_the_next_start_recovers(aider
     assert aider.helper_calls() == [asked, asked, "erase", asked]
 
 
-def interrupt_when(tb: ToolBox, condition) -> ToolRun:
+def interrupt_when(tb: ToolBox, condition, launcher=LAUNCHER) -> ToolRun:
     """Start the launcher as a terminal's foreground job and press Ctrl-C (SIGINT to the
     whole process group) once ``condition`` holds. A foreground job never has SIGINT
     ignored, but a test run can: a shell starts its background jobs (``scripts/test &``)
     with SIGINT ignored, the ignore is inherited across exec, and aider (Python) then never
     sees the Ctrl-C and retries for its whole minute. ``env --default-signal`` undoes it."""
     started = time.monotonic()
-    proc = subprocess.Popen(["env", "--default-signal=INT", str(LAUNCHER), *FLAGS],
+    proc = subprocess.Popen(["env", "--default-signal=INT", str(launcher), *FLAGS],
                             stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tb.work,
                             env=tb.env, start_new_session=True)
@@ -137,24 +137,6 @@ def interrupt_when(tb: ToolBox, condition) -> ToolRun:
     return result
 
 
-def test_after_an_enterprise_403_the_launcher_fails_and_the_next_start_recovers(aider):
-    """Copilot Enterprise answers 403 for an expired token. aider (LiteLLM) takes a 403 for
-    a passing error and retries it for about a minute; a person presses Ctrl-C."""
-    server = aider.server
-    server.expired_status = 403
-    server.revoke_after_model_calls = 0
-    failed = interrupt_when(aider, lambda: server.refused["/chat/completions"] >= 2)
-    # 1, or aider's own 130 when the Ctrl-C caught it sleeping between retries (traceback)
-    assert failed.returncode in (1, 130), failed.stdout + failed.stderr
-    assert "token expired" in failed.stdout  # aider's retry messages
-    assert GIVE_UP in failed.stderr
-    before, refused = server.exchanges, server.refused["/chat/completions"]
-    again = run_aider(aider)
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert server.exchanges - before == 1
-    assert server.refused["/chat/completions"] == refused  # no 403 after the recovery
-
-
 def test_without_a_login_the_launcher_says_why_and_aider_never_starts(aider):
     aider.server.revoke_github()
     result = run_aider(aider)
@@ -172,25 +154,34 @@ def setup_launcher(tb: ToolBox):
     return tb.home / ".local" / "bin" / "aider-copilot"
 
 
-def test_the_launcher_setup_writes_sends_the_headers_fails_after_a_401_and_recovers(aider):
-    """setup's own launcher, through the scenario it exists for (two aider starts, not
-    three: each costs seconds of imports): its first start mints a token that meets a 401
-    and fails; the next mints one token and answers. Every request carries the headers."""
+def test_the_launcher_setup_writes_sends_the_headers_and_recovers_after_an_enterprise_403(aider):
+    """setup's own launcher, through the scenario it exists for, with Copilot Enterprise's
+    answer for an expired token, 403 (the contrib launcher meets a 401 above; two aider
+    starts, not four: each costs seconds of imports). aider (LiteLLM) takes a 403 for a
+    passing error and retries it for about a minute; a person presses Ctrl-C, the launcher
+    drops the token and fails; the next start mints one token and answers. Every request
+    carries the headers."""
     launcher = setup_launcher(aider)
     server = aider.server
+    server.expired_status = 403
     server.revoke_after_model_calls = 0
     before = server.exchanges
-    failed = run_aider(aider, launcher)
-    assert failed.returncode == 1, failed.stdout + failed.stderr
+    failed = interrupt_when(aider, lambda: server.refused["/chat/completions"] >= 2, launcher)
+    # 1, or aider's own 130 when the Ctrl-C caught it sleeping between retries (traceback)
+    assert failed.returncode in (1, 130), failed.stdout + failed.stderr
+    assert "token expired" in failed.stdout  # aider's retry messages
     assert GIVE_UP in failed.stderr
     assert server.exchanges - before == 1
-    assert server.refused["/chat/completions"] == 1
+    refused = aider.sent_tokens("/chat/completions")
+    assert len(set(refused)) == 1 and len(refused) == server.refused["/chat/completions"] >= 2
+
     before = server.exchanges
     result = run_aider(aider, launcher)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hello" in result.stdout
     assert server.exchanges - before == 1
-    refused, answered = aider.sent_tokens("/chat/completions")
-    assert refused != answered == aider.cached_token()
+    assert server.refused["/chat/completions"] == len(refused)  # no 403 after the recovery
+    answered = aider.sent_tokens("/chat/completions")[len(refused):]
+    assert answered == [aider.cached_token()] and answered[0] != refused[0]
     for sent in aider.sent_headers("/chat/completions"):
         assert {k: sent.get(k) for k in COPILOT_HEADERS} == COPILOT_HEADERS
