@@ -23,8 +23,12 @@ copilot_llm: Any = None  # and `-m "not slow"` collects this file only to desele
 
 @pytest.fixture(autouse=True, scope="module")
 def _imported() -> None:
+    """LiteLLM fetches its price table from GitHub when imported, unless told to use the copy
+    it ships: with no network that is seconds of retries (and a thread that keeps trying)."""
     global litellm, copilot_llm
-    litellm = importlib.import_module("litellm")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        litellm = importlib.import_module("litellm")
     copilot_llm = importlib.import_module("copilot_llm")
 MESSAGES = [{"role": "user", "content": "hi"}]
 
