@@ -7,6 +7,7 @@ stderr: secret hygiene is checked across the whole suite, not in one test.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -367,6 +368,13 @@ LONGEST_FIRST = (
     "test_git.py", "test_shell_static.py", "test_doctor.py", "test_console.py",
     "test_fuzz_commands.py", "test_token_encoding.py",
 )
+
+
+def pytest_collection_finish(session) -> None:
+    """Everything collection imported (the test modules, the helper, pytest itself) lives to
+    the end of the run: freeze it out of the cycle collector, which would otherwise walk all
+    of it at every full collection."""
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(items) -> None:
