@@ -498,8 +498,11 @@ sys.stdout.write(" returned")
 
 
 def run_exit_now(hook: str = "") -> subprocess.CompletedProcess[str]:
+    """The probe in a fresh interpreter; not under coverage (scripts/coverage), whose
+    process start-up registers an atexit hook of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     return subprocess.run([sys.executable, "-c", EXIT_NOW.format(root=str(ROOT), hook=hook)],
-                          capture_output=True, text=True, timeout=60, check=False)
+                          capture_output=True, text=True, timeout=60, check=False, env=env)
 
 
 def test_exit_now_skips_the_teardown_and_keeps_the_written_answer():
