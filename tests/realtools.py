@@ -34,6 +34,7 @@ from fakeserver import RefusingProxy
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_BIN = Path(os.environ.get("TOOLS_DIR", ROOT / ".tools")) / "bin"
 HELPER = "git-credential-copilot"
+CTRL_C_BOUND = 30  # seconds: a tool ends a second or two after Ctrl-C (aider's retries: a minute)
 # What the Copilot API wants to see from an editor (the same values the contrib pieces send).
 COPILOT_HEADERS = {
     "Copilot-Integration-Id": "vscode-chat",
@@ -107,30 +108,41 @@ class ToolBox:
         return Path(self.box.env["HOME"])
 
     def run(self, argv: list[str], env: dict | None = None, timeout: float = 120,
-            stop_when: Callable[[], bool] | None = None) -> ToolRun:
+            stop_when: Callable[[], bool] | None = None,
+            stop_with: signal.Signals = signal.SIGKILL) -> ToolRun:
         """Run a tool to its end, non-interactively (stdin from /dev/null). ``stop_when``:
         a condition on the fake's counters that makes waiting for the end pointless (a tool
-        retrying a dead token for a minute); the tool is then killed and ``stopped`` set."""
+        retrying a dead token for a minute); the tool's process group is then sent
+        ``stop_with`` and ``stopped`` set: SIGKILL, or SIGINT for a person's Ctrl-C, after
+        which the tool must end within CTRL_C_BOUND.
+
+        The tool starts as a terminal's foreground job: in a process group of its own (so
+        stopping it stops what it started too; a child that kept the output pipes open would
+        hold communicate() until it ended), and with SIGINT at its default. A test run can
+        have SIGINT ignored (a shell starts its background jobs so: ``scripts/test &``), the
+        ignore is inherited across exec, and a Python tool then never sees a Ctrl-C;
+        ``env --default-signal`` undoes it."""
         started = time.monotonic()
-        # Its own process group: stopping the tool stops what it started too (a child that
-        # kept the output pipes open would hold communicate() until it ended).
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=self.work,
+        proc = subprocess.Popen(["env", "--default-signal=INT", *argv], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.work,
                                 env={**self.env, **(env or {})}, start_new_session=True)
-        stopped = False
+        stopped = interrupted = False
         try:
             while stop_when is not None and proc.poll() is None:
                 if stop_when():
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    stopped = True
+                    os.killpg(proc.pid, stop_with)
+                    stopped, interrupted = True, stop_with == signal.SIGINT
                     break
                 if time.monotonic() - started > timeout:
                     break
                 time.sleep(0.05)  # polling the fake's counters, bounded by the timeout
-            out, err = proc.communicate(timeout=max(1.0, timeout - (time.monotonic() - started)))
+            left = max(1.0, timeout - (time.monotonic() - started))
+            out, err = proc.communicate(timeout=CTRL_C_BOUND if interrupted else left)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
+            if interrupted:
+                pytest.fail(f"{Path(argv[0]).name} went on after Ctrl-C: was SIGINT ignored?")
             raise
         result = ToolRun(proc.returncode, out.decode("utf-8", "replace"),
                          err.decode("utf-8", "replace"), time.monotonic() - started, stopped)

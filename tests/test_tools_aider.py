@@ -12,11 +12,8 @@ against the fake Copilot API and count on the fake's own numbers. The launcher t
 from __future__ import annotations
 
 import glob
-import os
 import shutil
 import signal
-import subprocess
-import time
 
 import pytest
 
@@ -31,7 +28,6 @@ LAUNCHER = ROOT / "contrib" / "aider" / "aider-copilot"
 FLAGS = ["--yes-always", "--no-git", "--no-check-update", "--analytics-disable",
          "--no-show-release-notes", "--message", "say hello"]
 BOUND = 120  # seconds: aider starts in ~5-10 s; on a 403 it retries for about a minute
-CTRL_C_BOUND = 30  # seconds: aider ends a second or two after Ctrl-C; its retries, a minute
 GIVE_UP = "start aider-copilot again for a new one"
 
 
@@ -67,8 +63,13 @@ def aider(logged_in, proxy) -> ToolBox:
     return tb
 
 
-def run_aider(tb: ToolBox, launcher=LAUNCHER) -> ToolRun:
-    result = tb.run([str(launcher), *FLAGS], timeout=BOUND)
+def run_aider(tb: ToolBox, launcher=LAUNCHER, ctrl_c_when=None) -> ToolRun:
+    """The launcher to its end; or, with ``ctrl_c_when``, as a terminal's foreground job
+    whose person presses Ctrl-C (SIGINT to the whole process group) once it holds."""
+    result = tb.run([str(launcher), *FLAGS], timeout=BOUND, stop_when=ctrl_c_when,
+                    stop_with=signal.SIGINT)
+    if ctrl_c_when is not None:
+        assert result.stopped, "aider ended before the condition held"
     assert not tb.offline(), f"aider tried to reach the internet: {tb.offline()}"
     return result
 
@@ -105,38 +106,6 @@ def test_a_start_reuses_the_token_until_a_401_then_the_next_start_recovers(aider
     assert aider.helper_calls() == [asked, asked, "erase", asked]
 
 
-def interrupt_when(tb: ToolBox, condition, launcher=LAUNCHER) -> ToolRun:
-    """Start the launcher as a terminal's foreground job and press Ctrl-C (SIGINT to the
-    whole process group) once ``condition`` holds. A foreground job never has SIGINT
-    ignored, but a test run can: a shell starts its background jobs (``scripts/test &``)
-    with SIGINT ignored, the ignore is inherited across exec, and aider (Python) then never
-    sees the Ctrl-C and retries for its whole minute. ``env --default-signal`` undoes it."""
-    started = time.monotonic()
-    proc = subprocess.Popen(["env", "--default-signal=INT", str(launcher), *FLAGS],
-                            stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tb.work,
-                            env=tb.env, start_new_session=True)
-    try:
-        while not condition():
-            assert proc.poll() is None, "aider ended before the condition held"
-            assert time.monotonic() - started < BOUND, "the condition never held"
-            time.sleep(0.05)  # polling the fake's counters, bounded above
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            out, err = proc.communicate(timeout=CTRL_C_BOUND)
-        except subprocess.TimeoutExpired:
-            pytest.fail("aider went on after Ctrl-C: was SIGINT ignored?")
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-    result = ToolRun(proc.returncode, out.decode("utf-8", "replace"),
-                     err.decode("utf-8", "replace"), time.monotonic() - started)
-    tb.box.check_no_secret_leaked(result.stdout + result.stderr, "the launcher's output")
-    assert not tb.offline(), f"aider tried to reach the internet: {tb.offline()}"
-    return result
-
-
 def test_without_a_login_the_launcher_says_why_and_aider_never_starts(aider):
     aider.server.revoke_github()
     result = run_aider(aider)
@@ -166,7 +135,8 @@ def test_the_launcher_setup_writes_sends_the_headers_and_recovers_after_an_enter
     server.expired_status = 403
     server.revoke_after_model_calls = 0
     before = server.exchanges
-    failed = interrupt_when(aider, lambda: server.refused["/chat/completions"] >= 2, launcher)
+    failed = run_aider(aider, launcher,
+                       ctrl_c_when=lambda: server.refused["/chat/completions"] >= 2)
     # 1, or aider's own 130 when the Ctrl-C caught it sleeping between retries (traceback)
     assert failed.returncode in (1, 130), failed.stdout + failed.stderr
     assert "token expired" in failed.stdout  # aider's retry messages
