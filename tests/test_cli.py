@@ -7,6 +7,7 @@ subprocess; the subprocess tests cover what needs a real process.
 from __future__ import annotations
 
 import io
+import random
 import re
 
 import pytest
@@ -80,3 +81,40 @@ def test_no_usage_error_echoes_a_token():
         with pytest.raises(UsageError) as caught:
             cli.parse_args(argv, io.StringIO())
         assert secret not in str(caught.value), argv
+
+
+
+BEFORE = ([], [], [], ["--profile", "w"], ["--profile=w"], ["--version"], ["--prof", "w"], ["-h"],
+          ["--profile", "get"], ["--profile"], ["x"])
+AFTER = ("--profile", "w", "--help", "--", "x", "get", "--format", "json", "text", "--renew",
+         "--min-ttl", "5", "--system", "--from", "litellm", "--with-token", "codex", "aider",
+         "--dry-run", "--default", "-x")
+
+
+def parsed(argv: list[str]) -> tuple[object, str, str]:
+    """What parse_args makes of ``argv``: the namespace (or None), what it printed, the error."""
+    out = io.StringIO()
+    try:
+        args = cli.parse_args(argv, out)
+    except UsageError as e:
+        return None, out.getvalue(), str(e)
+    return (vars(args) if args else None), out.getvalue(), ""
+
+
+def test_building_only_the_named_action_parses_every_command_line_as_the_whole_parser(
+        monkeypatch):
+    """parse_args builds the subcommand the command line names, not all twelve. On 200
+    command lines (top-level options or noise, an action, then its options, others' options,
+    help and values that look like actions) it must answer, print and fail exactly as with
+    every subcommand built."""
+    rng = random.Random(1)
+    actions = sorted(cli.ACTIONS)
+    lines = [[*rng.choice(BEFORE), *rng.choices(actions, k=1),
+              *rng.choices(AFTER, k=rng.randint(0, 2))] for _ in range(200)]
+    lazy = [parsed(argv) for argv in lines]
+    monkeypatch.setattr(cli, "named_action", lambda argv: None)
+    whole = [parsed(argv) for argv in lines]
+    assert sum(1 for args, _, _ in lazy if args) > 20  # some parse (most are mistakes, parsed again whole)
+    assert sum(1 for _, out, _ in lazy if "usage:" in out) > 10  # and some print help
+    for argv, got, want in zip(lines, lazy, whole):
+        assert got == want, argv

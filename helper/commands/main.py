@@ -74,8 +74,75 @@ def _seconds(value: str) -> int:
     return int(value)
 
 
-def parser(out: Writer) -> _Parser:
-    """The command line, one subcommand per action, each with its own --help."""
+def _login_options(each: _Parser) -> None:
+    source = each.add_mutually_exclusive_group()
+    source.add_argument("--from", dest="source", default="", metavar="SOURCE",
+                        help="take a login another tool already has (copilot: litellm, "
+                             "editor); the profile's provider says which it knows")
+    source.add_argument("--with-token", dest="source", action="store_const", const="stdin",
+                        help="read the login token from stdin (checked with one exchange)")
+
+
+def _token_options(each: _Parser) -> None:
+    each.add_argument("--format", choices=FORMATS, default="raw")
+    each.add_argument("--renew", action="store_true",
+                      help="the caller's last token may have been rejected: keep the cached "
+                           "one if the API still accepts it, else mint one new token")
+    each.add_argument("--min-ttl", type=_seconds, default=0, metavar="SECONDS",
+                      help="never hand out a token with less time left")
+
+
+def _git_config_options(each: _Parser) -> None:
+    each.add_argument("--system", action="store_true",
+                      help="the system git config, not the user's")
+
+
+def _doctor_options(each: _Parser) -> None:
+    each.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _tool_options(each: _Parser) -> None:
+    from helper.tools import names
+
+    each.add_argument("tool", choices=names())
+    each.add_argument("--dry-run", action="store_true",
+                      help="print the change as a unified diff; write nothing")
+
+
+def _setup_options(each: _Parser) -> None:
+    _tool_options(each)
+    each.add_argument("--default", action="store_true",
+                      help="codex: make it Codex's default provider and model")
+
+
+def _no_options(each: _Parser) -> None:
+    pass
+
+
+# The actions in --help's order: name, one line of help, what it takes beyond --profile.
+SUBCOMMANDS = (
+    ("get", "git: print a fresh token for the host on stdin", _no_options),
+    ("store", "git: import a GitHub token (host github.com) or cache a token", _no_options),
+    ("erase", "git: forget a rejected token (only if it is the current one)", _no_options),
+    ("login", "sign in afresh, replacing what the profile had", _login_options),
+    ("logout", "forget everything stored for the profile", _no_options),
+    ("token", "print the profile's token (raw: the token alone)", _token_options),
+    ("status", "show the login, the store and the token's expiry (no secrets)", _no_options),
+    ("configure", "make git ask only this helper for the hosts the profiles claim",
+     _git_config_options),
+    ("unconfigure", "remove exactly what configure added", _git_config_options),
+    ("doctor", "check each moving part and say what to fix (read-only)", _doctor_options),
+    ("setup", "write an LLM tool's own config so it runs this helper for its token (GitHub's "
+              "terms govern Copilot use)", _setup_options),
+    ("teardown", "remove exactly what setup added to the tool's config", _tool_options),
+)
+ACTIONS = frozenset(name for name, _, _ in SUBCOMMANDS)
+
+
+def parser(out: Writer, only: str | None = None) -> _Parser:
+    """The command line, one subcommand per action, each with its own --help; with ``only``,
+    that action's subcommand alone (each one built costs argparse about a millisecond, on
+    every run that is not a cached ``get``)."""
     top = _Parser(prog="git-credential-copilot", description=DESCRIPTION, epilog=EPILOG)
     top.out = out
     top.add_argument("--profile", default="", metavar="NAME",
@@ -83,61 +150,45 @@ def parser(out: Writer) -> _Parser:
                           "claiming the host, or default_profile)")
     top.add_argument("--version", action="store_true", help="print the version")
     sub = top.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-
-    def command(name: str, text: str) -> _Parser:
-        each: _Parser = sub.add_parser(name, help=text, description=text)
-        each.out = out
-        each.add_argument("--profile", default=argparse.SUPPRESS, metavar="NAME",
-                          help="use this profile")
-        return each
-
-    command("get", "git: print a fresh token for the host on stdin")
-    command("store", "git: import a GitHub token (host github.com) or cache a token")
-    command("erase", "git: forget a rejected token (only if it is the current one)")
-    login = command("login", "sign in afresh, replacing what the profile had")
-    source = login.add_mutually_exclusive_group()
-    source.add_argument("--from", dest="source", default="", metavar="SOURCE",
-                        help="take a login another tool already has (copilot: litellm, "
-                             "editor); the profile's provider says which it knows")
-    source.add_argument("--with-token", dest="source", action="store_const", const="stdin",
-                        help="read the login token from stdin (checked with one exchange)")
-    command("logout", "forget everything stored for the profile")
-    token = command("token", "print the profile's token (raw: the token alone)")
-    token.add_argument("--format", choices=FORMATS, default="raw")
-    token.add_argument("--renew", action="store_true",
-                       help="the caller's last token may have been rejected: keep the cached "
-                            "one if the API still accepts it, else mint one new token")
-    token.add_argument("--min-ttl", type=_seconds, default=0, metavar="SECONDS",
-                       help="never hand out a token with less time left")
-    command("status", "show the login, the store and the token's expiry (no secrets)")
-    for name, text in (("configure", "make git ask only this helper for the hosts the "
-                                     "profiles claim"),
-                       ("unconfigure", "remove exactly what configure added")):
-        command(name, text).add_argument("--system", action="store_true",
-                                          help="the system git config, not the user's")
-    doctor = command("doctor", "check each moving part and say what to fix (read-only)")
-    doctor.add_argument("--format", choices=("text", "json"), default="text")
-    from helper.tools import names
-
-    for name, text in (("setup", "write an LLM tool's own config so it runs this helper for "
-                                 "its token (GitHub's terms govern Copilot use)"),
-                       ("teardown", "remove exactly what setup added to the tool's config")):
-        each = command(name, text)
-        each.add_argument("tool", choices=names())
-        each.add_argument("--dry-run", action="store_true",
-                          help="print the change as a unified diff; write nothing")
-        if name == "setup":
-            each.add_argument("--default", action="store_true",
-                              help="codex: make it Codex's default provider and model")
+    for name, text, options in SUBCOMMANDS:
+        if only is None or name == only:
+            each: _Parser = sub.add_parser(name, help=text, description=text)
+            each.out = out
+            each.add_argument("--profile", default=argparse.SUPPRESS, metavar="NAME",
+                              help="use this profile")
+            options(each)
     return top
 
 
+def named_action(argv: Sequence[str]) -> str | None:
+    """The action the command line names after nothing but ``--profile NAME`` and
+    ``--version``; None for anything else before it (``--help`` lists every action)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--profile":
+            next(words, None)
+        elif not (word.startswith("--profile=") or word == "--version"):
+            return word if word in ACTIONS else None
+    return None
+
+
 def parse_args(argv: Sequence[str], out: Writer) -> argparse.Namespace | None:
-    """The parsed command line; None when --help or --version was printed."""
+    """The parsed command line; None when --help or --version was printed.
+
+    Only the named action's subcommand is built. argparse reads the words before the action
+    the same whatever subcommands exist, so a parse that succeeds is the whole command line's
+    parse; a mistake is parsed again with every subcommand, for the message the whole
+    command line gives."""
     if any(arg.startswith("--with-token=") for arg in argv):
         raise UsageError("--with-token takes no value: the token is read from stdin")
     try:
-        args = parser(out).parse_args(list(argv))
+        action = named_action(argv)
+        try:
+            args = parser(out, only=action).parse_args(list(argv))
+        except UsageError:
+            if action is None:
+                raise
+            args = parser(out).parse_args(list(argv))
     except _Done:
         return None
     if args.version:
