@@ -8,6 +8,7 @@ is a design knot, whether or not it happens to work at run time.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,15 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
 
 
 def graph() -> dict[str, set[str]]:
+    """Who imports whom (a copy each time: the tests may change theirs)."""
+    return {name: set(targets) for name, targets in _parsed().items()}
+
+
+@functools.cache
+def _parsed() -> dict[str, frozenset[str]]:
+    """Every module parsed once per test process (five tests ask)."""
     known = modules()
-    return {name: imports_of(name, path, known) for name, path in known.items()}
+    return {name: frozenset(imports_of(name, path, known)) for name, path in known.items()}
 
 
 def cycles(edges: dict[str, set[str]]) -> set[frozenset[str]]:

@@ -22,8 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from helper.errors import CredentialError, mask, one_line, remember_fields, remember_secret
 from helper.net import jsonsafe
@@ -60,8 +59,10 @@ def _masked(value: str) -> str:
     return "".join(c if header_safe(c) or c == "…" else "?" for c in mask(value))
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
+    """A completed answer. (Not a dataclass: see "The full command line's start" in
+    docs/design.md.)"""
+
     status: int
     headers: Mapping[str, str]
     body: bytes
@@ -99,14 +100,16 @@ class Response:
         return True
 
 
-@dataclass
 class Transport:
-    timeout: float = 10.0
-    budget: float = 20.0
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    jitter: Callable[[], float] = random.random
-    base_delay: float = 0.5
+    """Requests within a per-attempt ``timeout`` and a total ``budget`` (seconds); the
+    sleep, clock and jitter are the tests' to replace."""
+
+    def __init__(self, timeout: float = 10.0, budget: float = 20.0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic,
+                 jitter: Callable[[], float] = random.random, base_delay: float = 0.5):
+        self.timeout, self.budget, self.base_delay = timeout, budget, base_delay
+        self.sleep, self.clock, self.jitter = sleep, clock, jitter
 
     def request(
         self,

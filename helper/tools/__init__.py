@@ -17,9 +17,8 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -45,8 +44,7 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(REGISTRY[name])
 
 
-@dataclass(frozen=True)
-class ToolReport:
+class ToolReport(NamedTuple):
     """How one tool stands, for ``doctor``: ``state`` is NOT_SET_UP, SET_UP or ELSEWHERE
     (its config no longer holds what setup wrote: edited, or our command is gone);
     ``detail`` says what differs, or which profile it uses."""
