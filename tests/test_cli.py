@@ -107,19 +107,19 @@ def parsed(argv: list[str]) -> tuple[object, str, str]:
 
 def test_building_only_the_named_action_parses_every_command_line_as_the_whole_parser(
         monkeypatch):
-    """parse_args builds the subcommand the command line names, not all twelve. On 200
+    """parse_args builds the subcommand the command line names, not all twelve. On 100
     command lines (top-level options or noise, an action, then its options, others' options,
     help and values that look like actions) it must answer, print and fail exactly as with
     every subcommand built."""
     rng = random.Random(1)
     actions = sorted(cli.ACTIONS)
     lines = [[*rng.choice(BEFORE), *rng.choices(actions, k=1),
-              *rng.choices(AFTER, k=rng.randint(0, 2))] for _ in range(200)]
+              *rng.choices(AFTER, k=rng.randint(0, 2))] for _ in range(100)]
     lazy = [parsed(argv) for argv in lines]
     monkeypatch.setattr(cli, "named_action", lambda argv: None)
     whole = [parsed(argv) for argv in lines]
-    assert sum(1 for args, _, _ in lazy if args) > 20  # some parse (most are mistakes, parsed again whole)
-    assert sum(1 for _, out, _ in lazy if "usage:" in out) > 10  # and some print help
+    assert sum(1 for args, _, _ in lazy if args) > 8  # some parse; most are mistakes
+    assert sum(1 for _, out, _ in lazy if "usage:" in out) > 8  # and some print help
     for argv, got, want in zip(lines, lazy, whole):
         assert got == want, argv
 
