@@ -141,8 +141,8 @@ ACTIONS = frozenset(name for name, _, _ in SUBCOMMANDS)
 
 def parser(out: Writer, only: str | None = None) -> _Parser:
     """The command line, one subcommand per action, each with its own --help; with ``only``,
-    that action's subcommand alone (each one built costs argparse about a millisecond, on
-    every run that is not a cached ``get``)."""
+    that action's subcommand alone: building all twelve costs every run that is not a cached
+    ``get`` several milliseconds more ("The full command line's start", docs/design.md)."""
     top = _Parser(prog="git-credential-copilot", description=DESCRIPTION, epilog=EPILOG)
     top.out = out
     top.add_argument("--profile", default="", metavar="NAME",
