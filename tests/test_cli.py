@@ -9,13 +9,9 @@ from __future__ import annotations
 import io
 import random
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-import helper
 from helper.commands import main as cli
 from helper.errors import UsageError
 
@@ -87,7 +83,6 @@ def test_no_usage_error_echoes_a_token():
         assert secret not in str(caught.value), argv
 
 
-
 BEFORE = ([], [], [], ["--profile", "w"], ["--profile=w"], ["--version"], ["--prof", "w"], ["-h"],
           ["--profile", "get"], ["--profile"], ["x"])
 AFTER = ("--profile", "w", "--help", "--", "x", "get", "--format", "json", "text", "--renew",
@@ -122,16 +117,3 @@ def test_building_only_the_named_action_parses_every_command_line_as_the_whole_p
     assert sum(1 for _, out, _ in lazy if "usage:" in out) > 8  # and some print help
     for argv, got, want in zip(lines, lazy, whole):
         assert got == want, argv
-
-
-def test_the_full_command_line_imports_no_dataclasses():
-    """dataclasses pulls inspect, ast and dis: about 15 M instructions of every run that is
-    not a cached get (docs/design.md). The command line with every subcommand built must not
-    import it."""
-    probe = (f"import io, sys; sys.path.insert(0, {str(Path(helper.__file__).parents[1])!r})\n"
-             "from helper.commands import main\n"
-             "main.parser(io.StringIO())\n"
-             "print(' '.join(m for m in ('dataclasses', 'inspect') if m in sys.modules))\n")
-    found = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True,
-                           text=True, timeout=60, check=True)
-    assert found.stdout.split() == []

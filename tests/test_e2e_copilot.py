@@ -532,6 +532,19 @@ def test_a_cached_get_imports_none_of_the_heavy_modules(logged_in):
     assert box.server.exchanges == 1
 
 
+def test_the_full_command_line_imports_no_dataclasses():
+    """dataclasses pulls inspect, ast and dis into every run that is not a cached get
+    ("The full command line's start", docs/design.md). The command line with every
+    subcommand built must not import it."""
+    probe = (f"import io, sys; sys.path.insert(0, {str(Path(helper.__file__).parents[1])!r})\n"
+             "from helper.commands import main\n"
+             "main.parser(io.StringIO())\n"
+             "print(' '.join(m for m in ('dataclasses', 'inspect') if m in sys.modules))\n")
+    found = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True,
+                           text=True, timeout=60, check=True)
+    assert found.stdout.split() == []
+
+
 @pytest.mark.usefixtures("_installed")
 def test_closed_standard_streams_are_not_a_traceback(logged_in):
     box = logged_in
