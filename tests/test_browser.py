@@ -70,6 +70,7 @@ class HttpBrowser:
         self.pages: list[tuple[int, str]] = []
         self.hops: list[tuple[int, str]] = []  # (status, URL) of every request, in order
         self._threads: list[threading.Thread] = []
+        self._started = threading.Lock()
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy between us and 127.0.0.1
 
@@ -79,8 +80,9 @@ class HttpBrowser:
 
     def visit(self, *urls: str) -> None:
         thread = threading.Thread(target=self._visit, args=urls, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        with self._started:  # join() then waits for any visit a server may have answered
+            thread.start()
+            self._threads.append(thread)
 
     def _visit(self, *urls: str) -> None:
         for url in urls:
@@ -102,7 +104,9 @@ class HttpBrowser:
         raise AssertionError("more than 10 redirects")
 
     def join(self) -> None:
-        for thread in self._threads:
+        with self._started:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(timeout=15)
             assert not thread.is_alive()
 
