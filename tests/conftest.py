@@ -157,10 +157,10 @@ class Sandbox:
         return result
 
 
-DEFAULT_CONFIG = """\
-store = "file"
-http_timeout = 2
-retry_budget = 2
+# The tests' own network timeouts: a hang or a refusal under test ends in seconds.
+SHORT_TIMEOUTS = "http_timeout = 2\nretry_budget = 2\n"
+
+DEFAULT_CONFIG = 'store = "file"\n' + SHORT_TIMEOUTS + """
 
 [profiles.copilot]
 github_url = "http://localhost:{port}"
@@ -169,10 +169,7 @@ hosts = ["{host}"]
 """
 
 
-OAUTH_CONFIG = """\
-store = "file"
-http_timeout = 2
-retry_budget = 2
+OAUTH_CONFIG = 'store = "file"\n' + SHORT_TIMEOUTS + """
 
 [profiles.corp]
 provider = "oauth"
@@ -244,6 +241,17 @@ def logged_in(sandbox: Sandbox) -> Sandbox:
     assert result.returncode == 0, result.stderr
     assert sandbox.stored()["access_token"] == token
     return sandbox
+
+
+def patient(box: Sandbox) -> Sandbox:
+    """The product's own network timeouts in place of the tests' 2 s, for tests whose subject
+    is a client (a real tool, LiteLLM, the openai client), not a slow server. Their helper runs
+    beside seconds of a tool's start on cores other tests keep busy, and a 2 s bound there is
+    a race with the scheduler: under load an exchange with the fake once missed it."""
+    config = box.config_path.read_text()
+    assert SHORT_TIMEOUTS in config, config
+    box.write_config(config.replace(SHORT_TIMEOUTS, ""))
+    return box
 
 
 def uncached(box: Sandbox, profile: str = "copilot") -> Sandbox:
