@@ -29,7 +29,7 @@ from fakeserver import FakeGitHub, FakeIdP, FakeServer
 
 EXE = Path(sys.executable).parent / "git-credential-copilot"
 ROOT = Path(__file__).resolve().parent.parent
-BUILD_TIMEOUT = 300  # seconds: each isolated build fetches setuptools from the package index
+BUILD_TIMEOUT = 300  # seconds: `python -m build` of the package (about half a second)
 # litellm fetches a price list from the network at import; tests have no network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -424,16 +424,20 @@ def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @dataclass(frozen=True)
 class Dist:
     sdist: Path
-    wheel: Path
+    wheel: Path  # for this OS
+    windows_wheel: Path  # as built on Windows (setup.py chooses the command by the OS)
 
 
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
-    """`python -m build --sdist --wheel` of a fresh clone, for this OS (each in build's
-    isolated environment, setuptools from the index): built once per run by whichever worker
-    asks first, under a file lock, and shared by every test and worker that needs the sdist
-    or the wheel (test_install reads both, test_platform the wheel's command, test_cached
-    installs the wheel into a fresh venv). A failed build fails each of them with its output."""
+    """`python -m build --sdist --wheel` of a fresh clone, then the wheel as Windows builds
+    it, from a second one: built once per run by whichever worker asks first, under a file
+    lock, and shared by every test and worker that needs them (test_install reads the sdist
+    and the wheel, test_platform both wheels' commands, test_cached installs the wheel into a
+    fresh venv). With the test venv's setuptools (``.[test]`` asks for the build-system's
+    version): an isolated build would fetch setuptools into a new venv three times over, and
+    pip's isolated build of the package is what the install tests run. A failed build fails
+    each of them with its output."""
     from filelock import FileLock
 
     pytest.importorskip("build", reason="`build` is not installed in the test venv (.[test])")
@@ -441,21 +445,27 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     out, failed = shared / "dist", shared / "dist-failed.txt"
     with FileLock(str(shared / "dist.lock")):
         if not out.exists() and not failed.exists():
-            clone = shared / "dist-clone"
-            clone.mkdir(exist_ok=True)  # a build that timed out is retried
-            env = {k: v for k, v in os.environ.items() if k != "GIT_CREDENTIAL_COPILOT_WHEEL_OS"}
             building = shared / "dist.tmp"
-            run = subprocess.run([sys.executable, "-m", "build", "--sdist", "--wheel", "-o",
-                                  str(building), str(fresh_clone(clone))],
-                                 env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
-            if run.returncode == 0:
-                building.rename(out)
+            env = {k: v for k, v in os.environ.items() if k != "GIT_CREDENTIAL_COPILOT_WHEEL_OS"}
+            for target, kinds, to in ((None, ["--sdist", "--wheel"], building),
+                                      ("win32", ["--wheel"], building / "win32")):
+                clone = shared / f"dist-clone-{target or 'here'}"
+                clone.mkdir(exist_ok=True)  # a build that timed out is retried
+                run = subprocess.run(
+                    [sys.executable, "-m", "build", "--no-isolation", *kinds, "-o", str(to),
+                     str(fresh_clone(clone))],
+                    env={**env, **({"GIT_CREDENTIAL_COPILOT_WHEEL_OS": target} if target else {})},
+                    capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+                if run.returncode != 0:
+                    failed.write_text(run.stdout[-2000:] + run.stderr[-2000:])
+                    break
             else:
-                failed.write_text(run.stdout[-2000:] + run.stderr[-2000:])
+                building.rename(out)
     assert not failed.exists(), f"python -m build failed:\n{failed.read_text()}"
     (sdist,) = out.glob("*.tar.gz")
     (wheel,) = out.glob("*.whl")
-    return Dist(sdist, wheel)
+    (windows_wheel,) = out.glob("win32/*.whl")
+    return Dist(sdist, wheel, windows_wheel)
 
 
 def git(box: Sandbox, *args: str, input: str = "", check: bool = True

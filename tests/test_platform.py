@@ -24,7 +24,7 @@ from helper.errors import StoreError
 from helper.oauth2 import browser
 from helper.storage import paths, private, secrets
 
-from conftest import EXE, Dist, fresh_clone
+from conftest import EXE, Dist
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "git-credential-copilot"
@@ -401,22 +401,6 @@ def test_doctor_says_it_is_wsl(tmp_path: Path):
 # -- the wheel's command: a plain script on POSIX, an .exe entry point on Windows --------------
 
 
-def build_wheel(tmp_path: Path, target: str) -> Path:
-    """`pip wheel .` of a fresh copy of the tree, for ``target`` (the wheel for this OS is
-    conftest's shared ``dist``)."""
-    tree = tmp_path / f"tree-{target}"
-    tree.mkdir()
-    fresh_clone(tree)
-    out = tmp_path / f"wheel-{target}"
-    env = {**os.environ, "GIT_CREDENTIAL_COPILOT_WHEEL_OS": target}
-    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                          str(out), str(tree)], env=env, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    (wheel,) = out.glob("*.whl")
-    return wheel
-
-
 def wheel_command(wheel: Path) -> tuple[list[str], str]:
     names = zipfile.ZipFile(wheel).namelist()
     scripts = [n for n in names if ".data/scripts/" in n]
@@ -432,11 +416,11 @@ def test_the_posix_wheel_carries_the_plain_launcher(dist: Dist):
 
 
 @pytest.mark.network
-def test_the_windows_wheel_carries_a_console_script_and_it_runs(tmp_path: Path):
+def test_the_windows_wheel_carries_a_console_script_and_it_runs(tmp_path: Path, dist: Dist):
     """Built as on Windows: no extensionless script, the entry point pip makes an .exe of. Here
     pip installs it as a wrapper script instead; running that proves the entry point's target
     is real. The .exe itself has not been run."""
-    wheel = build_wheel(tmp_path, "win32")
+    wheel = dist.windows_wheel
     scripts, entry_points = wheel_command(wheel)
     assert scripts == []
     assert entry_points.split() == ["[console_scripts]", f"{APP}", "=",
