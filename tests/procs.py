@@ -10,6 +10,16 @@ import threading
 USER_CODE = re.compile(r"^  (\d{4}-\d{4})$")
 
 
+def asking(proc: subprocess.Popen, data: bytes) -> subprocess.Popen:
+    """The question written at once (it fits the pipe): the process runs now, not later. A
+    crowd asked through ``communicate(data)`` one process after another would run one after
+    another, each reading its stdin only when its turn came."""
+    assert proc.stdin is not None
+    proc.stdin.write(data)
+    proc.stdin.flush()
+    return proc
+
+
 class Watched:
     """A running helper whose stderr lines are collected by a thread."""
 

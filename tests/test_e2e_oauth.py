@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from conftest import expire_access_token, quick_login, seed_oauth_login
-from procs import Watched, device_login
+from conftest import expire_access_token, patient, quick_login, seed_oauth_login
+from procs import Watched, asking, device_login
 
 CORP = ("--profile", "corp")
 
@@ -59,11 +59,11 @@ def test_expired_access_token_is_refreshed_and_the_rotated_token_stored(logged_i
 
 @pytest.mark.slow  # a crowd of processes
 def test_twenty_concurrent_gets_refresh_exactly_once_with_no_replay(logged_in_corp):
-    box = logged_in_corp
+    box = patient(logged_in_corp)  # the subject is the lock, not a slow server
     expire_access_token(box)
     data = box.credential().encode()
-    procs = [box.start(*CORP, "get") for _ in range(20)]
-    answers = [p.communicate(data, timeout=60) for p in procs]
+    procs = [asking(box.start(*CORP, "get"), data) for _ in range(20)]
+    answers = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in answers]
     assert len({out for out, _ in answers}) == 1
     assert box.server.refreshes == 1
