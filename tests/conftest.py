@@ -157,10 +157,10 @@ class Sandbox:
         return result
 
 
-# The tests' own network timeouts: a hang or a refusal under test ends in seconds.
-SHORT_TIMEOUTS = "http_timeout = 2\nretry_budget = 2\n"
-
-DEFAULT_CONFIG = 'store = "file"\n' + SHORT_TIMEOUTS + """
+# The product's own network bounds (10 s a request, 20 s of retries): a test whose subject
+# is a hang, a refusal or a retry sets its own with ``timeouts``.
+DEFAULT_CONFIG = """\
+store = "file"
 
 [profiles.copilot]
 github_url = "http://localhost:{port}"
@@ -169,7 +169,8 @@ hosts = ["{host}"]
 """
 
 
-OAUTH_CONFIG = 'store = "file"\n' + SHORT_TIMEOUTS + """
+OAUTH_CONFIG = """\
+store = "file"
 
 [profiles.corp]
 provider = "oauth"
@@ -243,14 +244,15 @@ def logged_in(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
-def patient(box: Sandbox) -> Sandbox:
-    """The product's own network timeouts in place of the tests' 2 s, for tests whose subject
-    is a client (a real tool, LiteLLM, the openai client), not a slow server. Their helper runs
-    beside seconds of a tool's start on cores other tests keep busy, and a 2 s bound there is
-    a race with the scheduler: under load an exchange with the fake once missed it."""
+def timeouts(box: Sandbox, http_timeout: float, retry_budget: float) -> Sandbox:
+    """The test's own network bounds in place of the product's: short ones where the subject
+    is a hang, a refusal or a retry (the test then ends in seconds), long ones where the
+    machine's load must not cut an answer off. Everywhere else the helper has the product's
+    bounds: a test's 2 s bound on an exchange was a race with the scheduler whenever another
+    worker started a crowd of helper processes."""
     config = box.config_path.read_text()
-    assert SHORT_TIMEOUTS in config, config
-    box.write_config(config.replace(SHORT_TIMEOUTS, ""))
+    assert "http_timeout" not in config and "retry_budget" not in config, config
+    box.write_config(f"http_timeout = {http_timeout}\nretry_budget = {retry_budget}\n" + config)
     return box
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from conftest import EXE, Sandbox, patient
+from conftest import EXE, Sandbox
 from fakeserver import RefusingProxy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +75,7 @@ class ToolBox:
     """A sandbox (fake server, throwaway HOME, helper config) set up for running a tool."""
 
     def __init__(self, box: Sandbox, proxy: RefusingProxy) -> None:
-        self.box = patient(box)
+        self.box = box
         self.proxy = proxy
         self.work = box.root / "work"  # the tool's working directory, an empty project
         self.work.mkdir(exist_ok=True)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from test_browser import CORP, browser_starts
 
-from conftest import require_executable
+from conftest import require_executable, timeouts
 
 WRAPPER = """\
 #!/bin/sh
@@ -68,8 +68,9 @@ def test_headless_chromium_signs_in_through_the_loopback_redirect(corp):
                  'flow = "browser"')
     # Chromium takes both cores for seconds: the fake server's answers get the time a busy
     # machine needs (this test is about the redirect and the cookie, not the deadline).
-    config = box.config_path.read_text().replace("http_timeout = 2", "http_timeout = 30")
+    config = box.config_path.read_text()
     box.write_config(config.replace(f'issuer = "{box.server.url}"', endpoints))
+    timeouts(box, http_timeout=30, retry_budget=2)
     wrapper = box.root / "chromium-browser"
     wrapper.write_text(WRAPPER.format(root=box.root, chromium=binary))
     wrapper.chmod(0o755)

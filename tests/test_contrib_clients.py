@@ -15,23 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import patient, seed_oauth_login
+from conftest import seed_oauth_login
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
 
 
 pytestmark = pytest.mark.usefixtures("_installed")  # the check is defined in conftest
-
-
-@pytest.fixture
-def logged_in(logged_in):
-    """The clients here run beside other tests' load: the product's timeouts, not 2 s."""
-    return patient(logged_in)
-
-
-@pytest.fixture
-def corp(corp):
-    return patient(corp)
 
 
 def sh(box, argv: list[str], env: dict | None = None, timeout: float = 60):

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 
-from conftest import patient
-
 if importlib.util.find_spec("litellm") is None:
     pytest.skip("pip install -e .[integrations]", allow_module_level=True)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contrib" / "litellm"))
@@ -21,12 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contrib" / "lit
 pytestmark = pytest.mark.integration
 litellm: Any = None  # imported when a test here runs: importing litellm takes seconds,
 copilot_llm: Any = None  # and `-m "not slow"` collects this file only to deselect it
-
-
-@pytest.fixture
-def logged_in(logged_in):
-    """The clients here run beside other tests' load: the product's timeouts, not 2 s."""
-    return patient(logged_in)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import expire_access_token, seed_oauth_login
+from conftest import expire_access_token, seed_oauth_login, timeouts
 
 INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
 CORP = ("--profile", "corp")
@@ -78,9 +78,7 @@ def _kill_at_scheduled_points(box, args, env, stdin: bytes, prepare, points,
     rng = random.Random(os.environ.get("CRASH_SEED", "git-credential-copilot"))
     # The kills land by schedule, not by the clock: give each request the time a machine with
     # every core busy may need (one that timed out would end its run before the kill).
-    config = box.config_path.read_text()
-    assert "http_timeout = 2\n" in config
-    box.write_config(config.replace("http_timeout = 2\n", "http_timeout = 30\n"))
+    timeouts(box, http_timeout=30, retry_budget=2)
     outcomes = {"finished": 0, "killed early": 0, "killed held": 0, "killed answered": 0,
                 "next get ok": 0, "next get asks to log in": 0, "re-seeded": 0}
     server = box.server

@@ -18,7 +18,7 @@ import requests
 
 import helper
 
-from conftest import DEFAULT_CONFIG, EXE, patient, quick_login, uncached
+from conftest import EXE, quick_login, timeouts, uncached
 from procs import Watched, asking, device_login
 
 INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
@@ -158,9 +158,8 @@ def test_denied_device_flow_is_one_clear_line(sandbox):
 
 @pytest.mark.slow  # a crowd of processes
 def test_thirty_concurrent_gets_exchange_exactly_once(logged_in):
-    """Thirty processes asked at once, nothing cached: one exchange between them. (The
-    product's timeouts: the subject is the lock, not a slow server.)"""
-    box = patient(uncached(logged_in))
+    """Thirty processes asked at once, nothing cached: one exchange between them."""
+    box = uncached(logged_in)
     before, data = box.server.exchanges, box.credential().encode()
     procs = [asking(box.start("get"), data) for _ in range(30)]
     answers = [p.communicate(timeout=60) for p in procs]
@@ -291,7 +290,7 @@ def test_server_errors_are_retried_a_bounded_number_of_times(logged_in):
     from fakeserver import Fault
 
     box = uncached(logged_in)
-    box.write_config(DEFAULT_CONFIG.replace("retry_budget = 2", "retry_budget = 1"))
+    timeouts(box, http_timeout=2, retry_budget=1)
     box.server.inject("/copilot_internal/v2/token", *[Fault(status=502)] * 50)
     result = box.call("get", input=box.credential())
     assert result.returncode == 1

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import seed_oauth_login, uncached
+from conftest import seed_oauth_login, timeouts, uncached
 from fakeserver import Fault
 
 INTERACTIVE = {"GIT_CREDENTIAL_COPILOT_INTERACTIVE": "always"}
@@ -68,10 +68,7 @@ def _assert_fails_cleanly(box, path, args, env, fault, stdin):
     """In process: what is tested is the helper's answer to the server, not the process.
     Half-second timeout and retry budget, so the matrix is quick and the bound is tight (every
     answer is a fault: a timeout the machine's load causes fails the same clean way)."""
-    config = box.config_path.read_text()
-    assert "http_timeout = 2\nretry_budget = 2" in config
-    box.config_path.write_text(config.replace(
-        "http_timeout = 2\nretry_budget = 2", "http_timeout = 0.5\nretry_budget = 0.5"))
+    timeouts(box, http_timeout=0.5, retry_budget=0.5)
     stored_before = {p: box.stored(p) for p in ("copilot", "corp")}
     box.server.inject(path, *[FAULTS[fault]() for _ in range(40)])
     started = time.monotonic()

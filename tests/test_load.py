@@ -18,7 +18,7 @@ import pytest
 from helper import osdeps
 from helper.storage.lock import ProfileLock
 
-from conftest import require_executable, uncached
+from conftest import require_executable, timeouts, uncached
 from procs import asking
 
 RACERS = int(os.environ.get("LOAD_RACERS", "60"))
@@ -41,8 +41,7 @@ def test_a_crowd_with_the_cache_expiring_mid_run(logged_in):
     box = uncached(logged_in)  # the first token below is minted with refresh_in = 1
     # Bounds for a crowd on two busy cores: this test is about one refresh for the crowd,
     # not about timeouts (tests/test_deadlines.py holds those), so no answer may be cut off.
-    box.write_config(box.config_path.read_text().replace(
-        "http_timeout = 2", "http_timeout = 30").replace("retry_budget = 2", "retry_budget = 30"))
+    timeouts(box, http_timeout=30, retry_budget=30)
     box.server.refresh_in = 1  # every token is due for refresh a second after it is minted
     assert box.call("get", input=box.credential()).returncode == 0  # a cached token
     minted = box.server.exchanges
