@@ -148,7 +148,7 @@ def test_codex_writes_exactly_this(logged_in):
         [model_providers.copilot.auth]
         command = "{EXE}"
         args = ["--profile", "copilot", "token", "--renew", "--min-ttl", "600"]
-        timeout_ms = 28000
+        timeout_ms = 80000
         refresh_interval_ms = 0
         """)  # noqa: E501
     assert (home(box) / ".codex" / "copilot.config.toml").read_text() == (
