@@ -43,7 +43,7 @@ def test_a_crowd_with_the_cache_expiring_mid_run(logged_in):
     # not about timeouts (tests/test_deadlines.py holds those), so no answer may be cut off.
     timeouts(box, http_timeout=30, retry_budget=30)
     box.server.refresh_in = 1  # every token is due for refresh a second after it is minted
-    assert box.call("get", input=box.credential()).returncode == 0  # a cached token
+    assert box.call("get", input=box.credential()).returncode == 0  # minted, then cached
     minted = box.server.exchanges
     data = box.credential().encode()
     started = time.monotonic()
