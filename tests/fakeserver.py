@@ -84,8 +84,10 @@ class FakeServer:
         self.device_grants: dict[str, DeviceGrant] = {}
         self.delay: float = 0.0  # seconds every answer waits (crash tests kill mid-request)
         self.clock_offset: float = 0.0  # the server's clock minus ours (Date, expires_at)
-        # Requests to hold_path wait for `release` after `arrived` is set (a kill lands there).
+        # Requests to hold_path wait for `release` after `arrived` is set (a kill lands there);
+        # `served` is set once such a request is handled, its effects (a rotation) in place.
         self.hold_path, self.arrived, self.release = "", threading.Event(), threading.Event()
+        self.served = threading.Event()
         handler = self._handler_class()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -167,9 +169,16 @@ class FakeServer:
                     fault = server.faults.get(key, []).pop(0) if server.faults.get(key) else None
                 if server.delay:
                     time.sleep(server.delay)  # a slow server, so kills land mid-request
-                if key == server.hold_path:
-                    server.arrived.set()
-                    server.release.wait(30)
+                if key != server.hold_path:
+                    return self._answer(method, key, form, fault)
+                server.arrived.set()
+                server.release.wait(30)
+                try:
+                    self._answer(method, key, form, fault)
+                finally:
+                    server.served.set()
+
+            def _answer(self, method: str, key: str, form: dict, fault: Fault | None) -> None:
                 if fault is not None and self._fault(fault):
                     return
                 route = server.routes.get((method, key))

@@ -95,10 +95,16 @@ def _kill_at_scheduled_points(box, args, env, stdin: bytes, prepare, points,
         finally:
             server.hold_path = ""
             server.release.set()  # a held answer goes out, as a server would send it anyway
+            # and before the next request, as a server handles them in order: a killed OAuth
+            # refresh rotates the token first (else the next get's refresh could come first
+            # and the late rotation count as its replay).
+            if server.arrived.is_set():
+                assert server.served.wait(30), "the server never finished the held request"
             proc.stdout.close()
             proc.stderr.close()
         server.arrived.clear()
         server.release.clear()
+        server.served.clear()
         _all_files_parse(box)
         after = box.call(*args[:-1], "get", input=stdin)
         log.append(((path, when), landed, after.returncode == 0))
