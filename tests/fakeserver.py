@@ -82,7 +82,6 @@ class FakeServer:
         self.requests: list[tuple[str, str, dict]] = []
         self.bodies: list[tuple[str, dict]] = []  # (path, parsed body) of every POST
         self.device_grants: dict[str, DeviceGrant] = {}
-        self.delay: float = 0.0  # seconds every answer waits (crash tests kill mid-request)
         self.clock_offset: float = 0.0  # the server's clock minus ours (Date, expires_at)
         # Requests to hold_path wait for `release` after `arrived` is set (a kill lands there);
         # `served` is set once such a request is handled, its effects (a rotation) in place.
@@ -167,8 +166,6 @@ class FakeServer:
                     if method == "POST":
                         server.bodies.append((key, form))
                     fault = server.faults.get(key, []).pop(0) if server.faults.get(key) else None
-                if server.delay:
-                    time.sleep(server.delay)  # a slow server, so kills land mid-request
                 if key != server.hold_path:
                     return self._answer(method, key, form, fault)
                 server.arrived.set()
