@@ -127,6 +127,9 @@ class Transport:
         """
         transient = retry_statuses or default_transient
         _check_headers(url, headers or {})
+        # Before the clock starts: the bounds are the server's, and importing requests takes
+        # about 100 ms, seconds on a crowded machine (a crowd of helpers starting at once).
+        import requests  # noqa: F401
         started = self.clock()
         attempt = 0
         while True:
