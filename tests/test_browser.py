@@ -734,6 +734,18 @@ def browser_log(root: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
+def browser_log_with_its_page(root: Path, seconds: float = 30) -> list[str]:
+    """The log once the fake browser has logged the page it was shown: it runs detached,
+    so the helper can end before that line is written (a bounded wait)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        lines = browser_log(root)
+        if any(line.startswith("page: ") for line in lines):
+            return lines
+        assert time.monotonic() < deadline, f"the browser logged no page in {seconds} s: {lines}"
+        time.sleep(0.05)
+
+
 def browser_starts(root: Path) -> list[str]:
     return [line for line in browser_log(root) if line.startswith("http")]
 
@@ -814,7 +826,7 @@ def test_a_forged_callback_is_refused_and_the_browser_still_signs_in(blocked):
     box = blocked
     done = box.run(*CORP, "login", env={"FAKE_BROWSER_MODE": "forge"})
     assert done.returncode == 0, done.stderr
-    assert browser_log(box.root)[1:] == ["forged: 400", "page: 200"]
+    assert browser_log_with_its_page(box.root)[1:] == ["forged: 400", "page: 200"]
     assert box.stored("corp")["refresh_token"] == box.server.families[0].current
     assert box.server.code_redemptions == 1
 
@@ -836,7 +848,7 @@ def test_a_process_that_uses_the_start_link_first_fails_the_login_and_stores_not
     last = err.splitlines()[-1]
     assert last.startswith("git-credential-copilot: another process interfered: the sign-in "
                            "link was opened a second time") and "nothing was stored" in last
-    assert browser_log(box.root)[-1] == "page: 400"
+    assert browser_log_with_its_page(box.root)[-1] == "page: 400"
     assert box.stored("corp") == {} and box.server.counts["/token"] == 0
     box.check_no_secret_leaked(err, "stderr")
 

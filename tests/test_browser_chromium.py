@@ -33,7 +33,8 @@ profile=$(mktemp -d)
 timeout 60 "{chromium}" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \\
     --disable-background-networking --disable-component-update --disable-sync \\
     --user-data-dir="$profile" --dump-dom "$1" > "{root}/dom.html" 2> "{root}/chromium.err"
-echo "$?" > "{root}/chromium.done"
+echo "$?" > "{root}/chromium.part"
+mv "{root}/chromium.part" "{root}/chromium.done"  # whole: the test reads it once it exists
 rm -rf "$profile"
 """
 
