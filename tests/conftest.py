@@ -525,10 +525,11 @@ hosts = ["{host}"]
 """
 
 
-def point_exchange_at(box: Sandbox, api_url: str, budget: float = 2, timeout: float = 2,
+def point_exchange_at(box: Sandbox, api_url: str, budget: float = 20, timeout: float = 10,
                       keyring: float = 1) -> None:
     """Send the default profile's exchange to ``api_url`` with these bounds, keeping its login.
-    Bounds are short where a test waits them out: the test's time is the bound's."""
+    The network bounds default to the product's (as ``timeouts`` explains); a test that waits
+    one out passes a short one: the test's time is the bound's."""
     text = (BOUNDED_CONFIG.replace("{api}", api_url).replace("{budget}", str(budget))
             .replace("{timeout}", str(timeout)).replace("{keyring}", str(keyring)))
     login = box.stored_path().read_bytes() if box.stored_path().exists() else None
