@@ -13,6 +13,7 @@ import select
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 AVAILABLE = all(shutil.which(cmd) for cmd in ("dbus-daemon", "dbus-send", "gnome-keyring-daemon"))
+
+
+@contextmanager
+def socket_dir() -> Iterator[Path]:
+    """A new private folder for unix sockets, in /tmp rather than under the test's tmp_path: a
+    socket's path holds at most 107 bytes, and gnome-keyring's control socket under a pytest
+    worker's tmp_path passes that once TMPDIR is a few characters longer than /tmp (the
+    daemon then starts but never takes the secrets name)."""
+    path = Path(tempfile.mkdtemp(prefix="sock-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _readline(proc: subprocess.Popen, timeout: float) -> str:
@@ -45,11 +59,17 @@ def _secrets_owned(env: dict, timeout: float) -> None:
 
 @contextmanager
 def secret_service(root: Path, password: str = "test-password") -> Iterator[dict[str, str]]:
-    """Yield the environment variables that point a client at the new Secret Service."""
+    """Yield the environment variables that point a client at the new Secret Service. The
+    keyring's files live under ``root`` (a second service on the same root finds them); its
+    sockets in a short folder of their own."""
     home = root / "keyring-home"
-    runtime = root / "keyring-run"
-    for d in (home, runtime):
-        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with socket_dir() as runtime, _secret_service(home, runtime, password) as env:
+        yield env
+
+
+@contextmanager
+def _secret_service(home: Path, runtime: Path, password: str) -> Iterator[dict[str, str]]:
     base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
             "XDG_RUNTIME_DIR": str(runtime), "XDG_DATA_HOME": str(home / "data")}
     bus = subprocess.Popen(
@@ -79,9 +99,14 @@ def secret_service(root: Path, password: str = "test-password") -> Iterator[dict
 
 
 @contextmanager
-def silent_bus(root: Path) -> Iterator[str]:
+def silent_bus() -> Iterator[str]:
     """A unix socket that accepts D-Bus connections and never answers: a hung bus."""
-    path = root / "silent-bus"
+    with socket_dir() as folder, _silent_bus(folder / "silent-bus") as address:
+        yield address
+
+
+@contextmanager
+def _silent_bus(path: Path) -> Iterator[str]:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     server.listen(16)
