@@ -21,7 +21,8 @@ def asking(proc: subprocess.Popen, data: bytes) -> subprocess.Popen:
 
 
 class Watched:
-    """A running helper whose stderr lines are collected by a thread."""
+    """A running helper whose stderr lines are collected by a thread, and its stdout by
+    another (so no read waits on a process that never ends)."""
 
     def __init__(self, proc: subprocess.Popen, stdin: bytes = b""):
         self.proc = proc
@@ -30,8 +31,14 @@ class Watched:
         if stdin:
             proc.stdin.write(stdin)
         proc.stdin.close()
+        self._stdout: list[bytes] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        self._out_reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._out_reader.start()
+
+    def _read_stdout(self) -> None:
+        self._stdout.append(self.proc.stdout.read() if self.proc.stdout is not None else b"")
 
     def _read(self) -> None:
         for raw in self.proc.stderr:
@@ -56,13 +63,20 @@ class Watched:
         return self.wait_for_line(USER_CODE, timeout).group(1)
 
     def finish(self, timeout: float = 60) -> tuple[int, str, str]:
-        """Exit code, stdout and all stderr, after the process ends."""
-        out = self.proc.stdout.read()
-        code = self.proc.wait(timeout=timeout)
-        self._reader.join(timeout=5)
+        """Exit code, stdout and all stderr, after the process ends; a process still running
+        ``timeout`` seconds on is killed and the test fails."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError(f"the helper was still running after {timeout} s") from None
+        for reader in (self._out_reader, self._reader):
+            reader.join(timeout=5)
+            assert not reader.is_alive(), "the helper's output stayed open after it ended"
         while not self.lines.empty():
             self.seen.append(self.lines.get_nowait())
-        return code, out.decode(), "\n".join(self.seen)
+        return code, self._stdout[0].decode(), "\n".join(self.seen)
 
 
 def device_login(box, *args: str) -> str:
