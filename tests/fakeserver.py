@@ -87,6 +87,10 @@ class FakeServer:
         # `served` is set once such a request is handled, its effects (a rotation) in place.
         self.hold_path, self.arrived, self.release = "", threading.Event(), threading.Event()
         self.served = threading.Event()
+        # Requests being answered now: counted on arrival, their other counts (refused, a
+        # rotation) come with the answer. settle() waits for none.
+        self.in_flight = 0
+        self.idle = threading.Condition(self.lock)
         handler = self._handler_class()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -104,6 +108,14 @@ class FakeServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def settle(self, timeout: float = 30) -> None:
+        """Wait until no request is being answered, so counts read after a client was killed
+        mid-request are whole (a request counted on arrival is also counted as refused)."""
+        with self.idle:
+            if not self.idle.wait_for(lambda: self.in_flight == 0, timeout):
+                raise AssertionError(f"the fake still answers {self.in_flight} request(s) "
+                                     f"{timeout} s on")
 
     def inject(self, path: str, *faults: Fault) -> None:
         with self.lock:
@@ -166,6 +178,16 @@ class FakeServer:
                     if method == "POST":
                         server.bodies.append((key, form))
                     fault = server.faults.get(key, []).pop(0) if server.faults.get(key) else None
+                    server.in_flight += 1
+                try:
+                    self._held_or_answered(method, key, form, fault)
+                finally:
+                    with server.idle:
+                        server.in_flight -= 1
+                        server.idle.notify_all()
+
+            def _held_or_answered(self, method: str, key: str, form: dict,
+                                  fault: Fault | None) -> None:
                 if key != server.hold_path:
                     return self._answer(method, key, form, fault)
                 server.arrived.set()

@@ -144,6 +144,7 @@ class ToolBox:
             if interrupted:
                 pytest.fail(f"{Path(argv[0]).name} went on after Ctrl-C: was SIGINT ignored?")
             raise
+        self.server.settle()  # a request the tool sent as it was stopped is counted whole
         result = ToolRun(proc.returncode, out.decode("utf-8", "replace"),
                          err.decode("utf-8", "replace"), time.monotonic() - started, stopped)
         self.box.check_no_secret_leaked(result.stderr, "the tool's stderr")
