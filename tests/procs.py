@@ -71,9 +71,9 @@ class Watched:
             self.proc.kill()
             self.proc.wait(timeout=10)
             raise AssertionError(f"the helper was still running after {timeout} s") from None
-        for reader in (self._out_reader, self._reader):
-            reader.join(timeout=5)
-            assert not reader.is_alive(), "the helper's output stayed open after it ended"
+        self._reader.join(timeout=5)  # stderr: a browser the helper started may keep it open
+        self._out_reader.join(timeout=5)
+        assert not self._out_reader.is_alive(), "the helper's stdout stayed open after it ended"
         while not self.lines.empty():
             self.seen.append(self.lines.get_nowait())
         return code, self._stdout[0].decode(), "\n".join(self.seen)
