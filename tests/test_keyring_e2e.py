@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import require_executable, uncached
-from secret_service import AVAILABLE, secret_service, silent_bus
+from secret_service import AVAILABLE, secret_service, silent_bus, socket_dir
 
 pytestmark = [
     pytest.mark.skipif(not AVAILABLE, reason="dbus-daemon/gnome-keyring not installed "
@@ -78,10 +78,17 @@ def test_a_revoked_login_is_deleted_from_the_keyring(keyring_box):
     assert keyring_entry(box) is None
 
 
-def test_no_dbus_falls_back_to_a_file_with_one_notice(sandbox, tmp_path):
+@pytest.fixture
+def no_bus():
+    """A bus address where no bus is (a short path: a long one fails for its length)."""
+    with socket_dir() as folder:
+        yield f"unix:path={folder}/no-such-bus"
+
+
+def test_no_dbus_falls_back_to_a_file_with_one_notice(sandbox, no_bus):
     require_executable()
     use_store(sandbox, "auto")
-    env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-such-bus"}
+    env = {"DBUS_SESSION_BUS_ADDRESS": no_bus}
     token = sandbox.server.add_github_token()
     first = sandbox.run("store", input=sandbox.credential(host=sandbox.login_host, password=token),
                         env=env)
@@ -92,11 +99,11 @@ def test_no_dbus_falls_back_to_a_file_with_one_notice(sandbox, tmp_path):
     assert second.returncode == 0 and second.stderr == ""
 
 
-def test_store_keyring_without_dbus_is_one_clear_line(sandbox, tmp_path):
+def test_store_keyring_without_dbus_is_one_clear_line(sandbox, no_bus):
     require_executable()
     use_store(sandbox, "keyring")
     result = sandbox.run("get", input=sandbox.credential(),
-                         env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-such-bus"})
+                         env={"DBUS_SESSION_BUS_ADDRESS": no_bus})
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and 'store = "keyring"' in result.stderr
 
