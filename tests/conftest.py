@@ -352,6 +352,15 @@ def _no_real_credentials(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+def wait_until(condition, seconds: float) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass; what it says last. For what a
+    detached process writes, which no event of the test's can signal (a bounded wait)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(condition())
+
+
 def require_executable() -> None:
     """Every subprocess test starts here (Sandbox.run/start call it): a missing executable is
     one clear failure, not a FileNotFoundError."""

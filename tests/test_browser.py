@@ -28,7 +28,7 @@ from helper.console import Console
 from helper.net.transport import Transport
 from helper.oauth2 import browser, rfc6749, rfc7636, rfc8252, rfc8628
 
-from conftest import expire_access_token, require_executable
+from conftest import expire_access_token, require_executable, wait_until
 from procs import Watched
 
 CORP = ("--profile", "corp")
@@ -449,9 +449,7 @@ def test_a_webbrowser_module_planted_in_the_repository_never_runs(tmp_path, monk
     monkeypatch.chdir(repo)
     browser.open_browser("https://idp.example/authorize", {"BROWSER": str(fake),
                                                            "PATH": os.environ["PATH"]})
-    deadline = time.monotonic() + 20
-    while not (opened.exists() or planted.exists()) and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling for a child's side effect, bounded
+    wait_until(lambda: opened.exists() or planted.exists(), 20)  # the child's side effect
     assert opened.exists() and not planted.exists()
 
 
@@ -739,13 +737,10 @@ def browser_log(root: Path) -> list[str]:
 def browser_log_with_its_page(root: Path, seconds: float = 30) -> list[str]:
     """The log once the fake browser has logged the page it was shown: it runs detached,
     so the helper can end before that line is written (a bounded wait)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        lines = browser_log(root)
-        if any(line.startswith("page: ") for line in lines):
-            return lines
-        assert time.monotonic() < deadline, f"the browser logged no page in {seconds} s: {lines}"
-        time.sleep(0.05)
+    logged = wait_until(
+        lambda: any(line.startswith("page: ") for line in browser_log(root)), seconds)
+    assert logged, f"the browser logged no page in {seconds} s: {browser_log(root)}"
+    return browser_log(root)
 
 
 def browser_starts(root: Path) -> list[str]:

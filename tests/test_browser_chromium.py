@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from test_browser import CORP, browser_starts
 
-from conftest import require_executable, timeouts
+from conftest import require_executable, timeouts, wait_until
 
 WRAPPER = """\
 #!/bin/sh
@@ -50,10 +49,7 @@ def chromium() -> str:
 
 def wait_for(path: Path, seconds: float) -> str:
     """The file's text once it exists; fails after ``seconds`` (a bounded wait)."""
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path.name} did not appear in {seconds} s"
-        time.sleep(0.1)
+    assert wait_until(path.exists, seconds), f"{path.name} did not appear in {seconds} s"
     return path.read_text()
 
 
